@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI application, routers per capability, OGC API, auth and error mapping."""

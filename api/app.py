@@ -1,0 +1,46 @@
+"""The FastAPI application factory. Routers are thin: parse, call an engine, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from api import errors
+from api.routers import (
+    alarms,
+    codes,
+    fences,
+    geocode,
+    grids,
+    health,
+    layers,
+    ogc,
+    positions,
+    tracks,
+    web,
+)
+from gis.db.pool import close_pool
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    close_pool()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="CityGrid",
+        description="城市运行管理服务平台 GIS 核心: 网格, 地理编码, OGC API, 电子围栏, 热力与流向",
+        version="0.1.0",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
+        app.include_router(module.router)
+    app.include_router(web.router)  # last: it serves `/` and the static files
+    return app

@@ -1,0 +1,24 @@
+"""`citygrid serve`: registered on the core CLI through the `citygrid.cli` entry point."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: str | None = typer.Option(None, help="Address to bind (default HOST or 127.0.0.1)"),
+        port: int | None = typer.Option(None, help="Port (default PORT or 8000)"),
+        workers: int = typer.Option(1, help="Worker processes"),
+    ) -> None:
+        """Serve the API and the web map."""
+        import uvicorn
+
+        from gis.settings import get_settings
+
+        settings = get_settings()
+        uvicorn.run(
+            "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+            workers=workers, log_level="info", timeout_graceful_shutdown=20,
+        )

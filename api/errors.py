@@ -1,0 +1,52 @@
+"""The one place where engine errors become HTTP answers: `{"error": code, "detail": text}`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gis import errors as e
+
+STATUS: list[tuple[type[e.CityGridError], int]] = [
+    (e.TooLarge, 413),
+    (e.ImportRejected, 422),
+    (e.InvalidCode, 422),
+    (e.InvalidInput, 400),
+    (e.NotFound, 404),
+    (e.Conflict, 409),
+    (e.Unauthorized, 401),
+    (e.Forbidden, 403),
+    (e.DatabaseUnavailable, 503),
+]
+
+
+def status_for(exc: e.CityGridError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_response(status: int, code: str, detail: str, **extra: object) -> ORJSONResponse:
+    return ORJSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.CityGridError)
+    async def _engine_error(request: Request, exc: e.CityGridError) -> ORJSONResponse:
+        return error_response(status_for(exc), exc.code, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg')}")
+        return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), )

@@ -1,0 +1,103 @@
+"""The `citygrid` command line.
+
+The core commands live here; higher layers (the server, the geocoder, the layer reports) add their
+own sub-commands through the `citygrid.cli` entry-point group, so this module imports none of them.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import typer
+
+from gis.errors import CityGridError
+
+app = typer.Typer(help="CityGrid: grids, geocoding, OGC API and fences for city operations.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: local cluster and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the project-local PostgreSQL cluster (creating it on first use)."""
+    from gis.db.cluster import local_cluster
+    from gis.settings import get_settings
+
+    if get_settings().database_url:
+        typer.echo("DATABASE_URL is set: nothing to start.")
+        return
+    cluster = local_cluster()
+    cluster.start()
+    typer.echo(cluster.status())
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the project-local cluster."""
+    from gis.db.cluster import local_cluster
+
+    local_cluster().stop()
+    typer.echo("stopped")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database is up and its migrations current."""
+    from gis.db import migrate
+    from gis.db.cluster import local_cluster
+    from gis.settings import get_settings
+
+    if not get_settings().database_url:
+        typer.echo(local_cluster().status())
+    try:
+        rev = migrate.current_revision()
+    except Exception as exc:
+        typer.echo(f"database unreachable: {exc}")
+        raise typer.Exit(1) from None
+    head = migrate.head_revision()
+    typer.echo(f"migration {rev or 'none'} (head {head}){'' if rev == head else ' — run citygrid db migrate'}")
+
+
+@db_app.command("migrate")
+def db_migrate(revision: str = typer.Argument("head")) -> None:
+    """Bring the schema up to date (and load the category table)."""
+    from gis.db import migrate
+    from gis.db.seed import seed_reference_data
+
+    migrate.upgrade(revision=revision)
+    seed_reference_data()
+    typer.echo(f"migrated to {migrate.current_revision()}")
+
+
+def _load_plugins() -> None:
+    for ep in entry_points(group="citygrid.cli"):
+        ep.load()(app)
+
+
+def _load_core_commands() -> None:
+    from gis import cli_data  # noqa: F401 - registers import/export/demo commands on `app`
+
+
+def main() -> None:
+    _load_core_commands()
+    _load_plugins()
+    try:
+        app(standalone_mode=False)
+    except CityGridError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

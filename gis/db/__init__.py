@@ -1,0 +1,1 @@
+"""Database: the project-local cluster, engines and pools, models and migrations."""

@@ -1,0 +1,71 @@
+"""The error hierarchy of every engine. Engines raise these; `api/errors.py` maps them to HTTP once.
+
+Each error carries a short machine code and a human sentence that names the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CityGridError(Exception):
+    code = "error"
+
+    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.extra = extra or {}
+
+
+class InvalidInput(CityGridError):
+    """The caller sent something malformed (bad code, bad geometry, bad parameter)."""
+
+    code = "invalid_input"
+
+
+class InvalidCode(InvalidInput):
+    code = "invalid_code"
+
+
+class InvalidGeometry(InvalidInput):
+    code = "invalid_geometry"
+
+
+class UnknownCRS(InvalidInput):
+    code = "unknown_crs"
+
+
+class NotFound(CityGridError):
+    code = "not_found"
+
+
+class Conflict(CityGridError):
+    code = "conflict"
+
+
+class TooLarge(InvalidInput):
+    code = "too_large"
+
+
+class Unauthorized(CityGridError):
+    code = "unauthorized"
+
+
+class Forbidden(CityGridError):
+    code = "forbidden"
+
+
+class ImportRejected(InvalidInput):
+    """A file import failed validation; `rows` lists every rejected row with its reason."""
+
+    code = "import_rejected"
+
+    def __init__(self, detail: str, rows: list[dict[str, Any]]):
+        super().__init__(detail, extra={"rejected": rows})
+        self.rows = rows
+
+
+class DatabaseUnavailable(CityGridError):
+    code = "database_unavailable"

@@ -1,0 +1,65 @@
+"""All configuration in one place (environment variables or a `.env` file).
+
+Defaults work on a developer machine: with no `DATABASE_URL` the project runs its own PostgreSQL
+cluster under `.pgdata/` in the checkout.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The one CRS every geometry is stored in: CGCS2000 geographic, the national datum that the
+#: source documents and GB/T 30428 require. It differs from WGS84 by centimetres.
+STORAGE_SRID = 4490
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYGRID_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CITYGRID_DATABASE_URL")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "CITYGRID_HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CITYGRID_PORT"))
+
+    # Project-local PostgreSQL cluster (used only when DATABASE_URL is unset).
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    pg_data: Path = ROOT / ".pgdata"
+    pg_port: int = 55432
+    pg_database: str = "citygrid"
+    pg_os_user: str = "postgres"  # initdb refuses root: run the cluster as this user when root
+
+    # Where generated demo data and caches go (ignored by git).
+    var_dir: Path = ROOT / "var"
+
+    # Demo district.
+    demo_district: str = "310113"
+    demo_seed: int = 20261121
+
+    # Extra CRS definitions: name -> PROJ string, e.g. {"SH2000": "+proj=tmerc ..."}.
+    local_crs: dict[str, str] = Field(
+        default_factory=lambda: {
+            # Shanghai city-construction style local system (synthetic parameters: a transverse
+            # Mercator centred on the city with false origin at People's Square).
+            "LOCAL:SH": "+proj=tmerc +lat_0=31.2363 +lon_0=121.4692 +k=1 +x_0=0 +y_0=0 "
+            "+ellps=GRS80 +units=m +no_defs",
+        }
+    )
+    #: Timezone of the district: stop windows "HH:MM" are read in it.
+    timezone: str = "Asia/Shanghai"
+
+    # HTTP limits.
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_bulk_points: int = 100_000
+    db_pool_size: int = 8
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

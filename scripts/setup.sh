@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian/Ubuntu machine: system packages, the virtual environment,
+# the front-end bundle. `make run` and `make test` call it; it does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+[ -f /usr/share/postgresql/15/extension/postgis.control ] || need_pkgs+=(postgresql-15-postgis-3)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/pgrouting.control ] || need_pkgs+=(postgresql-15-pgrouting)
+command -v ogrinfo >/dev/null || need_pkgs+=(gdal-bin)
+if [ "${CITYGRID_SKIP_BROWSER:-0}" != 1 ]; then
+  command -v chromium >/dev/null || need_pkgs+=(chromium)
+fi
+command -v wrk >/dev/null || need_pkgs+=(wrk)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  else
+    echo "setup: missing system packages; run: sudo apt-get install ${need_pkgs[*]}" >&2
+    exit 1
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[dev]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+if [ -f web/package.json ]; then
+  wstamp=web/node_modules/.installed-$(cat web/package.json web/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+  if [ ! -f "$wstamp" ]; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+    touch "$wstamp"
+  fi
+fi

@@ -1,0 +1,115 @@
+"""Test harness: a throwaway database per test session (per xdist worker) on the project-local
+cluster or on the server of DATABASE_URL, migrated to head; and a real uvicorn server on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from gis.db import engine as db_engine
+from gis.db import migrate
+from gis.db.seed import seed_reference_data
+
+#: Tables emptied by the `clean_db` fixture (reference data and the append-only audit log stay).
+DATA_TABLES = [
+    "waste_records", "alarms", "positions", "fences", "routes", "cases", "waste_facilities", "components",
+    "vehicles", "pois", "doorplates", "zones", "streets", "work_grids", "unit_grids", "eval_grids",
+    "eval_draws", "admin_areas", "dataset_meta",
+]
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("CITYGRID_DATABASE_URL")
+    if url:
+        return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    from gis.db.cluster import local_cluster
+
+    cluster = local_cluster()
+    cluster.start()
+    return cluster.url()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = make_url(_server_url())
+    name = f"citygrid_test_{uuid.uuid4().hex[:10]}"
+    admin = server.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    db_engine.reset_caches()
+    try:
+        migrate.upgrade(url)
+        seed_reference_data(url)
+        yield url
+    finally:
+        db_engine.get_engine(url).dispose()
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
+        db_engine.reset_caches()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection to the test database (autocommit)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> Iterator[str]:
+    """Empties the data tables before the test, so it starts from a known state."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+    yield database_url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """A real HTTP server (uvicorn in a thread) on the test database; yields its base URL."""
+    import uvicorn
+
+    from api.app import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def http(live_server: str) -> Iterator[httpx.Client]:  # noqa: F821
+    import httpx
+
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        yield client
