@@ -77,7 +77,9 @@ def _load_plugins() -> None:
 
 
 def _load_core_commands() -> None:
-    from gis import cli_data  # noqa: F401 - registers import/export/demo commands on `app`
+    from gis import cli_data
+
+    cli_data.load()
 
 
 def main() -> None:

@@ -1,5 +1,19 @@
-"""Data commands of `citygrid`: demo, import, export (registered on the core app)."""
+"""Registers the data commands of the core on `citygrid`: import/export, the demo district, grids.
+
+Each command group lives beside the engine it drives; this module only pulls them in.
+"""
 
 from __future__ import annotations
 
-from gis.cli import app  # noqa: F401
+import importlib
+
+COMMAND_MODULES = ("gis.io.cli", "gis.demo.cli", "gis.grids.cli")
+
+
+def load() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
+                raise

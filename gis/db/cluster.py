@@ -9,6 +9,7 @@ cannot reach the checkout (a home directory with mode 700), the data live under
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -183,10 +184,8 @@ class Cluster:
         )
         if proc.returncode != 0:
             tail = ""
-            try:
+            with contextlib.suppress(OSError):
                 tail = self.logfile.read_text()[-2000:]
-            except OSError:
-                pass
             raise ClusterError(f"PostgreSQL did not start: {proc.stderr.strip()}\n{tail}")
         self._wait_ready()
         self.ensure_database(self.settings.pg_database)
