@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from api import errors
+from api.middleware import RequestContext
+from api.responses import JSONResponse
 from api.routers import (
     alarms,
+    auth,
     codes,
     fences,
     geocode,
@@ -36,11 +38,12 @@ def create_app() -> FastAPI:
         title="CityGrid",
         description="城市运行管理服务平台 GIS 核心: 网格, 地理编码, OGC API, 电子围栏, 热力与流向",
         version="0.1.0",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
+    app.add_middleware(RequestContext)
+    for module in (health, auth, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

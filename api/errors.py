@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import JSONResponse
 from gis import errors as e
 
 STATUS: list[tuple[type[e.CityGridError], int]] = [
@@ -18,6 +18,7 @@ STATUS: list[tuple[type[e.CityGridError], int]] = [
     (e.Conflict, 409),
     (e.Unauthorized, 401),
     (e.Forbidden, 403),
+    (e.RateLimited, 429),
     (e.DatabaseUnavailable, 503),
 ]
 
@@ -29,17 +30,17 @@ def status_for(exc: e.CityGridError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, detail: str, **extra: object) -> ORJSONResponse:
-    return ORJSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+def error_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.CityGridError)
-    async def _engine_error(request: Request, exc: e.CityGridError) -> ORJSONResponse:
+    async def _engine_error(request: Request, exc: e.CityGridError) -> JSONResponse:
         return error_response(status_for(exc), exc.code, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -47,6 +48,6 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), )

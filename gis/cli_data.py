@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-COMMAND_MODULES = ("gis.io.cli", "gis.demo.cli", "gis.grids.cli")
+COMMAND_MODULES = ("gis.io.cli", "gis.demo.cli", "gis.grids.cli", "gis.security.cli")
 
 
 def load() -> None:

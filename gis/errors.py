@@ -67,5 +67,9 @@ class ImportRejected(InvalidInput):
         self.rows = rows
 
 
+class RateLimited(CityGridError):
+    code = "rate_limited"
+
+
 class DatabaseUnavailable(CityGridError):
     code = "database_unavailable"

@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     #: Timezone of the district: stop windows "HH:MM" are read in it.
     timezone: str = "Asia/Shanghai"
 
+    # Security.
+    #: HMAC key of the audit chain; when unset, a random key is kept in var/secrets/audit.key.
+    audit_key: str | None = None
+    #: Whether GET requests need a key too (writes always do).
+    read_requires_key: bool = False
+    #: Failed key attempts per client address before it is refused for `auth_lockout_s`.
+    auth_max_failures: int = 10
+    auth_lockout_s: int = 300
+    #: Requests per second per key (token bucket; burst = 2 s worth).
+    rate_limit_per_key: float = 200.0
+    cors_origins: list[str] = Field(default_factory=list)
+
     # HTTP limits.
     max_body_bytes: int = 64 * 1024 * 1024
     max_bulk_points: int = 100_000

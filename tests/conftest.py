@@ -113,3 +113,20 @@ def http(live_server: str) -> Iterator[httpx.Client]:  # noqa: F821
 
     with httpx.Client(base_url=live_server, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def api_keys(database_url: str) -> dict[str, str]:
+    """One active key per role: {"viewer": secret, …, "device": secret (vehicles dev-1, dev-2)}."""
+    from gis.security.keys import ALL_ROLES, create_key
+
+    keys: dict[str, str] = {}
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for role in ALL_ROLES:
+            _, keys[role] = create_key(conn, f"test-{role}", role, ["dev-1", "dev-2"] if role == "device" else None)
+    return keys
+
+
+def auth(key: str) -> dict[str, str]:
+    """Headers carrying an API key."""
+    return {"X-API-Key": key}

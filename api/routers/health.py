@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 
+from api.responses import JSONResponse
 from gis.db import migrate
 
 router = APIRouter(tags=["operations"])
@@ -16,14 +16,14 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz() -> ORJSONResponse:
+def readyz() -> JSONResponse:
     try:
         current = migrate.current_revision()
     except Exception as exc:
-        return ORJSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
+        return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
     head = migrate.head_revision()
     ready = current == head
-    return ORJSONResponse(
+    return JSONResponse(
         {"ready": ready, "database": "reachable", "migration": current, "head": head},
         status_code=200 if ready else 503,
     )

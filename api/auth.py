@@ -1,0 +1,100 @@
+"""Who may call what: API keys in the `X-API-Key` header, resolved to a role.
+
+`require_role("planner")` guards a write; it also records the principal on the request so that the
+audit middleware can say who did it. Failed attempts are limited per client address, and each key
+gets a token bucket.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import Request
+
+from gis.db.pool import connection
+from gis.errors import Forbidden, RateLimited, Unauthorized
+from gis.security.keys import ANONYMOUS, Principal, authenticate
+from gis.settings import get_settings
+
+HEADER = "X-API-Key"
+
+
+class _Limiter:
+    """In-process failure counter and token buckets (per worker; good enough for one machine)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    def check_locked(self, client: str) -> None:
+        settings = get_settings()
+        with self._lock:
+            count, since = self._failures.get(client, (0, 0.0))
+            if count >= settings.auth_max_failures and time.monotonic() - since < settings.auth_lockout_s:
+                raise RateLimited(f"too many failed key attempts from {client}; try again later")
+
+    def failed(self, client: str) -> None:
+        settings = get_settings()
+        with self._lock:
+            count, since = self._failures.get(client, (0, time.monotonic()))
+            if time.monotonic() - since >= settings.auth_lockout_s:
+                count, since = 0, time.monotonic()
+            self._failures[client] = (count + 1, since)
+
+    def spend(self, key_id: int) -> None:
+        rate = get_settings().rate_limit_per_key
+        burst = rate * 2
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1:
+                raise RateLimited(f"rate limit of {rate:g} requests/s for this key exceeded")
+            self._buckets[key_id] = (tokens - 1, now)
+
+
+limiter = _Limiter()
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def principal_from(request: Request, *, required: bool) -> Principal:
+    """The caller's principal; anonymous when no key is sent and none is required."""
+    secret = request.headers.get(HEADER)
+    client = _client(request)
+    if not secret:
+        if required:
+            raise Unauthorized(f"this request needs an API key in the {HEADER} header")
+        return ANONYMOUS
+    limiter.check_locked(client)
+    with connection() as conn:
+        principal = authenticate(conn, secret)
+    if principal is None:
+        limiter.failed(client)
+        raise Unauthorized("the API key is unknown or revoked")
+    limiter.spend(principal.key_id)  # type: ignore[arg-type]
+    request.state.principal = principal
+    return principal
+
+
+def require_role(role: str, *, device: bool = False) -> Callable[[Request], Principal]:
+    """A dependency admitting keys of `role` or above (and `device` keys too when `device=True`)."""
+
+    def dependency(request: Request) -> Principal:
+        principal = principal_from(request, required=True)
+        if principal.has_role(role) or (device and principal.role == "device"):
+            return principal
+        raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
+                        f"the key has {principal.role!r}")
+
+    return dependency
+
+
+def optional_principal(request: Request) -> Principal:
+    """For reads: anonymous unless `read_requires_key` is set."""
+    return principal_from(request, required=get_settings().read_requires_key)

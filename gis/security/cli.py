@@ -1,0 +1,77 @@
+"""`citygrid keys …` and `citygrid audit …`."""
+
+from __future__ import annotations
+
+import typer
+
+from gis.cli import app
+from gis.db.engine import connect
+
+keys_app = typer.Typer(help="API keys with roles (viewer, inspector, planner, admin, device).",
+                       no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    role: str = typer.Option(..., help="viewer, inspector, planner, admin or device"),
+    vehicles: str = typer.Option("", help="device keys: comma-separated vehicle ids it may report for"),
+) -> None:
+    """Create a key; its secret is printed once and never stored."""
+    from gis.security import audit, keys
+
+    with connect(autocommit=True) as conn:
+        key_id, secret = keys.create_key(conn, name, role, [v for v in vehicles.split(",") if v] or None)
+        audit.record(conn, "cli", "keys.create", "api_keys", [str(key_id)], detail={"role": role, "name": name})
+    typer.echo(f"id {key_id} role {role}\n{secret}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from gis.security import keys
+
+    with connect() as conn:
+        for k in keys.list_keys(conn):
+            state = f"revoked {k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "active"
+            extra = f" vehicles={','.join(k['vehicles'])}" if k["vehicles"] else ""
+            typer.echo(f"{k['id']:>4}  {k['prefix']}…  {k['role']:<9}  {state:<24} {k['name']}{extra}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key at once."""
+    from gis.security import audit, keys
+
+    with connect(autocommit=True) as conn:
+        keys.revoke_key(conn, key_id)
+        audit.record(conn, "cli", "keys.revoke", "api_keys", [str(key_id)])
+    typer.echo(f"revoked {key_id}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: int) -> None:
+    """Revoke a key and issue a new one with the same name and role."""
+    from gis.security import audit, keys
+
+    with connect(autocommit=True) as conn:
+        new_id, secret = keys.rotate_key(conn, key_id)
+        audit.record(conn, "cli", "keys.rotate", "api_keys", [str(key_id), str(new_id)])
+    typer.echo(f"id {new_id} replaces {key_id}\n{secret}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the rows when it has been tampered with."""
+    from gis.security import audit
+
+    with connect() as conn:
+        result = audit.verify(conn)
+    for problem in result.problems:
+        typer.echo(problem)
+    typer.echo(f"{result.checked} entries checked: {'intact' if result.ok else 'TAMPERED'}")
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,102 @@
+"""API keys: random secrets shown once, stored only as SHA-256 digests, each with one role.
+
+Keys are 256-bit random tokens, so a plain SHA-256 digest is a sound verifier (no password stretching
+needed: there is nothing to brute-force). Roles are ordered; `device` keys stand apart and may only
+report positions for the vehicles they list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+import psycopg
+
+from gis.errors import InvalidInput, NotFound
+
+ROLES = ("viewer", "inspector", "planner", "admin")
+ALL_ROLES = (*ROLES, "device")
+KEY_PREFIX = "cg_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: resolved from a key (or anonymous for open reads)."""
+
+    key_id: int | None
+    name: str
+    role: str
+    vehicles: tuple[str, ...] = field(default=())
+
+    def has_role(self, needed: str) -> bool:
+        if self.role == "device" or needed == "device":
+            return self.role == needed
+        return ROLES.index(self.role) >= ROLES.index(needed)
+
+
+ANONYMOUS = Principal(None, "anonymous", "viewer")
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _check_role(role: str) -> None:
+    if role not in ALL_ROLES:
+        raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ALL_ROLES)}")
+
+
+def create_key(conn: psycopg.Connection, name: str, role: str, vehicles: list[str] | None = None) -> tuple[int, str]:
+    """Creates a key and returns (id, secret). The secret is not stored and cannot be shown again."""
+    _check_role(role)
+    if vehicles and role != "device":
+        raise InvalidInput("only device keys are restricted to vehicles")
+    secret = _new_secret()
+    row = conn.execute(
+        "INSERT INTO api_keys (name, role, key_hash, prefix, vehicles) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (name, role, digest(secret), secret[:10], vehicles or []),
+    ).fetchone()
+    return row[0], secret
+
+
+def list_keys(conn: psycopg.Connection) -> list[dict]:
+    cur = conn.execute(
+        "SELECT id, name, role, prefix, vehicles, created_at, revoked_at FROM api_keys ORDER BY id"
+    )
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def revoke_key(conn: psycopg.Connection, key_id: int) -> None:
+    row = conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL RETURNING id", (key_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no active key with id {key_id}")
+
+
+def rotate_key(conn: psycopg.Connection, key_id: int) -> tuple[int, str]:
+    """Revokes a key and issues a new one with the same name, role and vehicles."""
+    row = conn.execute(
+        "SELECT name, role, vehicles FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no active key with id {key_id}")
+    revoke_key(conn, key_id)
+    return create_key(conn, row[0], row[1], list(row[2]) or None)
+
+
+def authenticate(conn: psycopg.Connection, secret: str) -> Principal | None:
+    """The principal of an active key, or None."""
+    row = conn.execute(
+        "SELECT id, name, role, vehicles FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL",
+        (digest(secret),),
+    ).fetchone()
+    if row is None:
+        return None
+    return Principal(row[0], row[1], row[2], tuple(row[3]))
