@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.auth import optional_principal
 from api.middleware import RequestContext
 from api.responses import JSONResponse
 from api.routers import (
@@ -25,6 +27,7 @@ from api.routers import (
     web,
 )
 from gis.db.pool import close_pool
+from gis.settings import get_settings
 
 
 @asynccontextmanager
@@ -40,8 +43,14 @@ def create_app() -> FastAPI:
         version="0.1.0",
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        # Reads are open unless CITYGRID_READ_REQUIRES_KEY is set; writes check their own role.
+        dependencies=[Depends(optional_principal)],
     )
     errors.install(app)
+    settings = get_settings()
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
     for module in (health, auth, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
         app.include_router(module.router)

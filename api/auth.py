@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from gis.db.pool import connection
 from gis.errors import Forbidden, RateLimited, Unauthorized
@@ -65,6 +66,9 @@ def _client(request: Request) -> str:
 
 def principal_from(request: Request, *, required: bool) -> Principal:
     """The caller's principal; anonymous when no key is sent and none is required."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
     secret = request.headers.get(HEADER)
     client = _client(request)
     if not secret:
@@ -95,6 +99,16 @@ def require_role(role: str, *, device: bool = False) -> Callable[[Request], Prin
     return dependency
 
 
-def optional_principal(request: Request) -> Principal:
-    """For reads: anonymous unless `read_requires_key` is set."""
-    return principal_from(request, required=get_settings().read_requires_key)
+#: Paths that stay open even when reads need a key (probes and the page itself).
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/")
+
+
+async def optional_principal(request: Request) -> Principal:
+    """App-wide: anonymous unless a key is sent or `read_requires_key` is set (then the key must be valid).
+
+    Async, and without a database round trip for keyless reads, so that open hot paths pay nothing.
+    """
+    required = get_settings().read_requires_key and request.url.path not in OPEN_PATHS
+    if not required and not request.headers.get(HEADER):
+        return ANONYMOUS
+    return await run_in_threadpool(principal_from, request, required=required)

@@ -15,10 +15,13 @@ def register(app: typer.Typer) -> None:
         """Serve the API and the web map."""
         import uvicorn
 
+        from gis.logs import configure
         from gis.settings import get_settings
 
+        configure()
         settings = get_settings()
         uvicorn.run(
             "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-            workers=workers, log_level="info", timeout_graceful_shutdown=20,
+            workers=workers, log_level="info", log_config=None, timeout_graceful_shutdown=20,
+            timeout_keep_alive=15, limit_concurrency=1000,
         )

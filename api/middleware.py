@@ -1,23 +1,45 @@
-"""ASGI middleware: request ids, and an audit entry for every successful write.
+"""ASGI middleware: request ids, JSON access logs, metrics, body-size limits, and an audit entry for
+every successful write.
 
 Pure ASGI (not BaseHTTPMiddleware) so that streamed answers (SSE, batch geocoding) pass untouched.
-Endpoints may add detail to the entry with `request.state.audit = {"target": …, "ids": [...], ...}`.
+Endpoints may add detail to the audit entry with `request.state.audit = {"target": …, "ids": [...]}`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.responses import dumps
 from gis.db.pool import connection
+from gis.logs import request_id as request_id_var
 from gis.security import audit
+from gis.settings import get_settings
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-log = logging.getLogger("citygrid.audit")
+log = logging.getLogger("citygrid.http")
+audit_log = logging.getLogger("citygrid.audit")
+
+REQUEST_SECONDS = Histogram(
+    "citygrid_request_seconds", "HTTP request latency by route", ["method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+)
+REQUEST_BYTES_REFUSED = Counter("citygrid_request_too_large_total", "Requests refused for their size")
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class RequestContext:
@@ -29,22 +51,65 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
+        rid = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        token = request_id_var.set(rid)
         state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state["request_id"] = rid
+        limit = get_settings().max_body_bytes
+        started = time.perf_counter()
         status = 0
+        response_started = False
+
+        declared = headers.get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, rid, limit)
+            request_id_var.reset(token)
+            return
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except _TooLarge:
+            if not response_started:
+                await self._refuse(send, rid, limit)
+            status = 413
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
+                                       "duration_ms": round(elapsed * 1000, 2),
+                                       "client": (scope.get("client") or ("",))[0]})
+            request_id_var.reset(token)
         if scope["method"] in WRITES and 200 <= status < 300 and state.get("principal") is not None:
             await run_in_threadpool(_audit, scope, state, status)
+
+    @staticmethod
+    async def _refuse(send: Send, rid: str, limit: int) -> None:
+        REQUEST_BYTES_REFUSED.inc()
+        body = dumps({"error": "too_large", "detail": f"request body over the limit of {limit} bytes"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"x-request-id", rid.encode()),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
@@ -63,4 +128,4 @@ def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
                 detail={"status": status, "request_id": state.get("request_id"), **(extra.get("detail") or {})},
             )
     except Exception:  # the write succeeded; a lost audit entry is logged loudly, never silent
-        log.exception("audit entry could not be written for %s %s", scope["method"], scope["path"])
+        audit_log.exception("audit entry could not be written for %s %s", scope["method"], scope["path"])

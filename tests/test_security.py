@@ -152,3 +152,33 @@ def test_writes_through_http_are_audited(http: httpx.Client, api_keys: dict, db:
     row = db.execute("SELECT actor, action FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == before + 1
     assert row[0].startswith("test-admin#") and "eval-grids/sample" in row[1]
+
+
+def test_oversized_bodies_are_refused_with_413(http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gis.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_body_bytes", 1000)
+    r = http.post("/api/grids/locate", content=b"[" + b"[121.4,31.3]," * 200 + b"[121.4,31.3]]",
+                  headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+
+
+def test_requests_carry_ids_and_show_in_metrics(http: httpx.Client) -> None:
+    r = http.get("/healthz", headers={"X-Request-Id": "abc123"})
+    assert r.headers["x-request-id"] == "abc123"
+    metrics = http.get("/metrics").text
+    assert 'citygrid_request_seconds_count{method="GET",route="/healthz",status="200"}' in metrics
+
+
+def test_readiness_reports_migrations(http: httpx.Client) -> None:
+    body = http.get("/readyz").json()
+    assert body["ready"] is True and body["migration"] == body["head"]
+
+
+def test_reads_can_require_a_key(http: httpx.Client, api_keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gis.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "read_requires_key", True)
+    assert http.get("/api/codes/310113").status_code == 401
+    assert http.get("/healthz").status_code == 200
+    assert http.get("/api/codes/310113", headers=auth(api_keys["viewer"])).status_code != 401

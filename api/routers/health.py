@@ -1,8 +1,10 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.responses import JSONResponse
 from gis.db import migrate
@@ -12,14 +14,16 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
+    """The process is alive (says nothing of the database)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
 def readyz() -> JSONResponse:
+    """Ready to serve: the database answers and its migrations are at head."""
     try:
         current = migrate.current_revision()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
     head = migrate.head_revision()
     ready = current == head
@@ -27,3 +31,8 @@ def readyz() -> JSONResponse:
         {"ready": ready, "database": "reachable", "migration": current, "head": head},
         status_code=200 if ready else 503,
     )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

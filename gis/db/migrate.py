@@ -35,7 +35,7 @@ def head_revision() -> str:
 
 
 def current_revision(url: str | None = None) -> str | None:
-    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -26,8 +26,14 @@ def get_pool() -> ConnectionPool:
         if _pool is not None:
             _pool.close()
         size = get_settings().db_pool_size
-        _pool = ConnectionPool(url, min_size=1, max_size=size, open=True, kwargs={"autocommit": True},
-                               check=ConnectionPool.check_connection)
+        settings = get_settings()
+        kwargs = {
+            "autocommit": True,
+            "connect_timeout": 5,
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+        }
+        _pool = ConnectionPool(url, min_size=1, max_size=size, open=True, kwargs=kwargs,
+                               check=ConnectionPool.check_connection, timeout=10)
         _pool_url = url
     return _pool
 
