@@ -68,8 +68,16 @@ class Settings(BaseSettings):
 
     # HTTP limits.
     max_body_bytes: int = 64 * 1024 * 1024
+    #: Longest a single request's SQL statement may run before it is cancelled.
+    statement_timeout_ms: int = 30_000
     max_bulk_points: int = 100_000
     db_pool_size: int = 8
+
+    # OGC API: the largest page served (bigger `limit`s are clamped), the in-memory MVT cache, and
+    # the async pool of the OGC hot paths (per worker process).
+    ogc_max_limit: int = 10_000
+    ogc_tile_cache_mb: int = 128
+    ogc_pool_size: int = 8
 
 
 @lru_cache
