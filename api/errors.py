@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import JSONResponse
@@ -13,6 +17,7 @@ STATUS: list[tuple[type[e.CityGridError], int]] = [
     (e.TooLarge, 413),
     (e.ImportRejected, 422),
     (e.InvalidCode, 422),
+    (e.Unsupported, 422),
     (e.InvalidInput, 400),
     (e.NotFound, 404),
     (e.Conflict, 409),
@@ -30,11 +35,23 @@ def status_for(exc: e.CityGridError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+                   **extra: object) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
+
+
+log = logging.getLogger("citygrid.errors")
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        # The database is restarting or unreachable: a clean, retryable answer rather than a 500.
+        log.warning("database unavailable: %s", exc)
+        return error_response(503, "database_unavailable", "the database is not reachable; retry shortly",
+                              headers={"Retry-After": "5"})
+
     @app.exception_handler(e.CityGridError)
     async def _engine_error(request: Request, exc: e.CityGridError) -> JSONResponse:
         return error_response(status_for(exc), exc.code, exc.detail, **exc.extra)
