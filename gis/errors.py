@@ -37,6 +37,13 @@ class UnknownCRS(InvalidInput):
     code = "unknown_crs"
 
 
+class Unsupported(InvalidInput):
+    """Well-formed input asking for something the engine does not support (an unknown property or kind):
+    answered 422 naming it, never silently ignored."""
+
+    code = "unsupported"
+
+
 class NotFound(CityGridError):
     code = "not_found"
 
