@@ -52,6 +52,11 @@ class Cluster:
 
     @property
     def home(self) -> Path:
+        # Resolved: when `.pgdata` is a link, the server user must be given the real path.
+        return self.settings.pg_data.resolve()
+
+    @property
+    def link(self) -> Path:
         return self.settings.pg_data
 
     @property
@@ -105,16 +110,17 @@ class Cluster:
         return probe.returncode == 0
 
     def _prepare_home(self) -> None:
-        if self.home.exists():
+        if self.link.exists():
             return
-        parent = self.home.parent
+        parent = self.link.parent
+        parent.mkdir(parents=True, exist_ok=True)
         if self._owner_can_reach(parent):
-            self.home.mkdir(parents=True)
+            self.link.mkdir()
         else:
-            digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+            digest = hashlib.sha1(str(self.link.absolute()).encode()).hexdigest()[:12]
             target = Path("/var/lib/citygrid") / digest
             target.mkdir(parents=True, exist_ok=True)
-            self.home.symlink_to(target)
+            self.link.symlink_to(target)
         if os.geteuid() == 0:
             shutil.chown(self.home.resolve(), user=self.settings.pg_os_user)
             os.chmod(self.home.resolve(), 0o755)

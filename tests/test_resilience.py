@@ -1,0 +1,89 @@
+"""The server survives PostgreSQL restarting: clean 503s while it is down, success once it is back.
+
+Runs on a private cluster (its own data directory and port) so that restarting it disturbs no other test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gis.db import migrate
+from gis.db.cluster import Cluster
+from gis.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    home = tmp_path_factory.mktemp("pg") / "cluster-home"
+    cluster = Cluster(Settings(pg_data=home, pg_port=_free_port(), pg_database="citygrid"))
+    cluster.start()
+    migrate.upgrade(cluster.url())
+    yield cluster
+    cluster.stop()
+    target = home.resolve()
+    shutil.rmtree(target, ignore_errors=True)
+    if home.is_symlink():
+        home.unlink()
+
+
+@pytest.fixture(scope="module")
+def server(private_cluster: Cluster) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": private_cluster.url(), "CITYGRID_STATEMENT_TIMEOUT_MS": "5000"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("server did not start")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_readiness_follows_the_database(private_cluster: Cluster, server: str) -> None:
+    assert httpx.get(server + "/readyz", timeout=10).json()["ready"] is True
+    private_cluster.stop()
+    try:
+        down = httpx.get(server + "/readyz", timeout=15)
+        assert down.status_code == 503 and down.json()["ready"] is False
+        # A request that needs the database fails cleanly, not with a 500.
+        r = httpx.get(server + "/api/auth/whoami", headers={"X-API-Key": "cg_x"}, timeout=30)
+        assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
+        assert httpx.get(server + "/healthz", timeout=5).status_code == 200
+    finally:
+        private_cluster.start()
+    deadline = time.monotonic() + 30
+    while httpx.get(server + "/readyz", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "not ready again within 30 s"
+        time.sleep(0.5)
+    assert httpx.get(server + "/api/auth/whoami", headers={"X-API-Key": "cg_x"}, timeout=10).status_code == 401
