@@ -1,0 +1,75 @@
+"""Schemathesis against the OpenAPI document: no input, however odd, gets a 5xx.
+
+Runs on a database and server of its own (the fuzzer writes with an admin key), bounded in time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from gis.db import migrate
+from gis.db.seed import seed_reference_data
+from gis.security.keys import create_key
+from tests.test_resilience import _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_S = int(os.environ.get("CITYGRID_FUZZ_SECONDS", "90"))
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(database_url: str) -> Iterator[tuple[str, str]]:
+    name = f"citygrid_fuzz_{uuid.uuid4().hex[:8]}"
+    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    seed_reference_data(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        _, key = create_key(conn, "fuzzer", "admin")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "CITYGRID_RATE_LIMIT_PER_KEY": "100000"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "fuzz server did not start"
+            time.sleep(0.2)
+        yield base, key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_no_server_errors(fuzz_target: tuple[str, str]) -> None:
+    base, key = fuzz_target
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("st")), "run", f"{base}/openapi.json",
+         "--checks", "not_a_server_error", "--max-examples", "15", "--max-time", str(BUDGET_S),
+         "--header", f"X-API-Key:{key}", "--request-timeout", "30", "--workers", "2",
+         "--generation-deterministic", "--exclude-path-regex", "/api/alarms/stream"],
+        capture_output=True, text=True, timeout=BUDGET_S + 240,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
