@@ -72,8 +72,12 @@ def db_migrate(revision: str = typer.Argument("head")) -> None:
 
 
 def _load_plugins() -> None:
+    # A broken higher layer must not take the core commands (db, import, backup) down with it.
     for ep in entry_points(group="citygrid.cli"):
-        ep.load()(app)
+        try:
+            ep.load()(app)
+        except ImportError as exc:
+            typer.echo(f"warning: command group {ep.name!r} unavailable: {exc}", err=True)
 
 
 def _load_core_commands() -> None:
@@ -86,7 +90,9 @@ def main() -> None:
     _load_core_commands()
     _load_plugins()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            sys.exit(code)
     except CityGridError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         sys.exit(2)
