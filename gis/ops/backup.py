@@ -39,20 +39,35 @@ def backup(path: Path, url: str | None = None) -> Path:
 
 
 def restore(path: Path, url: str | None = None) -> None:
-    """Restores a backup into the database at `url` (which should be empty, or is cleaned first)."""
+    """Replaces the database at `url` with the backup, atomically.
+
+    `pg_restore --clean` cannot drop the constraints of partitions (positions), so the dump is rendered
+    as SQL and run by psql in ONE transaction after a schema reset: a failure anywhere leaves the
+    database exactly as it was.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no backup file at {path}")
     listing = subprocess.run([_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True)
     if listing.returncode != 0:
         raise InvalidInput(f"{path} is not a pg_dump custom-format backup: {listing.stderr.strip()}")
-    proc = subprocess.run(
-        [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--single-transaction",
-         "--dbname", url or database_url(), str(path)],
-        capture_output=True, text=True,
+    script = subprocess.Popen([_tool("pg_restore"), "--no-owner", "--file", "-", str(path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    psql = subprocess.Popen(
+        [_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+         "--dbname", url or database_url(), "-c", RESET_SCHEMA, "-f", "-"],
+        stdin=script.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    if proc.returncode != 0:
-        raise BackupError(f"pg_restore failed (nothing was changed): {proc.stderr.strip()[-2000:]}")
+    script.stdout.close()  # psql owns the pipe now
+    _, psql_err = psql.communicate()
+    script_err = script.stderr.read().decode() if script.stderr else ""
+    script.wait()
+    if script.returncode != 0 or psql.returncode != 0:
+        raise BackupError(f"restore failed (nothing was changed): {(psql_err or script_err).strip()[-2000:]}")
+
+
+#: Run first, in the same transaction as the restore script.
+RESET_SCHEMA = "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
 
 
 def checksums(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
