@@ -30,6 +30,11 @@ class _Limiter:
         self._failures: dict[str, tuple[int, float]] = {}
         self._buckets: dict[int, tuple[float, float]] = {}
 
+    def reset(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._buckets.clear()
+
     def check_locked(self, client: str) -> None:
         settings = get_settings()
         with self._lock:

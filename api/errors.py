@@ -36,8 +36,10 @@ def status_for(exc: e.CityGridError) -> int:
 
 
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
-                   **extra: object) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
+                   extra: dict[str, object] | None = None) -> JSONResponse:
+    """The one error shape; `extra` adds fields (e.g. rejected rows) but never replaces error/detail."""
+    body = {**(extra or {}), "error": code, "detail": detail}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 log = logging.getLogger("citygrid.errors")
@@ -54,7 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(e.CityGridError)
     async def _engine_error(request: Request, exc: e.CityGridError) -> JSONResponse:
-        return error_response(status_for(exc), exc.code, exc.detail, **exc.extra)
+        return error_response(status_for(exc), exc.code, exc.detail, extra=exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -67,4 +69,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), )
+        return error_response(exc.status_code, code, str(exc.detail))

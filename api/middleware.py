@@ -23,6 +23,8 @@ from gis.security import audit
 from gis.settings import get_settings
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+#: POSTs that only read (bulk queries too large for a URL): not audited as writes.
+READ_POSTS = frozenset({"/api/grids/locate", "/api/geocode/batch"})
 log = logging.getLogger("citygrid.http")
 audit_log = logging.getLogger("citygrid.audit")
 
@@ -77,12 +79,17 @@ class RequestContext:
                     raise _TooLarge
             return message
 
+        is_write = scope["method"] in WRITES and scope["path"] not in READ_POSTS
+
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                # Audit before the client hears of success: a 2xx implies the entry exists.
+                if is_write and 200 <= status < 300 and state.get("principal") is not None:
+                    await run_in_threadpool(_audit, scope, state, status)
             await send(message)
 
         try:
@@ -99,8 +106,6 @@ class RequestContext:
                                        "duration_ms": round(elapsed * 1000, 2),
                                        "client": (scope.get("client") or ("",))[0]})
             request_id_var.reset(token)
-        if scope["method"] in WRITES and 200 <= status < 300 and state.get("principal") is not None:
-            await run_in_threadpool(_audit, scope, state, status)
 
     @staticmethod
     async def _refuse(send: Send, rid: str, limit: int) -> None:

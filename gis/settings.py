@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = 200.0
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Web map: an optional raster basemap under the district's own layers. Off by default, so that no
+    # request leaves the machine. A 天地图 key adds its WMTS vector map (CGCS2000, no offset); or give
+    # XYZ/WMTS URL templates with {z}/{x}/{y} of a WGS84/CGCS2000 basemap (GCJ-02 ones would be shifted).
+    tianditu_key: str | None = None
+    web_basemap_tiles: list[str] = Field(default_factory=list)
+    web_basemap_attribution: str = ""
+
     # HTTP limits.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Longest a single request's SQL statement may run before it is cancelled.

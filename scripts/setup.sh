@@ -11,6 +11,8 @@ need_pkgs=()
 command -v ogrinfo >/dev/null || need_pkgs+=(gdal-bin)
 if [ "${CITYGRID_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null || need_pkgs+=(chromium)
+  # a CJK font, so that the web map's Chinese renders in headless Chromium (tests, screenshots)
+  fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
 fi
 command -v wrk >/dev/null || need_pkgs+=(wrk)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

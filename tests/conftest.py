@@ -115,6 +115,15 @@ def http(live_server: str) -> Iterator[httpx.Client]:  # noqa: F821
         yield client
 
 
+@pytest.fixture(autouse=True)
+def _fresh_auth_limits() -> Iterator[None]:
+    """Tests share 127.0.0.1: one test's deliberate bad keys must not lock the others out."""
+    yield
+    from api.auth import limiter
+
+    limiter.reset()
+
+
 @pytest.fixture(scope="session")
 def api_keys(database_url: str) -> dict[str, str]:
     """One active key per role: {"viewer": secret, …, "device": secret (vehicles dev-1, dev-2)}."""

@@ -1,5 +1,62 @@
-"""Router placeholder: filled in by the capability that owns it."""
+"""Electronic fences: `POST /api/fences`, `GET/PUT/DELETE /api/fences/{id}` (GeoJSON Features with a
+`kind`), and the routes that create corridor and stop fences (`/api/routes`, see routes.py)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from api.auth import optional_principal, require_role
+from api.deps import db
+from api.routers import routes
+from gis.fences import store
 
 router = APIRouter()
+router.include_router(routes.router)
+
+EXAMPLE = {
+    "type": "Feature",
+    "geometry": {"type": "LineString", "coordinates": [[121.40, 31.30], [121.41, 31.30]]},
+    "properties": {"kind": "corridor", "name": "1号线走廊", "buffer_m": 30, "vehicles": ["沪A12345"],
+                   "speed_limit_kmh": 40, "schedule": {"days": [1, 2, 3, 4, 5], "hours": ["06:00-18:00"]}},
+}
+
+
+@router.post("/api/fences", status_code=201, tags=["fences"], summary="Create a fence (GeoJSON Feature)")
+def create_fence(feature: Any = Body(..., examples=[EXAMPLE]), conn: psycopg.Connection = Depends(db),
+                 principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
+    """Kinds: `area` (stay inside: 越区), `forbidden` (stay out: 禁行; a line needs `buffer_m` or `width_m`),
+    `corridor` (stay within `buffer_m` of a line: 路线偏离), `stop` (a point with `radius_m`, `windows`
+    ["HH:MM-HH:MM"] local time and `dwell_s`: 漏收). Optional: `vehicles`, `groups`, `schedule`
+    {days, hours}, `speed_limit_kmh` (超速 inside the fence), `dwell_limit_s` (违规停留),
+    `signal_timeout_s`, `debounce` {fixes, seconds, margin_m, clear_fixes}, `crs` of the geometry.
+    Unknown properties or kinds are answered 422 naming them."""
+    return store.create(conn, feature)
+
+
+@router.get("/api/fences", tags=["fences"], summary="List fences (GeoJSON FeatureCollection)")
+def list_fences(kind: str | None = None, vehicle_id: str | None = None, limit: int = Query(1000, ge=1, le=10000),
+                conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)) -> dict[str, Any]:
+    features = store.list_all(conn, kind, vehicle_id, limit)
+    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
+
+
+@router.get("/api/fences/{fence_id}", tags=["fences"], summary="One fence")
+def get_fence(fence_id: int, conn: psycopg.Connection = Depends(db),
+              principal: Any = Depends(optional_principal)) -> dict[str, Any]:
+    return store.get(conn, fence_id)
+
+
+@router.put("/api/fences/{fence_id}", tags=["fences"], summary="Replace a fence (closes its open alarms)")
+def replace_fence(fence_id: int, feature: Any = Body(...), conn: psycopg.Connection = Depends(db),
+                  principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
+    return store.replace(conn, fence_id, feature)
+
+
+@router.delete("/api/fences/{fence_id}", status_code=204, tags=["fences"], summary="Delete a fence")
+def delete_fence(fence_id: int, conn: psycopg.Connection = Depends(db),
+                 principal: Any = Depends(require_role("planner"))) -> Response:
+    store.delete(conn, fence_id)
+    return Response(status_code=204)

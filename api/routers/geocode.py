@@ -1,5 +1,75 @@
-"""Router placeholder: filled in by the capability that owns it."""
+"""Geocoding: forward (`GET /api/geocode`), batch (`POST /api/geocode/batch`) and reverse (`GET /api/reverse`)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import db
+from geocoder import answer, batch, reverse
+from gis import crs as gcrs
+from gis.db.pool import connection
+from gis.errors import InvalidInput, TooLarge
+from gis.settings import get_settings
+
+router = APIRouter(tags=["geocoding"])
+
+
+@router.get("/api/geocode", summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
+def geocode(
+    q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
+    limit: int = Query(5, ge=1, le=20),
+    crs: str | None = Query(None, description="CRS of the answer's coordinates (default CRS84)"),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    if not q.strip():
+        raise InvalidInput("q is empty: give an address")
+    return answer.features(conn, q, limit, crs)
+
+
+@router.get("/api/reverse", summary="Reverse geocoding: the standard address with direction and distance")
+def reverse_geocode(
+    lon: float = Query(..., description="x / longitude in `crs`"),
+    lat: float = Query(..., description="y / latitude in `crs`"),
+    crs: str | None = Query(None, description="CRS of lon/lat (default CRS84; GCJ02, BD09, EPSG codes)"),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    return reverse.reverse(conn, lon, lat, crs)
+
+
+@router.post(
+    "/api/geocode/batch",
+    summary="Batch geocoding: CSV, NDJSON or Excel in; NDJSON (or CSV) out, streamed in input order",
+    openapi_extra={"requestBody": {"content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}},
+    }}},
+)
+async def geocode_batch(
+    request: Request,
+    crs: str | None = Query(None, description="CRS of the answers' coordinates"),
+    out: str | None = Query(None, pattern="^(ndjson|csv)$", description="answer format (default from Accept)"),
+    fmt: str | None = Query(None, alias="format", pattern="^(ndjson|csv|xlsx)$", description="input format"),
+) -> StreamingResponse:
+    gcrs.resolve(crs)  # an unknown CRS is a 400 before the stream starts
+    body = await request.body()
+    kind = fmt or batch.detect_format(request.headers.get("content-type"), None, body[:8])
+    rows = list(batch.read_rows(body, kind))  # parse all first: a bad row is a 400, not a broken stream
+    limit = get_settings().max_bulk_points
+    if len(rows) > limit:
+        raise TooLarge(f"{len(rows)} rows sent; at most {limit} per request")
+    want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
+
+    def stream() -> Iterator[bytes]:
+        with connection() as conn:
+            feats = batch.answers(conn, rows, crs)
+            yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
+
+    media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"
+    return StreamingResponse(stream(), media_type=media, headers={"X-Rows": str(len(rows))})

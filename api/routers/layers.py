@@ -1,5 +1,102 @@
-"""Router placeholder: filled in by the capability that owns it."""
+"""Heat, flow and choropleth layers (issue 5): parse, call layers/, shape the answer."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.auth import optional_principal
+from api.deps import db
+from api.responses import GeoJSONResponse, JSONResponse
+from gis.errors import InvalidInput
+from layers import choropleth as choro
+from layers import flows as flw
+from layers import heat, raster
+from layers.sources import SOURCES
+
+router = APIRouter(prefix="/api/layers", tags=["layers"], dependencies=[Depends(optional_principal)])
+
+Conn = Annotated[psycopg.Connection, Depends(db)]
+
+
+@router.get("/sources", response_class=JSONResponse)
+def sources() -> Any:
+    """The registered heat sources (ids are those of the OGC point collections) and their filters."""
+    return JSONResponse([
+        {"id": s.id, "title": s.title, "time": s.time_column is not None, "category": s.category,
+         "weights": ["count", *s.weights], "default_weight": s.default_weight, "ogc_collection": s.ogc}
+        for s in SOURCES.values()
+    ])
+
+
+@router.get("/heat", response_class=GeoJSONResponse, responses={200: {"content": {
+    "application/geo+json": {}, "image/png": {}, "image/tiff": {}}}})
+def heat_layer(
+    conn: Conn,
+    source: str = Query("cases", description="heat source id (an OGC point collection id, or complaints, "
+                                             "waste_records)"),
+    bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (EPSG:4490); default the district"),
+    zoom: float | None = Query(None, description="map zoom: chooses the H3 resolution"),
+    resolution: int | None = Query(None, description="H3 resolution 4–13 (overrides zoom)"),
+    from_: str | None = Query(None, alias="from", description="ISO date/time, inclusive"),
+    to: str | None = Query(None, description="ISO date/time, exclusive (a bare date: to the end of that day)"),
+    category: str | None = Query(None, description="大类 `01`, 大类+小类 `0101`, or the source's category values; "
+                                                   "comma-separated"),
+    weight: str | None = Query(None, description="a weight column of the source, or `count`"),
+    format: str = Query("geojson", description="geojson | png | tif"),
+    width: int = Query(1024, description="raster width in pixels"),
+    height: int = Query(1024, description="raster height in pixels"),
+) -> Response:
+    """H3 hexagons with count and weighted sum, or a kernel-density raster (PNG coloured / GeoTIFF, EPSG:3857)."""
+    q = heat.build_query(conn, source=source, bbox=bbox, start=from_, stop=to, category=category, weight=weight)
+    if format in ("geojson", "json"):
+        return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution))
+    if format not in ("png", "tif", "tiff"):
+        raise InvalidInput(f"format must be geojson, png or tif, got {format!r}")
+    d = raster.density(conn, q, width=width, height=height)
+    w, s, e, n = d.bbox
+    headers = {
+        "X-Bounds": f"{w},{s},{e},{n}", "X-Bounds-CRS": "EPSG:4490",
+        "X-Raster-CRS": "EPSG:3857", "X-Raster-Bounds": ",".join(f"{v:.3f}" for v in d.bounds_3857),
+        "X-H3-Resolution": str(d.resolution), "Cache-Control": "no-cache",
+    }
+    if format == "png":
+        return Response(raster.to_png(d), media_type="image/png", headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="heat-{q.source.id}.tif"'
+    return Response(raster.to_geotiff(d), media_type="image/tiff", headers=headers)
+
+
+@router.get("/flows", response_class=GeoJSONResponse)
+def flows_layer(
+    conn: Conn,
+    source: str | None = Query(None, description="waste kind: kitchen (default), household, recyclable, "
+                                                 "hazardous, muck"),
+    from_: str | None = Query(None, alias="from", description="ISO date/time; default: 30 days before `to`"),
+    to: str | None = Query(None, description="ISO date/time, exclusive; default: the last record"),
+    resolution: int | None = Query(None, description="H3 resolution of the generator clusters (default 8)"),
+) -> Response:
+    """Flow lines from generator clusters to disposal facilities, weighted by tonnes; plant and street summaries."""
+    return GeoJSONResponse(flw.flows(conn, source=source, start=from_, stop=to, resolution=resolution))
+
+
+@router.get("/choropleth", response_class=GeoJSONResponse)
+def choropleth_layer(
+    conn: Conn,
+    level: str = Query("community", description="unit_grid | eval_grid | community | street"),
+    metric: str = Query("cases", description="cases | case_rate (per km²) | eval_grade"),
+    source: str = Query("cases", description="cases | complaints"),
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = Query(None),
+    category: str | None = Query(None),
+    bbox: str | None = Query(None),
+    method: str = Query("quantiles", description="quantiles | natural_breaks | equal_interval"),
+    classes: int = Query(5, description="number of classes 2–9"),
+    geometry: bool = Query(True, description="include area geometries"),
+) -> Response:
+    """Per-area case counts, rates and evaluation grades with class breaks and legend."""
+    return GeoJSONResponse(choro.choropleth(
+        conn, level=level, metric=metric, source=source, start=from_, stop=to, category=category, bbox=bbox,
+        method=method, classes=classes, geometry=geometry))

@@ -1,5 +1,38 @@
-"""Router placeholder: filled in by the capability that owns it."""
+"""GPS ingest: `POST /api/positions` (a JSON array of up to 10,000 fixes)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import require_role
+from gis.db.pool import connection
+from gis.errors import TooLarge
+from gis.fences.feed import feed
+from gis.tracks import ingest
+
+router = APIRouter(tags=["tracks"])
+
+
+def _ingest(body: bytes, allowed: set[str] | None, crs: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    with connection() as conn:
+        return ingest.ingest(conn, body, allowed=allowed, default_crs=crs)
+
+
+@router.post("/api/positions", summary="Ingest GPS fixes (validated, stored, evaluated against fences)")
+async def post_positions(request: Request, crs: str | None = None,
+                         principal: Any = Depends(require_role("inspector", device=True))) -> dict[str, Any]:
+    """Body: `[{vehicle_id, ts, lon, lat, speed_kmh?, heading?, crs?}, …]`, `ts` ISO 8601 with an offset
+    or Z; coordinates in the fix's `crs` (or the `crs` query parameter; default CRS84), GCJ02 and BD09
+    included. Answers `accepted`, `rejected`, `duplicates` and `reasons` {reason: count} with `errors`
+    [{index, vehicle_id, reason, detail}]. Reasons: """ + ", ".join(ingest.REASONS) + """. A device key
+    may report only for its own vehicles."""
+    body = await request.body()
+    if len(body) > 64 * 1024 * 1024:
+        raise TooLarge("body larger than 64 MiB")
+    allowed = set(principal.vehicles) if principal.role == "device" else None
+    answer, events = await run_in_threadpool(_ingest, body, allowed, crs)
+    feed.publish(events)
+    return answer

@@ -1,5 +1,106 @@
-"""Router placeholder: filled in by the capability that owns it."""
+"""The web map: `/` and its built assets (web/dist), the shared styles (styles/*.json) and the page's
+start-up configuration.
 
-from fastapi import APIRouter
+Caching: bundle files carry a content hash in their name, so they are immutable for a year; the page
+itself and the styles are revalidated on every load (ETag), so a rebuild or a colour change shows at once.
+Pre-compressed `.gz` twins written by the build are sent to clients that accept gzip.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+import psycopg
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import db
+from api.responses import JSONResponse
+from gis.errors import NotFound
+from gis.settings import ROOT, get_settings
+
+router = APIRouter(tags=["web map"])
+
+DIST = ROOT / "web" / "dist"
+STYLES = ROOT / "styles"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+#: 天地图 WMTS (EPSG:3857 tile matrix set "w"): vector map and its Chinese annotation.
+TIANDITU = [
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+]
+
+NOT_BUILT = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>CityGrid</title>
+<body style="font-family:sans-serif;margin:3em"><h1>网页地图尚未构建</h1>
+<p>The web map has not been built: run <code>scripts/setup.sh</code>
+(or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>) and reload.</p>
+<p>API: <a href="/docs">/docs</a> · OGC API: <a href="/ogc">/ogc</a></p></body></html>"""
+
+
+def _inside(base: Path, relative: str) -> Path:
+    """The file `relative` under `base`, refusing anything that escapes it or does not exist."""
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file():
+        raise NotFound(f"no such file: {relative}")
+    return path
+
+
+def _file(request: Request, path: Path, cache: str) -> Response:
+    """A file answer, gzip-encoded from its pre-compressed twin when there is one and the client accepts it."""
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if media_type in ("text/javascript", "application/javascript", "text/css", "text/html", "application/json"):
+        media_type += "; charset=utf-8"
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    gz = path.with_name(path.name + ".gz")
+    if "gzip" in request.headers.get("accept-encoding", "") and gz.is_file():
+        headers["Content-Encoding"] = "gzip"
+        return FileResponse(gz, media_type=media_type, headers=headers)
+    return FileResponse(path, media_type=media_type, headers=headers)
+
+
+@router.get("/", include_in_schema=False)
+def index(request: Request) -> Response:
+    page = DIST / "index.html"
+    if not page.is_file():
+        return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": REVALIDATE})
+    return _file(request, page, REVALIDATE)
+
+
+@router.get("/assets/{name:path}", include_in_schema=False)
+def asset(name: str, request: Request) -> Response:
+    return _file(request, _inside(DIST / "assets", name), IMMUTABLE)
+
+
+@router.get("/styles/{name}.json", summary="Layer styles and legends shared by the web map and the tiles")
+def style(name: str, request: Request) -> Response:
+    return _file(request, _inside(STYLES, f"{name}.json"), REVALIDATE)
+
+
+@router.get("/web/config.json", summary="Start-up configuration of the web map (basemap)")
+def config() -> JSONResponse:
+    settings = get_settings()
+    tiles: list[list[str]] = []
+    if settings.tianditu_key:
+        for layer in ("vec", "cva"):
+            tiles.append([TIANDITU[0].format(s=s, layer=layer, key=settings.tianditu_key) for s in range(8)])
+    if settings.web_basemap_tiles:
+        tiles.append(list(settings.web_basemap_tiles))
+    attribution = settings.web_basemap_attribution or ("© 天地图" if settings.tianditu_key else "")
+    return JSONResponse(
+        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490},
+        headers={"Cache-Control": REVALIDATE},
+    )
+
+
+@router.get("/web/categories.json", summary="部件/事件 大类 and 小类 names for the layer tree")
+def categories(conn: psycopg.Connection = Depends(db)) -> JSONResponse:
+    rows = conn.execute(
+        "SELECT kind, major, minor, major_name, name FROM categories ORDER BY kind, major, minor"
+    ).fetchall()
+    out: dict[str, list[dict[str, str]]] = {}
+    for kind, major, minor, major_name, name in rows:
+        out.setdefault(kind, []).append({"major": major, "minor": minor, "major_name": major_name, "name": name})
+    return JSONResponse(out, headers={"Cache-Control": "public, max-age=300"})

@@ -203,6 +203,8 @@ class Doorplate(Base):
     ch_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Poi(Base):
@@ -221,6 +223,8 @@ class Poi(Base):
     ch_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Category(Base):
@@ -265,6 +269,8 @@ class Component(Base):
     note: Mapped[str | None] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(Text)
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class WasteFacility(Base):
@@ -289,6 +295,8 @@ class WasteFacility(Base):
     attrs: Mapped[Any] = mapped_column(JSONB, server_default="{}")
     coverage = geometry_column("MULTIPOLYGON", nullable=True)
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Vehicle(Base):
@@ -302,6 +310,7 @@ class Vehicle(Base):
     )
     operator: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    signal_timeout_s: Mapped[float | None] = mapped_column(Double)
 
 
 class Route(Base):
@@ -329,6 +338,8 @@ class Fence(Base):
     dwell_s: Mapped[float | None] = mapped_column(Double)
     signal_timeout_s: Mapped[float | None] = mapped_column(Double)
     vehicles: Mapped[list[str]] = text_array()
+    vehicle_groups: Mapped[list[str]] = text_array()
+    alarm_kind: Mapped[str | None] = mapped_column(Text)
     schedule: Mapped[Any | None] = mapped_column(JSONB)
     windows: Mapped[Any | None] = mapped_column(JSONB)
     debounce: Mapped[Any | None] = mapped_column(JSONB)
@@ -354,7 +365,7 @@ class Position(Base):
 class Alarm(Base):
     __tablename__ = "alarms"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, ForeignKey("alarm_kinds.kind", name="alarms_kind_fk"))
     vehicle_id: Mapped[str] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="CASCADE"))
     fence_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("fences.id", ondelete="SET NULL"))
     start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -363,6 +374,64 @@ class Alarm(Base):
     details: Mapped[Any] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom = geometry_column("POINT", nullable=True)
+
+
+class AlarmKind(Base):
+    """The published alarm kinds with their Chinese labels (migration 0005)."""
+
+    __tablename__ = "alarm_kinds"
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    label_zh: Mapped[str] = mapped_column(Text)
+    label_en: Mapped[str] = mapped_column(Text)
+    sort: Mapped[int] = mapped_column(SmallInteger)
+
+
+class AlarmEvent(Base):
+    """The alarm feed: its id is the SSE event id (Last-Event-ID reconnect)."""
+
+    __tablename__ = "alarm_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(BigInteger)
+    op: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    payload: Mapped[Any] = mapped_column(JSONB)
+
+
+class FenceVehicleState(Base):
+    """Per-vehicle evaluation watermark: in-memory engine state is valid while its seq is here."""
+
+    __tablename__ = "fence_vehicle_state"
+    vehicle_id: Mapped[str] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    last_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RouteEdge(Base):
+    """The routable street network (pgRouting edges), noded at intersections, built from `streets`."""
+
+    __tablename__ = "route_edges"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    street_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("streets.id", ondelete="CASCADE"))
+    source: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[float] = mapped_column(Double)
+    reverse_cost: Mapped[float] = mapped_column(Double)
+    geom = geometry_column("LINESTRING")
+
+
+class RouteVertex(Base):
+    __tablename__ = "route_vertices"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    geom = geometry_column("POINT")
+
+
+class RouteGraphMeta(Base):
+    __tablename__ = "route_graph_meta"
+    id: Mapped[int] = mapped_column(SmallInteger, CheckConstraint("id = 1"), primary_key=True, server_default="1")
+    streets_count: Mapped[int] = mapped_column(BigInteger)
+    streets_max_id: Mapped[int | None] = mapped_column(BigInteger)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Case(Base):
@@ -392,6 +461,8 @@ class Case(Base):
     )
     weight: Mapped[float] = mapped_column(Double, server_default="1")
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class WasteRecord(Base):
@@ -408,6 +479,8 @@ class WasteRecord(Base):
     )
     vehicle_id: Mapped[str | None] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="SET NULL"))
     geom = geometry_column("POINT")
+    #: H3 cell (resolution 15) of `geom`, filled by layers.cells; nulled by trigger when geom moves (0006).
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EvalDraw(Base):
@@ -446,3 +519,46 @@ class AuditEntry(Base):
     detail: Mapped[Any] = mapped_column(JSONB, server_default="{}")
     prev_hash: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(Text)
+
+
+class GeocoderRefVersion(Base):
+    """One row: bumped by triggers on the geocoding reference tables (0003_geocoder.sql)."""
+
+    __tablename__ = "geocoder_ref_version"
+    id: Mapped[int] = mapped_column(SmallInteger, CheckConstraint("id = 1"), primary_key=True,
+                                    server_default="1")
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GridChange(Base):
+    """One changed grid row (migration 0002): its version drives the locate index and mobile sync."""
+
+    __tablename__ = "grid_changes"
+    __table_args__ = (
+        CheckConstraint("layer IN ('admin', 'unit', 'eval', 'work')", name="grid_changes_layer"),
+        CheckConstraint("op IN ('insert', 'update', 'delete', 'truncate')", name="grid_changes_op"),
+    )
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(Text)
+    op: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CodeSequence(Base):
+    """Last sequence number handed out per code kind and parent (migration 0002)."""
+
+    __tablename__ = "code_sequences"
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    parent: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class OgcChange(Base):
+    """Change counter per published table (migration 0004): invalidates the OGC API's caches."""
+
+    __tablename__ = "ogc_changes"
+    table_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,18 +1,27 @@
-"""Geocoder (issue 4): schema additions of that capability (empty until it needs any).
+"""Geocoder (issue 4): a change counter that the in-memory address index checks per request.
 
 Revision ID: 0003
 Revises: 0002
 """
+
+from alembic import op
+
+from gis.db.sqlfiles import read_sql
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+REF_TABLES = ("admin_areas", "streets", "zones", "doorplates", "pois")
+
 
 def upgrade() -> None:
-    pass
+    op.execute(read_sql("0003_geocoder.sql"))
 
 
 def downgrade() -> None:
-    pass
+    for table in REF_TABLES:
+        op.execute(f"DROP TRIGGER IF EXISTS geocoder_ref_bump ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS geocoder_ref_bump()")
+    op.execute("DROP TABLE IF EXISTS geocoder_ref_version")

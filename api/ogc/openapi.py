@@ -1,0 +1,107 @@
+"""The OpenAPI 3.0 document of the OGC API (conformance class "OpenAPI 3.0").
+
+FastAPI writes OpenAPI 3.1; the OGC classes want 3.0. The document is FastAPI's own, restricted to
+the `/ogc` routes, with the few 3.1-only idioms rewritten (`anyOf [X, {type: null}]` -> `nullable`,
+`examples` -> `example`, `const` -> `enum`, numeric `exclusiveMinimum/Maximum` -> boolean form). The
+OGC query parameters are declared here once and attached to the routes with `openapi_extra`: the
+handlers read them from the raw query string (OGC names such as `bbox-crs`, and queryables as
+parameters, do not fit FastAPI's typed signatures).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def _q(name: str, description: str, schema: dict, **extra: Any) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
+
+
+F = _q("f", "编码：json 或 html（缺省按 Accept 协商）", {"type": "string", "enum": ["json", "html"]})
+CRS = _q("crs", "输出坐标参照系（OGC API – Features Part 2），如 http://www.opengis.net/def/crs/EPSG/0/4549",
+         {"type": "string", "format": "uri"})
+PROPERTIES = _q("properties", "只返回这些属性（逗号分隔）", {"type": "array", "items": {"type": "string"}},
+                style="form", explode=False)
+ITEMS_PARAMS = [
+    F,
+    _q("limit", "每页要素数（1–10000，缺省 10）", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}),
+    _q("offset", "跳过的要素数（分页）", {"type": "integer", "minimum": 0, "default": 0}),
+    _q("after", "键集分页：从此标识之后开始（由 next 链接给出）", {"type": "string"}),
+    _q("before", "键集分页：到此标识之前为止（由 prev 链接给出）", {"type": "string"}),
+    _q("bbox", "范围：minx,miny,maxx,maxy（按 bbox-crs 的轴序，缺省 CRS84）",
+       {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, style="form", explode=False),
+    _q("bbox-crs", "bbox 的坐标参照系", {"type": "string", "format": "uri"}),
+    _q("datetime", "时间：RFC 3339 时刻或区间（a/b，开放端用 ..）", {"type": "string"}),
+    CRS,
+    _q("filter", "CQL2 过滤表达式（OGC API – Features Part 3）", {"type": "string"}),
+    _q("filter-lang", "过滤语言", {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
+    _q("filter-crs", "过滤表达式中几何的坐标参照系", {"type": "string", "format": "uri"}),
+    _q("sortby", "排序：属性名，前缀 - 为降序（逗号分隔）", {"type": "array", "items": {"type": "string"}},
+       style="form", explode=False),
+    PROPERTIES,
+]
+
+F_ONLY = {"parameters": [F]}
+ITEMS = {"parameters": ITEMS_PARAMS, "description": "可查询属性也可作为查询参数（等值过滤），见 queryables。"}
+ITEM = {"parameters": [F, CRS, PROPERTIES]}
+TILE = {"parameters": [F]}
+
+
+def _to_30(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {k: _to_30(v) for k, v in node.items()}
+        for key in ("anyOf", "oneOf"):
+            options = node.get(key)
+            if isinstance(options, list) and any(o == {"type": "null"} for o in options):
+                rest = [o for o in options if o != {"type": "null"}]
+                node.pop(key)
+                if len(rest) == 1:
+                    node.update(rest[0])
+                else:
+                    node[key] = rest
+                node["nullable"] = True
+        if isinstance(node.get("type"), list):
+            types = [t for t in node["type"] if t != "null"]
+            if len(types) != len(node["type"]):
+                node["nullable"] = True
+            node["type"] = types[0] if len(types) == 1 else types
+        if "examples" in node and isinstance(node["examples"], list) and "in" not in node:
+            examples = node.pop("examples")
+            if examples:
+                node["example"] = examples[0]
+        if "const" in node:
+            node["enum"] = [node.pop("const")]
+        for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(node.get(bound), (int, float)) and not isinstance(node.get(bound), bool):
+                node[flag] = node.pop(bound)
+                node[bound] = True
+        return node
+    if isinstance(node, list):
+        return [_to_30(v) for v in node]
+    return node
+
+
+_cache: dict[str, bytes] = {}
+
+
+def document(app: FastAPI, server: str) -> bytes:
+    """The /ogc part of the app's OpenAPI, as OpenAPI 3.0.3 JSON (cached per server URL)."""
+    hit = _cache.get(server)
+    if hit is not None:
+        return hit
+    doc = get_openapi(
+        title="CityGrid OGC API", version=app.version, openapi_version="3.0.3",
+        description="OGC API – Features (Part 1/2/3) 与 OGC API – Tiles（MVT）。", routes=app.routes,
+    )
+    doc["paths"] = {path: ops for path, ops in doc.get("paths", {}).items() if path.startswith("/ogc")}
+    doc = _to_30(doc)
+    doc["servers"] = [{"url": server.rsplit("/ogc", 1)[0]}]
+    out = orjson.dumps(doc)
+    _cache[server] = out
+    return out

@@ -1,0 +1,239 @@
+"""OGC API – Tiles: Mapbox Vector Tiles (ST_AsMVT) of every collection in WebMercatorQuad, with the
+tile matrix set (from morecantile, not hand-written), tileset metadata and TileJSON.
+
+Tiles are cached in memory per worker, keyed by collection, z/x/y and the collection's change
+version (migration 0004's counters): a write to a source table changes the version, so no stale tile
+is ever served; an unchanged tile costs one tiny prepared query. ETags are the version plus a hash of
+the bytes; `If-None-Match` gets a 304. `Cache-Control: public, max-age=60` lets browsers keep a tile a
+minute (vehicles, whose positions have no counter, are `no-cache` and never cached here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from functools import lru_cache
+
+import morecantile
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.ogc import crs as ocrs
+from api.ogc import html, openapi, pool, query
+from api.ogc.collections import REGISTRY, TYPES, Collection
+from api.ogc.features import JSON, base, json_response, link, negotiate
+from gis.errors import NotFound
+from gis.settings import STORAGE_SRID, get_settings
+
+MVT = "application/vnd.mapbox-vector-tile"
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+EXTENT = 4096
+BUFFER = 64
+
+router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
+
+
+@lru_cache(maxsize=1)
+def tms() -> morecantile.TileMatrixSet:
+    return morecantile.tms.get(TMS_ID)
+
+
+class TileCache:
+    """Bounded by bytes; least recently used tiles go first."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.data: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple[bytes, str] | None:
+        hit = self.data.get(key)
+        if hit is not None:
+            self.data.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple, tile: bytes, etag: str) -> None:
+        if len(tile) > self.max_bytes // 8:
+            return
+        old = self.data.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[0])
+        self.data[key] = (tile, etag)
+        self.bytes += len(tile)
+        while self.bytes > self.max_bytes and self.data:
+            _, (evicted, _) = self.data.popitem(last=False)
+            self.bytes -= len(evicted)
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.bytes = 0
+
+
+CACHE = TileCache(get_settings().ogc_tile_cache_mb * 1024 * 1024)
+
+
+@lru_cache(maxsize=64)
+def tile_sql(c: Collection) -> str:
+    props = [f"{p.sql} AS \"{p.name}\"" for p in c.tile_properties]
+    props.insert(0, f"{c.id_sql} AS id")
+    fid = ""
+    if c.id_type == "integer":
+        props.append(f"{c.id_sql} AS mvt_fid")
+        fid = ", 'mvt_fid'"
+    return (
+        "WITH env AS (SELECT ST_TileEnvelope(%s, %s, %s) AS e) "
+        f"SELECT {query.VERSION_SQL}, (SELECT ST_AsMVT(q, %s, {EXTENT}, 'geom'{fid}) FROM ("
+        f"SELECT ST_AsMVTGeom(ST_Transform({c.geom_sql}, 3857), env.e, {EXTENT}, {BUFFER}, true) AS geom, "
+        f"{', '.join(props)} FROM {c.from_sql}, env WHERE {c.base_where} AND {c.geom_sql} && "
+        f"ST_Transform(ST_Expand(env.e, (ST_XMax(env.e) - ST_XMin(env.e)) * {BUFFER} / {EXTENT}), {STORAGE_SRID})"
+        ") q)"
+    )
+
+
+def _check_tms(tms_id: str) -> None:
+    if tms_id != TMS_ID:
+        raise NotFound(f"tile matrix set {tms_id!r} is not offered; use {TMS_ID}")
+
+
+def _geometry_kind(c: Collection) -> str:
+    kind = c.geometry_type.lower()
+    if "point" in kind:
+        return "points"
+    if "line" in kind:
+        return "lines"
+    if "polygon" in kind:
+        return "polygons"
+    return "geometry"
+
+
+# -- tile matrix sets ----------------------------------------------------------------------------
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets", openapi_extra=openapi.F_ONLY)
+async def tile_matrix_sets(request: Request) -> Response:
+    b = base(request)
+    doc = {"tileMatrixSets": [{
+        "id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+        "links": [link(f"{b}/tileMatrixSets/{TMS_ID}", "self", JSON, TMS_ID)],
+    }], "links": [link(f"{b}/tileMatrixSets", "self", JSON)]}
+    return json_response(doc)
+
+
+@router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set (OGC TMS 2.0 JSON)",
+            openapi_extra=openapi.F_ONLY)
+async def tile_matrix_set(tms_id: str) -> Response:
+    _check_tms(tms_id)
+    return Response(tms().model_dump_json(exclude_none=True, by_alias=True), media_type=JSON)
+
+
+# -- tilesets ------------------------------------------------------------------------------------
+
+
+def _tileset(request: Request, c: Collection, ext: query.Extent) -> dict:
+    b = f"{base(request)}/collections/{c.id}/tiles/{TMS_ID}"
+    fields = {p.name: {"title": p.title, **TYPES[p.type][0]} for p in c.tile_properties}
+    doc = {
+        "title": f"{c.title}（矢量瓦片）", "description": c.description, "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "tileMatrixSetURI": TMS_URI,
+        "links": [
+            link(b, "self", JSON, "瓦片集元数据"),
+            link(f"{base(request)}/tileMatrixSets/{TMS_ID}", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                 JSON, TMS_ID),
+            link(f"{b}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}", "item", MVT, "MVT 瓦片", templated=True),
+            link(f"{b}/tilejson.json", "describedby", JSON, "TileJSON"),
+            link(f"{base(request)}/collections/{c.id}", "collection", JSON, c.title),
+        ],
+        "layers": [{
+            "id": c.id, "title": c.title, "dataType": "vector", "geometryType": _geometry_kind(c),
+            "minTileMatrix": str(c.min_zoom), "maxTileMatrix": str(c.max_zoom),
+            "propertiesSchema": {"type": "object", "properties": {"id": {"type": "string"}, **fields}},
+        }],
+    }
+    if ext.bbox is not None:
+        doc["boundingBox"] = {"lowerLeft": list(ext.bbox[:2]), "upperRight": list(ext.bbox[2:]), "crs": ocrs.CRS84}
+    return doc
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
+            openapi_extra=openapi.F_ONLY)
+async def tilesets(request: Request, collection_id: str) -> Response:
+    c = REGISTRY.get(collection_id)
+    b = f"{base(request)}/collections/{c.id}/tiles"
+    doc = {
+        "tilesets": [{
+            "title": f"{c.title}（矢量瓦片）", "dataType": "vector", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": TMS_URI,
+            "links": [link(f"{b}/{TMS_ID}", "self", JSON, TMS_ID),
+                      link(f"{base(request)}/tileMatrixSets/{TMS_ID}",
+                           "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON, TMS_ID)],
+        }],
+        "links": [link(b, "self", JSON), link(f"{base(request)}/collections/{c.id}", "collection", JSON, c.title)],
+    }
+    if negotiate(request):
+        return html.render("tileset.html", {**doc, "title": doc["tilesets"][0]["title"]}, request)
+    return json_response(doc)
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata",
+            openapi_extra=openapi.F_ONLY)
+async def tileset(request: Request, collection_id: str, tms_id: str) -> Response:
+    c = REGISTRY.get(collection_id)
+    _check_tms(tms_id)
+    doc = _tileset(request, c, await query.extent(c, await query.versions()))
+    if negotiate(request):
+        return html.render("tileset.html", doc, request)
+    return json_response(doc)
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0")
+async def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
+    c = REGISTRY.get(collection_id)
+    _check_tms(tms_id)
+    ext = await query.extent(c, await query.versions())
+    bounds = list(ext.bbox) if ext.bbox else [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
+    doc = {
+        "tilejson": "3.0.0", "name": c.title, "description": c.description, "scheme": "xyz",
+        "tiles": [f"{base(request)}/collections/{c.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}"],
+        "minzoom": c.min_zoom, "maxzoom": c.max_zoom, "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(c.min_zoom, 12)],
+        "vector_layers": [{
+            "id": c.id, "description": c.title, "minzoom": c.min_zoom, "maxzoom": c.max_zoom,
+            "fields": {"id": "标识", **{p.name: p.title for p in c.tile_properties}},
+        }],
+    }
+    return json_response(doc)
+
+
+# -- tiles ---------------------------------------------------------------------------------------
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}", summary="One MVT tile",
+            openapi_extra=openapi.TILE, responses={200: {"content": {MVT: {}}}})
+async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
+    c = REGISTRY.get(collection_id)
+    _check_tms(tms_id)
+    if not (c.min_zoom <= z <= c.max_zoom) or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
+        raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
+    if c.cacheable:
+        row = await pool.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        version = row[0]
+        hit = CACHE.get((c.id, z, x, y, version))
+        if hit is not None:
+            return _tile_response(request, hit[0], hit[1], cacheable=True)
+    row = await pool.fetchone(tile_sql(c), [z, x, y, list(c.tables), c.id])
+    version, data = row[0], bytes(row[1] or b"")
+    etag = f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"'
+    if c.cacheable:
+        CACHE.put((c.id, z, x, y, version), data, etag)
+    return _tile_response(request, data, etag, cacheable=c.cacheable)
+
+
+def _tile_response(request: Request, data: bytes, etag: str, cacheable: bool) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=60" if cacheable else "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+

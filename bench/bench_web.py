@@ -1,0 +1,111 @@
+"""Web-map benchmark: first-render time of the page, and of the component layer at district zoom.
+
+Drives headless Chromium (Debian's) against a server on the main database (the demo district, with its
+138,662 components). Prints figures; it is not a test. Goal: both under 2 s on localhost.
+
+    .venv/bin/python bench/bench_web.py                 # starts its own server on a free port
+    .venv/bin/python bench/bench_web.py --url http://127.0.0.1:8000 --runs 3
+
+Figures:
+  * components (cold): fresh browser, page opened with the component layer off; then the layer is
+    switched on and timed until every tile is loaded and drawn (idle). Run first, so the server's tile
+    cache is cold too.
+  * page first render: fresh browser, from navigation start to the map's first idle (all default layers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+READY = "window.citygrid && (window.citygrid.ready || window.citygrid.failed)"
+
+
+def start_server() -> tuple[str, object]:
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise SystemExit("server did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def components_cold(browser: object, base: str, width: int, height: int) -> tuple[float, int]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}/?hide=components")
+    page.wait_for_function(READY, timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    ms, count = page.evaluate("""async () => {
+        const c = window.citygrid, m = c.map;
+        const t0 = performance.now();
+        for (const id of ['components:0']) m.setLayoutProperty(id, 'visibility', 'visible');
+        await new Promise((r) => m.once('idle', r));
+        const t1 = performance.now();
+        return [t1 - t0, m.queryRenderedFeatures({layers: ['components:0']}).length];
+    }""")
+    context.close()
+    return ms / 1000, count
+
+
+def page_first_render(browser: object, base: str, width: int, height: int) -> tuple[float, float]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}/")
+    page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=60_000)
+    first_idle, dom = page.evaluate(
+        "[window.citygrid.firstIdle, performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd]")
+    context.close()
+    return first_idle / 1000, dom / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="an already running server (default: start one on the main database)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--width", type=int, default=1920)
+    parser.add_argument("--height", type=int, default=1080)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    base, server = (args.url.rstrip("/"), None) if args.url else start_server()
+    print(f"server {base}, viewport {args.width}x{args.height}, {args.runs} runs, Chromium with SwiftShader (no GPU)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
+        pages = [page_first_render(browser, base, args.width, args.height) for _ in range(args.runs)]
+        browser.close()
+    if server is not None:
+        server.should_exit = True
+
+    def fmt(values: list[float]) -> str:
+        return f"first {values[0]:.2f} s, median {statistics.median(values):.2f} s, min {min(values):.2f} s"
+
+    print(f"component layer at district zoom (switch on → drawn): {fmt([c[0] for c in comp])}; "
+          f"{comp[0][1]} component features drawn")
+    print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}")
+    print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Matches → the contract's GeoJSON: coordinates in the caller's CRS and the grid hierarchy of each
+point (from the grid engine's in-memory locate index, asked once per batch of points).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from geocoder.index import ReferenceIndex, get_index
+from geocoder.match import Match, geocode
+from geocoder.segment import Parsed
+from gis import crs as gcrs
+from gis.grids.locate import locate as locate_grids
+from gis.settings import STORAGE_SRID
+
+
+def storage_coords(index: ReferenceIndex, matches: list[Match]) -> tuple[np.ndarray, np.ndarray]:
+    """The matches' positions in the storage CRS (EPSG:4490 lon/lat)."""
+    return index.frame.to_lonlat([m.x for m in matches], [m.y for m in matches])
+
+
+def grids_for(conn: psycopg.Connection, lon: np.ndarray, lat: np.ndarray) -> list[dict[str, Any]]:
+    if not len(lon):
+        return []
+    return locate_grids(conn, lon, lat, STORAGE_SRID).records()
+
+
+def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
+    """The parsed parts of the query, plus what the matched place turned out to be."""
+    seg = p.as_dict()
+    base = seg.pop("base", None)
+    if m is not None and base:
+        kind = {"road": "street", "street": "street", "interpolated": "street", "doorplate": "street",
+                "zone": "zone", "poi": "poi", "region": "region", "intersection": "intersection"}
+        anchor = m.ref.get("kind")
+        if anchor == "doorplate" and p.building is not None and p.lane is None and p.number is None:
+            seg["zone"] = base
+        elif anchor in kind:
+            seg[kind[anchor]] = base
+        else:
+            seg["place"] = base
+    elif base:
+        seg["place"] = base
+    return seg
+
+
+def features(conn: psycopg.Connection, query: str, limit: int = 5, crs: str | int | None = None,
+             index: ReferenceIndex | None = None) -> dict[str, Any]:
+    """`GET /api/geocode`: a FeatureCollection, best first; no match → no features."""
+    ref = gcrs.resolve(crs)
+    index = index or get_index(conn)
+    parsed, matches = geocode(index, query, limit)
+    lon, lat = storage_coords(index, matches)
+    grids = grids_for(conn, lon, lat)
+    out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(lon) else (lon, lat)
+    feats = []
+    for i, m in enumerate(matches):
+        feats.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(float(out_x[i]), 7), round(float(out_y[i]), 7)]},
+            "properties": {
+                "standard_address": m.standard_address,
+                "match_level": m.level,
+                "confidence": m.confidence,
+                "segments": segments_of(parsed, m),
+                "grid": grids[i],
+                "source": m.ref,
+            },
+        })
+    return {"type": "FeatureCollection", "query": query, "crs": ref.uri, "segments": segments_of(parsed, None),
+            "features": feats}

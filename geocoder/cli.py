@@ -1,0 +1,51 @@
+"""`citygrid geocode FILE [--out F]`: batch geocoding of a CSV, NDJSON or Excel file from the shell.
+
+Registered on the core CLI through the `citygrid.cli` entry point group (see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("geocode")
+    def geocode_file(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                    help="CSV, NDJSON/JSONL or .xlsx of addresses"),
+        out: Path | None = typer.Option(None, "--out", "-o",
+                                        help="Write here (.csv → CSV, else NDJSON); default stdout"),
+        crs: str | None = typer.Option(None, help="CRS of the output coordinates (default CRS84)"),
+        fmt: str | None = typer.Option(None, "--format", help="Input format: csv, ndjson or xlsx (default: guessed)"),
+    ) -> None:
+        """Geocode every address of FILE, answers in input order (one per row, no match included)."""
+        from geocoder import batch
+        from gis.db.engine import connect
+
+        data = file.read_bytes()
+        kind = fmt or batch.detect_format(None, file.name, data[:8])
+        rows = list(batch.read_rows(data, kind))
+        as_csv = out is not None and out.suffix.lower() == ".csv"
+        matched = 0
+        with connect(autocommit=True) as conn:
+            feats = batch.answers(conn, rows, crs)
+
+            def counted():
+                nonlocal matched
+                for f in feats:
+                    matched += f["geometry"] is not None
+                    yield f
+
+            lines = batch.csv_lines(counted()) if as_csv else batch.ndjson_lines(counted())
+            sink = out.open("wb") if out else sys.stdout.buffer
+            try:
+                for line in lines:
+                    sink.write(line)
+            finally:
+                if out:
+                    sink.close()
+        typer.echo(f"{len(rows)} addresses, {matched} matched, {len(rows) - matched} without a match"
+                   + (f" → {out}" if out else ""), err=True)

@@ -1,0 +1,464 @@
+"""The in-memory reference index: regions, roads (named, connected street segments with their house
+number ranges), zones, doorplates and POIs, loaded from PostGIS into metric numpy/shapely structures.
+
+Matching a query is then dictionary look-ups and a few vector operations, with no SQL on the hot path.
+The index is cached per database and rebuilt when the reference data change: triggers bump a counter
+in `geocoder_ref_version` (migration 0003) and each request reads that one row.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import psycopg
+import shapely
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from geocoder.metric import Frame
+from geocoder.normalise import name_key
+from geocoder.segment import CITY_BY_PROVINCE, parse, strip_regions
+
+_BRACKET = re.compile(r"[(（]")
+#: Segments of one name closer than this (m) belong to the same road; farther ones are another road.
+ROAD_JOIN_M = 150.0
+#: Default distance (m) of a plate from the centre line when a street has no plates to learn it from.
+DEFAULT_SETBACK_M = 12.0
+
+
+@dataclass
+class Region:
+    code: str
+    level: str
+    name: str
+    geom: shapely.Geometry            # metric
+    x: float
+    y: float
+
+
+@dataclass
+class Road:
+    idx: int
+    name: str
+    segs: list[int]
+    geom: shapely.Geometry            # metric (Multi)LineString of its segments
+    x: float
+    y: float
+    street_codes: set[str] = field(default_factory=set)
+    setback: float = DEFAULT_SETBACK_M
+
+
+@dataclass
+class Segment:
+    road: int
+    s_housenum: int | None
+    l_housenum: int | None
+    line: shapely.Geometry            # metric LineString, in digitised direction
+
+
+@dataclass
+class Zone:
+    idx: int
+    zone_id: str
+    name: str
+    geom: shapely.Geometry
+    x: float
+    y: float
+
+
+@dataclass
+class Poi:
+    idx: int
+    poi_id: str
+    name: str
+    category: str | None
+    x: float
+    y: float
+
+
+@dataclass
+class Plate:
+    idx: int
+    add_id: str
+    add_name: str
+    x: float
+    y: float
+    road: int | None
+    zone: int | None
+    lane: int | None
+    sublane: int | None
+    number: int | None
+    number_sub: int | None
+    building: int | None
+    seg: int | None
+
+
+def _names(name: str, *arrays: list[str] | None) -> set[str]:
+    """The comparison keys of a name, its aliases and old names (`{a/b}` items split too)."""
+    keys = {name_key(name)}
+    for arr in arrays:
+        for item in arr or ():
+            for part in str(item).strip("{}").split("/"):
+                if part.strip():
+                    keys.add(name_key(part))
+    keys.discard("")
+    return keys
+
+
+class ReferenceIndex:
+    """Everything the matcher needs, in memory. Build with `ReferenceIndex.load(conn)`."""
+
+    def __init__(self, version: int | None = None) -> None:
+        self.version = version
+        self.frame = Frame(121.45, 31.3)
+        self.regions: list[Region] = []
+        self.region_keys: dict[str, list[int]] = defaultdict(list)
+        self.own_cities: tuple[str, ...] = ()
+        self.roads: list[Road] = []
+        self.road_keys: dict[str, list[int]] = defaultdict(list)
+        self.segments: list[Segment] = []
+        self.zones: list[Zone] = []
+        self.zone_keys: dict[str, list[int]] = defaultdict(list)
+        self.pois: list[Poi] = []
+        self.poi_keys: dict[str, list[int]] = defaultdict(list)
+        self.poi_short_keys: dict[str, list[int]] = defaultdict(list)
+        self.plates: list[Plate] = []
+        self.plate_by_key: dict[tuple, int] = {}
+        #: (road, parity) → (sorted street numbers, plate indexes) of plates on the street line itself.
+        self.street_numbers: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        #: (road, lane, sublane) → (sorted numbers, plate indexes) of plates inside a lane.
+        self.lane_numbers: dict[tuple[int, int, int | None], tuple[np.ndarray, np.ndarray]] = {}
+        self.excluded: frozenset[str] = frozenset()
+        self.plates_by_seg: dict[int, list[int]] = defaultdict(list)
+        self.fit_cache: dict[tuple[int, int], tuple[float, float, float] | None] = {}
+        self._fuzzy_roads: list[str] = []
+        self._fuzzy_places: list[str] = []
+        self.plate_tree: shapely.STRtree | None = None
+        self.plate_points: np.ndarray = np.empty(0, dtype=object)
+        self.seg_tree: shapely.STRtree | None = None
+        self.region_tree: shapely.STRtree | None = None
+
+    # ---- loading -------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, conn: psycopg.Connection, exclude_plates: frozenset[str] = frozenset()) -> ReferenceIndex:
+        index = cls(current_version(conn))
+        index.excluded = exclude_plates
+        row = conn.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) c FROM ("
+            " SELECT geom FROM streets UNION ALL SELECT geom FROM admin_areas"
+            " UNION ALL SELECT geom FROM doorplates) g) q"
+        ).fetchone()
+        if row and row[0] is not None:
+            index.frame = Frame(float(row[0]), float(row[1]))
+        index._load_regions(conn)
+        index._load_roads(conn)
+        index._load_zones(conn)
+        index._load_pois(conn)
+        index._load_plates(conn, exclude_plates)
+        index._finish()
+        return index
+
+    def _metric(self, wkbs: list[bytes]) -> np.ndarray:
+        if not wkbs:
+            return np.empty(0, dtype=object)
+        return self.frame.geoms_to_xy(shapely.from_wkb(wkbs))
+
+    def _load_regions(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(
+            "SELECT code, level, name, alias, old_name, ST_AsBinary(geom) FROM admin_areas ORDER BY code"
+        ).fetchall()
+        geoms = self._metric([r[5] for r in rows])
+        reps = shapely.point_on_surface(geoms) if len(rows) else []
+        provinces = set()
+        for i, (code, level, name, alias, old, _) in enumerate(rows):
+            reg = Region(code, level, name, geoms[i], float(shapely.get_x(reps[i])), float(shapely.get_y(reps[i])))
+            self.regions.append(reg)
+            keys = _names(name, alias, old)
+            if level in ("street", "community"):
+                # 淞南镇 / 淞南街道 / 海江社区 / 海江居委会 / 海团村村委会: the usual spellings of one place.
+                for k in list(keys):
+                    for suffix in ("街道办事处", "街道", "镇", "乡", "社区", "居委会", "村委会", "居民委员会"):
+                        if k.endswith(suffix) and len(k) > len(suffix) + 1:
+                            stem = k[: -len(suffix)]
+                            if level == "street":
+                                keys.update({stem + "街道", stem + "镇"} if suffix != "乡" else set())
+                            else:
+                                keys.update({stem + "社区", stem + "居委会", stem + "居委"})
+            for k in keys:
+                self.region_keys[k].append(i)
+            provinces.add(code[:2])
+        cities: list[str] = []
+        for p in sorted(provinces):
+            cities.extend(CITY_BY_PROVINCE.get(p, ()))
+        self.own_cities = tuple(cities)
+        self.region_tree = shapely.STRtree(geoms) if len(rows) else None
+
+    def _load_roads(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(
+            "SELECT id, name, alias, old_name, s_housenum, l_housenum, street_code, ST_AsBinary(geom)"
+            " FROM streets ORDER BY name, id"
+        ).fetchall()
+        lines = self._metric([r[7] for r in rows])
+        self._seg_ids: dict[int, int] = {}
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            by_name[r[1]].append(i)
+        for name, members in by_name.items():
+            # Union-find over segments of one name that touch or nearly touch: one road each.
+            parent = {m: m for m in members}
+            if len(members) > 1:
+                geoms = lines[members]
+                tree = shapely.STRtree(geoms)
+                left, right = tree.query(geoms, predicate="dwithin", distance=ROAD_JOIN_M)
+                for a, b in zip(left, right, strict=True):
+                    ra, rb = _find(parent, members[a]), _find(parent, members[b])
+                    if ra != rb:
+                        parent[ra] = rb
+            groups: dict[int, list[int]] = defaultdict(list)
+            for m in members:
+                groups[_find(parent, m)].append(m)
+            for group in groups.values():
+                ridx = len(self.roads)
+                geom = shapely.line_merge(shapely.multilinestrings(list(lines[group])))
+                longest = max(shapely.get_parts(geom), key=lambda g: g.length)
+                mid = longest.interpolate(0.5, normalized=True)
+                road = Road(ridx, name, [], geom, mid.x, mid.y)
+                keys: set[str] = set()
+                for m in group:
+                    sid, _, alias, old, s_num, l_num, street_code, _ = rows[m]
+                    seg_idx = len(self.segments)
+                    self.segments.append(Segment(ridx, s_num, l_num, lines[m]))
+                    self._seg_ids[sid] = seg_idx
+                    road.segs.append(seg_idx)
+                    if street_code:
+                        road.street_codes.add(street_code)
+                    keys |= _names(name, alias, old)
+                self.roads.append(road)
+                for k in keys:
+                    self.road_keys[k].append(ridx)
+        if self.segments:
+            self.seg_tree = shapely.STRtree([s.line for s in self.segments])
+
+    def _load_zones(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(
+            "SELECT zone_id, name, alias, old_name, ST_AsBinary(geom) FROM zones ORDER BY zone_id"
+        ).fetchall()
+        geoms = self._metric([r[4] for r in rows])
+        reps = shapely.point_on_surface(geoms) if len(rows) else []
+        for i, (zid, name, alias, old, _) in enumerate(rows):
+            self.zones.append(Zone(i, zid, name, geoms[i], float(reps[i].x), float(reps[i].y)))
+            for k in _names(name, alias, old):
+                self.zone_keys[k].append(i)
+
+    def _load_pois(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(
+            "SELECT poi_id, name, alias, old_name, category, ST_X(geom), ST_Y(geom) FROM pois ORDER BY poi_id"
+        ).fetchall()
+        if not rows:
+            return
+        xs, ys = self.frame.to_xy([r[5] for r in rows], [r[6] for r in rows])
+        for i, (pid, name, alias, old, category, _, _) in enumerate(rows):
+            self.pois.append(Poi(i, pid, name, category, float(xs[i]), float(ys[i])))
+            keys = _names(name, alias, old)
+            for k in keys:
+                self.poi_keys[k].append(i)
+            shorts = {name_key(_BRACKET.split(n)[0]) for n in [name, *(alias or [])] if _BRACKET.search(n)}
+            for k in keys | shorts:
+                for short in self._short_names(k) | ({k} if k in shorts else set()):
+                    if short not in keys:
+                        self.poi_short_keys[short].append(i)
+
+    def _short_names(self, key: str) -> set[str]:
+        """上海市宝山区淞南镇人民政府 → 淞南镇人民政府, 人民政府; 沃尔玛(淞滨路店) → 沃尔玛淞滨路店, 沃尔玛."""
+        out: set[str] = set()
+        _, _, rest = strip_regions(key, self.region_keys, self.own_cities)
+        if rest and rest != key and len(rest) >= 2:
+            out.add(rest)
+        return out
+
+    def _load_plates(self, conn: psycopg.Connection, exclude: frozenset[str]) -> None:
+        rows = conn.execute(
+            "SELECT add_id, add_name, road_name, zone_name, house_num, lane, building, street_id,"
+            " ST_X(geom), ST_Y(geom) FROM doorplates ORDER BY add_id"
+        ).fetchall()
+        rows = [r for r in rows if r[0] not in exclude]
+        if not rows:
+            return
+        xs, ys = self.frame.to_xy([r[8] for r in rows], [r[9] for r in rows])
+        for i, (add_id, add_name, road_name, zone_name, house_num, lane, building, street_id, _, _) in enumerate(rows):
+            p = parse(add_name, self.region_keys, self.own_cities)
+            seg = self._seg_ids.get(street_id) if street_id is not None else None
+            x, y = float(xs[i]), float(ys[i])
+            road = zone = None
+            base = p.base
+            if seg is not None and (not base or base in self.road_keys or not road_name):
+                road = self.segments[seg].road
+            if road is None and base in self.road_keys:
+                road = self._nearest(self.road_keys[base], x, y, self.roads)
+            if road is None and road_name and name_key(road_name) in self.road_keys:
+                road = self._nearest(self.road_keys[name_key(road_name)], x, y, self.roads)
+            if base in self.zone_keys:
+                zone = self._nearest(self.zone_keys[base], x, y, self.zones)
+                road = None if not p.has_number else road
+            elif zone_name and name_key(zone_name) in self.zone_keys and road is None:
+                zone = self._nearest(self.zone_keys[name_key(zone_name)], x, y, self.zones)
+            parsed_any = p.has_number or p.building is not None
+            number = p.number if parsed_any else house_num
+            plate = Plate(len(self.plates), add_id, add_name, x, y, road, zone,
+                          p.lane if p.lane is not None else _int(lane), p.sublane, number, p.number_sub,
+                          p.building if p.building is not None else _int(building), seg)
+            self.plates.append(plate)
+            for key in self._plate_keys(plate):
+                self.plate_by_key.setdefault(key, plate.idx)
+
+    @staticmethod
+    def _plate_keys(p: Plate) -> list[tuple]:
+        keys = []
+        parts = (p.lane, p.sublane, p.number, p.number_sub, p.building)
+        if p.road is not None:
+            keys.append(("road", p.road, *parts))
+        if p.zone is not None:
+            keys.append(("zone", p.zone, *parts))
+        return keys
+
+    @staticmethod
+    def _nearest(candidates: list[int], x: float, y: float, items: list) -> int:
+        if len(candidates) == 1:
+            return candidates[0]
+        pt = shapely.Point(x, y)
+        return min(candidates, key=lambda c: items[c].geom.distance(pt))
+
+    def _finish(self) -> None:
+        street: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        lanes: dict[tuple[int, int, int | None], list[tuple[int, int]]] = defaultdict(list)
+        offsets: dict[int, list[float]] = defaultdict(list)
+        for p in self.plates:
+            if p.seg is not None:
+                self.plates_by_seg[p.seg].append(p.idx)
+            if p.road is None:
+                continue
+            if p.lane is None and p.number is not None and p.number_sub is None and p.building is None:
+                street[(p.road, p.number % 2)].append((p.number, p.idx))
+            elif p.lane is not None and p.sublane is None and p.number is None and p.building is None:
+                street[(p.road, p.lane % 2)].append((p.lane, p.idx))
+            elif p.lane is not None and p.number is not None:
+                lanes[(p.road, p.lane, p.sublane)].append((p.number, p.idx))
+            if p.seg is not None and len(offsets[p.road]) < 200:
+                offsets[p.road].append(self.segments[p.seg].line.distance(shapely.Point(p.x, p.y)))
+        for key, items in street.items():
+            items.sort()
+            self.street_numbers[key] = (np.array([n for n, _ in items]), np.array([i for _, i in items]))
+        for key, items in lanes.items():
+            items.sort()
+            self.lane_numbers[key] = (np.array([n for n, _ in items]), np.array([i for _, i in items]))
+        for road, offs in offsets.items():
+            self.roads[road].setback = float(np.median(offs))
+        self._fuzzy_roads = list(self.road_keys)
+        self._fuzzy_places = list({*self.zone_keys, *self.poi_keys, *self.poi_short_keys})
+        if self.plates:
+            self.plate_points = shapely.points([p.x for p in self.plates], [p.y for p in self.plates])
+            self.plate_tree = shapely.STRtree(self.plate_points)
+
+    # ---- look-ups ------------------------------------------------------------------------------
+
+    def fuzzy_roads(self, key: str) -> list[str]:
+        """Road keys one edit (wrong, missing or extra character) away from `key`."""
+        return _one_edit(key, self._fuzzy_roads)
+
+    def fuzzy_places(self, key: str) -> list[str]:
+        return _one_edit(key, self._fuzzy_places)
+
+    def known(self, key: str) -> bool:
+        return (key in self.road_keys or key in self.zone_keys or key in self.poi_keys
+                or key in self.poi_short_keys)
+
+    @property
+    def blockers(self) -> _Blockers:
+        return _Blockers(self)
+
+
+class _Blockers:
+    """A mapping-like view: is this key a street, zone or POI name (so not a region prefix)?"""
+
+    def __init__(self, index: ReferenceIndex) -> None:
+        self._index = index
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._index.known(key)
+
+    def __getitem__(self, key: str) -> object:
+        return True
+
+
+def _find(parent: dict[int, int], a: int) -> int:
+    """Union-find root, with path halving."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+def _one_edit(key: str, choices: list[str]) -> list[str]:
+    if len(key) < 3 or not choices:
+        return []
+    hits = process.extract(key, choices, scorer=Levenshtein.distance, score_cutoff=1, limit=8)
+    return [h[0] for h in hits if h[1] <= 1 and len(h[0]) >= 3]
+
+
+def _int(value: object) -> int | None:
+    if value is None:
+        return None
+    digits = "".join(c for c in str(value) if c.isdigit())
+    return int(digits) if digits else None
+
+
+# ---- cache ---------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_cache: dict[str, ReferenceIndex] = {}
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    """The change counter of the reference tables (one indexed row; a stats-based guess on a
+    database migrated before 0003 had its trigger)."""
+    try:
+        row = conn.execute("SELECT version FROM geocoder_ref_version WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+    except psycopg.errors.UndefinedTable:
+        if not conn.autocommit:
+            conn.rollback()
+        row = conn.execute(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables"
+            " WHERE relname IN ('admin_areas', 'streets', 'zones', 'doorplates', 'pois')"
+        ).fetchone()
+        return -int(row[0])
+
+
+def _db_key(conn: psycopg.Connection) -> str:
+    info = conn.info
+    return f"{info.host}:{info.port}/{info.dbname}"
+
+
+def get_index(conn: psycopg.Connection) -> ReferenceIndex:
+    """The index of this connection's database, rebuilt if the reference data changed since."""
+    key = _db_key(conn)
+    version = current_version(conn)
+    index = _cache.get(key)
+    if index is not None and index.version == version:
+        return index
+    with _lock:
+        index = _cache.get(key)
+        if index is None or index.version != version:
+            index = ReferenceIndex.load(conn)
+            _cache[key] = index
+    return index
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,344 @@
+"""The import engine: a file into one layer, all-or-nothing by default.
+
+    read (pyogrio/csv) -> map fields -> geometry checks (shapely/numpy, in memory)
+    -> one transaction: [replace: DELETE the layer] -> COPY into a TEMP staging table -> SQL checks
+    -> one INSERT … SELECT of the good rows -> COMMIT
+
+Any rejected row rolls the whole transaction back (the database is unchanged) and raises ImportRejected
+listing every rejected row with its number, id and reasons. With `keep_good=True` the good rows are stored
+and the rejected ones reported. Should the INSERT itself fail (a trigger or constraint the checks did not
+foresee, e.g. the unit-grid assignment trigger), the rows at fault are found by bisection under
+savepoints, so each still gets its own message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from pyproj import CRS
+
+from gis import crs as gcrs
+from gis.errors import ImportRejected, InvalidInput, UnknownCRS
+from gis.io import checks
+from gis.io import geometry as ggeom
+from gis.io.layers import PG_TYPES, LayerSpec, get_layer
+from gis.io.mapping import derive, duplicates, map_fields
+from gis.io.readers import RawTable, read
+from gis.settings import STORAGE_SRID
+
+STAGE = checks.STAGE
+MODES = ("append", "replace")
+
+
+@dataclass
+class ImportReport:
+    layer: str
+    path: str
+    format: str
+    crs: str
+    encoding: str
+    mode: str
+    keep_good: bool
+    read: int = 0
+    inserted: int = 0
+    deleted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per phase
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_crs(declared: str | None, raw: RawTable, warnings: list[str]) -> gcrs.CrsRef:
+    """--crs wins; else the CRS the file declares; else EPSG:4490 (with a warning)."""
+    file_ref = None
+    if raw.format == "GeoJSON" and raw.crs in (None, "EPSG:4326"):
+        file_ref = gcrs.resolve("CRS84")     # RFC 7946 (GDAL reports it as EPSG:4326)
+    elif raw.crs:
+        try:
+            file_ref = _ref_from_file(raw.crs)
+        except UnknownCRS:
+            if declared is None:
+                raise
+    if declared is not None:
+        ref = gcrs.resolve(declared)
+        if file_ref is not None and file_ref.name != ref.name and not _same(file_ref, ref):
+            warnings.append(f"the file declares {file_ref.name}; --crs {ref.name} used instead")
+        return ref
+    if file_ref is not None:
+        return file_ref
+    warnings.append(f"the file declares no CRS: read as EPSG:{STORAGE_SRID} (pass --crs otherwise)")
+    return gcrs.STORAGE
+
+
+def _same(a: gcrs.CrsRef, b: gcrs.CrsRef) -> bool:
+    geographic_wgs = {"CRS84", "EPSG:4326"}
+    return {a.name, b.name} <= geographic_wgs
+
+
+def _ref_from_file(text: str) -> gcrs.CrsRef:
+    try:
+        return gcrs.resolve(text)
+    except UnknownCRS:
+        pass
+    try:
+        proj = CRS.from_user_input(text)
+    except Exception as exc:
+        raise UnknownCRS(f"the file declares a CRS that cannot be read ({text[:60]}…): pass --crs") from exc
+    code = proj.to_epsg(min_confidence=70)
+    if code:
+        return gcrs.resolve(code)
+    return gcrs.CrsRef(proj.name or "file CRS", proj, f"urn:citygrid:crs:file:{proj.name}")
+
+
+def _ewkb(geoms: np.ndarray) -> list[str | None]:
+    present = ~shapely.is_missing(geoms)
+    out = np.full(len(geoms), None, dtype=object)
+    if present.any():
+        out[present] = shapely.to_wkb(shapely.set_srid(geoms[present], STORAGE_SRID), hex=True, include_srid=True)
+    return out.tolist()
+
+
+def _geometries(raw: RawTable, spec: LayerSpec, ref: gcrs.CrsRef, errors: dict[int, list[str]],
+                warnings: list[str]) -> list[str | None] | None:
+    if spec.geometry is None:
+        if raw.geometry is not None and (~shapely.is_missing(raw.geometry)).any():
+            warnings.append(f"layer {spec.name} has no geometry: the file's geometries are ignored")
+        return None
+    if raw.geometry is None:
+        raise ImportRejected(
+            f"the file has no geometry; layer {spec.name} needs {spec.geometry}"
+            + (" (CSV: give lon/lat columns or a WKT column)" if raw.format == "CSV" else ""), rows=[])
+    missing = np.flatnonzero(shapely.is_missing(raw.geometry))
+    for i in missing:
+        if int(i) not in errors:
+            errors.setdefault(int(i), []).append("missing geometry")
+    geoms = ggeom.fit_type(raw.geometry, spec.geometry, errors)
+    geoms = ggeom.to_storage(geoms, ref, errors)
+    geoms = ggeom.check_valid(geoms, errors)
+    return _ewkb(geoms)
+
+
+def _second_geometry(values: list[Any], ref: gcrs.CrsRef, label: str, errors: dict[int, list[str]]) -> list:
+    """A WKT (Multi)Polygon field, e.g. a waste facility's coverage, checked and transformed like the main one."""
+    arr = np.array(values, dtype=object)
+    geoms = shapely.from_wkt(arr, on_invalid="ignore")
+    for i in np.flatnonzero(shapely.is_missing(geoms) & np.not_equal(arr, None)):
+        errors.setdefault(int(i), []).append(f"unreadable {label} WKT")
+    geoms = ggeom.fit_type(geoms, "MultiPolygon", errors, label)
+    geoms = ggeom.to_storage(geoms, ref, errors, label)
+    return _ewkb(ggeom.check_valid(geoms, errors, label))
+
+
+def _stage_ddl(spec: LayerSpec) -> str:
+    cols = [f"{f.column} {PG_TYPES[f.type]}" for f in spec.fields]
+    if spec.geometry:
+        cols.append("geom geometry")
+    return (f"CREATE TEMP TABLE {STAGE} (row_no integer PRIMARY KEY, reasons text[] NOT NULL DEFAULT '{{}}', "
+            f"{', '.join(cols)}) ON COMMIT DROP")
+
+
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _array_literal(items: list[str]) -> str:
+    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
+
+
+def _copy_text(values: list[Any], type_: str) -> list[str]:
+    """A column in COPY text format (NULL is \\N); done per column so the row loop is a C-level join."""
+    if type_ in ("text", "code", "wkt"):
+        return ["\\N" if v is None else v.translate(_COPY_ESCAPE) for v in values]
+    if type_ in ("int", "float"):
+        return ["\\N" if v is None else repr(v) for v in values]
+    if type_ in ("date", "timestamp"):
+        return ["\\N" if v is None else v.isoformat() for v in values]
+    if type_ == "textarr":
+        return ["\\N" if v is None else _array_literal(v).translate(_COPY_ESCAPE) for v in values]
+    if type_ == "json":
+        return ["\\N" if v is None else json.dumps(v, ensure_ascii=False).translate(_COPY_ESCAPE) for v in values]
+    raise ValueError(type_)
+
+
+def _copy_rows(cur: psycopg.Cursor, spec: LayerSpec, n: int, columns: dict[str, list[Any]],
+               reasons: dict[int, list[str]], geom: list | None) -> None:
+    names = [c for c in spec.columns if c in columns]
+    data = [[str(i) for i in range(1, n + 1)],
+            [_array_literal(reasons[i]).translate(_COPY_ESCAPE) if i in reasons else "{}" for i in range(n)]]
+    data += [_copy_text(columns[c], spec.get_field(c).type) for c in names]
+    target = ["row_no", "reasons", *names]
+    if geom is not None:
+        target.append("geom")
+        data.append(["\\N" if g is None else g for g in geom])
+    with cur.copy(f"COPY {STAGE} ({', '.join(target)}) FROM STDIN") as cp:
+        chunk = 20_000
+        for start in range(0, n, chunk):
+            rows = zip(*(col[start:start + chunk] for col in data), strict=True)
+            cp.write("\n".join(map("\t".join, rows)) + "\n")
+
+
+def _insert_sql(spec: LayerSpec, present: list[str]) -> str:
+    cols = list(present)
+    exprs = [f"coalesce({c}, '{{}}'::jsonb)" if spec.get_field(c).type == "json" else c for c in cols]
+    for c, v in spec.fixed.items():
+        cols.append(c)
+        exprs.append(f"'{v}'")
+    if spec.geometry:
+        cols.append("geom")
+        exprs.append("geom")
+    order = "length(code), row_no" if spec.name == "admin_areas" else "row_no"
+    return (f"INSERT INTO {spec.table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {STAGE} "
+            f"WHERE cardinality(reasons) = 0 AND (%(rows)s::int[] IS NULL OR row_no = ANY(%(rows)s::int[])) "
+            f"ORDER BY {order}")
+
+
+def _db_message(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    msg = diag.message_primary or str(exc).splitlines()[0]
+    return msg + (f" ({diag.message_detail})" if diag.message_detail else "")
+
+
+def _insert(conn: psycopg.Connection, sql: str) -> tuple[int, list[tuple[int, str]]]:
+    """Inserts the good rows; on a database error, bisects under savepoints to the rows at fault."""
+    cur = conn.cursor()
+    try:
+        with conn.transaction():
+            cur.execute(sql, {"rows": None})
+            return cur.rowcount, []
+    except psycopg.OperationalError:
+        raise
+    except psycopg.DatabaseError as exc:
+        if (exc.sqlstate or "").startswith("42") and exc.sqlstate != "42501":
+            raise  # a bug in the statement, not in the data
+    cur.execute(f"SELECT row_no FROM {STAGE} WHERE cardinality(reasons) = 0 ORDER BY row_no")
+    rows = [r[0] for r in cur.fetchall()]
+    failed: list[tuple[int, str]] = []
+    inserted = 0
+
+    def attempt(part: list[int]) -> None:
+        nonlocal inserted
+        try:
+            with conn.transaction():
+                cur.execute(sql, {"rows": part})
+                inserted += cur.rowcount
+        except psycopg.OperationalError:
+            raise
+        except psycopg.DatabaseError as exc:
+            if len(part) == 1:
+                failed.append((part[0], _db_message(exc)))
+                return
+            mid = len(part) // 2
+            attempt(part[:mid])
+            attempt(part[mid:])
+
+    attempt(rows)
+    return inserted, failed
+
+
+def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: str | None = None,
+                mode: str = "append", keep_good: bool = False, encoding: str | None = None) -> ImportReport:
+    """Imports `path` into `layer` on `conn` (committed unless the caller holds a transaction open).
+
+    Raises ImportRejected (nothing stored) when any row is rejected and `keep_good` is false.
+    """
+    started = time.perf_counter()
+    spec = get_layer(layer)
+    if mode not in MODES:
+        raise InvalidInput(f"unknown mode {mode!r}: use append or replace")
+    path = Path(path)
+    raw = read(path, encoding, layer=spec.name)
+    timings = {"read": time.perf_counter() - started}
+    warnings = list(raw.warnings)
+    ref = resolve_crs(crs, raw, warnings)
+    mapped = map_fields(raw, spec)
+    warnings += mapped.warnings
+    errors: dict[int, list[str]] = {}
+    for src in (raw.errors, mapped.errors):
+        for i, msgs in src.items():
+            errors.setdefault(i, []).extend(msgs)
+    geom = _geometries(raw, spec, ref, errors, warnings)
+    columns = dict(mapped.columns)
+    for f in spec.fields:
+        if f.type == "wkt" and f.column in columns:
+            columns[f.column] = _second_geometry(columns[f.column], ref, f.column, errors)
+    derive(spec, columns, raw.n)
+    duplicates(spec, columns, raw.n, errors)
+    report = ImportReport(spec.name, str(path), raw.format, ref.name, raw.encoding, mode, keep_good, read=raw.n,
+                          warnings=warnings, timings=timings)
+    timings["validate"] = time.perf_counter() - started - timings["read"]
+    if raw.n == 0:
+        raise ImportRejected(f"{path.name} holds no features", rows=[])
+    with conn.transaction():
+        cur = conn.cursor()
+        cur.execute(f"LOCK TABLE {spec.table} IN SHARE ROW EXCLUSIVE MODE")
+        if mode == "replace":
+            report.deleted = _delete_layer(conn, spec)
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        cur.execute(_stage_ddl(spec))
+        _copy_rows(cur, spec, raw.n, columns, errors, geom)
+        cur.execute(f"CREATE INDEX ON {STAGE} ({', '.join(spec.key)})")
+        cur.execute(f"ANALYZE {STAGE}")
+        present = [c for c in spec.columns if c in columns]
+        checks.run(cur, spec, set(present), append=(mode == "append"))
+        if keep_good:
+            checks.propagate_rejected_parents(cur, spec)
+        rejected = _rejected(cur, spec)
+        mark = time.perf_counter()
+        timings["stage+check"] = mark - started - timings["read"] - timings["validate"]
+        if rejected and not keep_good:
+            raise _rejection(path, raw.n, rejected)
+        inserted, failed = _insert(conn, _insert_sql(spec, present))
+        timings["insert"] = time.perf_counter() - mark
+        if failed:
+            ids = _ids(cur, spec, [r for r, _ in failed])
+            rejected = sorted(rejected + [{"row": r, "id": ids.get(r), "reasons": [m]} for r, m in failed],
+                              key=lambda d: d["row"])
+            if not keep_good:
+                raise _rejection(path, raw.n, rejected)
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+    report.inserted = inserted
+    report.rejected = rejected
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.timings = {k: round(v, 3) for k, v in timings.items()}
+    return report
+
+
+def _delete_layer(conn: psycopg.Connection, spec: LayerSpec) -> int:
+    cur = conn.cursor()
+    try:
+        with conn.transaction():
+            cur.execute(f"DELETE FROM {spec.table}")
+            return cur.rowcount
+    except psycopg.errors.ForeignKeyViolation as exc:
+        raise InvalidInput(f"cannot replace layer {spec.name}: {_db_message(exc)}; replace the layers that refer "
+                           "to it first") from exc
+
+
+def _rejected(cur: psycopg.Cursor, spec: LayerSpec) -> list[dict[str, Any]]:
+    cur.execute(f"SELECT row_no, {spec.id_column}::text, reasons FROM {STAGE} WHERE cardinality(reasons) > 0 "
+                "ORDER BY row_no")
+    return [{"row": r, "id": i, "reasons": list(dict.fromkeys(m))} for r, i, m in cur.fetchall()]
+
+
+def _ids(cur: psycopg.Cursor, spec: LayerSpec, rows: list[int]) -> dict[int, str | None]:
+    cur.execute(f"SELECT row_no, {spec.id_column}::text FROM {STAGE} WHERE row_no = ANY(%s)", [rows])
+    return dict(cur.fetchall())
+
+
+def _rejection(path: Path, n: int, rejected: list[dict[str, Any]]) -> ImportRejected:
+    return ImportRejected(f"{path.name}: {len(rejected)} of {n} rows rejected; nothing was imported", rejected)
+
+
+def format_rejected(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per rejected row: 'row 3 (id 310113…): reason; reason'."""
+    return [f"row {r['row']}" + (f" ({r['id']})" if r.get("id") else "") + ": " + "; ".join(r["reasons"])
+            for r in rows]

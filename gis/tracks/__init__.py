@@ -1,0 +1,1 @@
+"""GPS tracks: ingest (validation, storage, hand-off to the fence engine) and track queries."""

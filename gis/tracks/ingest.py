@@ -1,0 +1,333 @@
+"""GPS ingest: validate a batch of fixes, store them (COPY, idempotent), evaluate them, report.
+
+Each fix is `{vehicle_id, ts, lon, lat, speed_kmh?, heading?, crs?}`; `ts` is ISO 8601 with an offset
+or `Z`. A fix is rejected with a reason (below) and never half-stored; the answer counts accepted and
+rejected fixes with their reasons. A fix is acknowledged only once stored, in the same transaction
+that evaluates it: an answer means stored and judged. A duplicate (same vehicle and timestamp as a
+stored fix, or repeated in the batch) is stored and evaluated once and reported as `duplicate`.
+
+Impossible speed compares a fix with its predecessor in time (the stored one before the batch, or the
+previous accepted fix of the batch): the straight-line speed, after allowing for GPS error, above
+`max_speed_kmh`. Fixes hours apart are therefore never an impossible speed unless hundreds of km apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import psycopg
+
+from gis import crs as gcrs
+from gis.errors import InvalidInput, TooLarge
+from gis.fences.engine import engine
+from gis.fences.evaluator import Fixes
+
+MAX_FIXES = 10_000
+MAX_SPEED_KMH = 250.0        # faster than any city vehicle
+GPS_SLACK_M = 50.0           # two fixes' worth of GPS error, not counted as travel
+FUTURE_SLACK_S = 300.0       # device clocks run a little fast
+MAX_AGE_S = 366 * 86400.0    # "years old": older than a year is refused
+MAX_ERRORS_LISTED = 1000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+REASONS = {
+    "invalid_fix": "not an object with vehicle_id, ts, lon and lat of the right types",
+    "invalid_timestamp": "ts is not ISO 8601 with an offset or Z",
+    "unknown_crs": "crs is not a supported coordinate system",
+    "invalid_coordinates": "coordinates impossible in the declared CRS",
+    "future_timestamp": "ts is in the future",
+    "stale_timestamp": "ts is more than a year old",
+    "unknown_vehicle": "no vehicle with this id",
+    "vehicle_not_allowed": "this key may not report for this vehicle",
+    "duplicate": "same vehicle and ts as a fix already stored (stored and evaluated once)",
+    "impossible_speed": "implies a speed no vehicle reaches since its previous fix",
+}
+
+
+@dataclass
+class Batch:
+    n: int
+    vid: list[str] = field(default_factory=list)
+    ts_us: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    speed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    heading: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    reason: list[str | None] = field(default_factory=list)
+    detail: list[str | None] = field(default_factory=list)
+
+    def reject(self, i: int, reason: str, detail: str | None = None) -> None:
+        if self.reason[i] is None:
+            self.reason[i] = reason
+            self.detail[i] = detail
+
+
+def _ts_us(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    delta = dt - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
+    """Parses the JSON array; per-fix problems become reasons, a malformed body an InvalidInput."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        try:
+            fixes = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"body is not JSON: {exc}") from exc
+    else:
+        fixes = body
+    if isinstance(fixes, dict) and isinstance(fixes.get("fixes"), list):
+        fixes = fixes["fixes"]
+    if not isinstance(fixes, list):
+        raise InvalidInput("body: expected a JSON array of fixes")
+    if len(fixes) > MAX_FIXES:
+        raise TooLarge(f"{len(fixes)} fixes in one request; send at most {MAX_FIXES}")
+    n = len(fixes)
+    b = Batch(n, reason=[None] * n, detail=[None] * n)
+    vid: list[str] = [""] * n
+    ts = np.zeros(n, dtype=np.int64)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    speed = np.full(n, np.nan)
+    heading = np.full(n, np.nan)
+    crs_of: list[str | None] = [None] * n
+    for i, f in enumerate(fixes):
+        if not isinstance(f, dict):
+            b.reject(i, "invalid_fix", "not an object")
+            continue
+        v = f.get("vehicle_id")
+        x, y = _num(f.get("lon")), _num(f.get("lat"))
+        if not isinstance(v, str | int) or isinstance(v, bool) or x is None or y is None:
+            missing = [k for k in ("vehicle_id", "ts", "lon", "lat") if f.get(k) is None]
+            b.reject(i, "invalid_fix",
+                     f"missing {', '.join(missing)}" if missing else "wrong type of vehicle_id/lon/lat")
+            continue
+        t = _ts_us(f.get("ts"))
+        if t is None:
+            b.reject(i, "invalid_timestamp", f"ts {f.get('ts')!r} is not ISO 8601 with an offset or Z")
+            continue
+        vid[i], ts[i], lon[i], lat[i] = str(v), t, x, y
+        s = f.get("speed_kmh")
+        if s is not None:
+            s = _num(s)
+            if s is None or s < 0 or not math.isfinite(s):
+                b.reject(i, "invalid_fix", f"speed_kmh {f.get('speed_kmh')!r} is not a speed")
+                continue
+            speed[i] = s
+        h = _num(f.get("heading"))
+        if h is not None:
+            heading[i] = h
+        crs_of[i] = f.get("crs") or default_crs
+    b.vid, b.ts_us, b.speed, b.heading = vid, ts, speed, heading
+    b.lon, b.lat = _to_storage(b, crs_of, lon, lat)
+    return b
+
+
+def _to_storage(b: Batch, crs_of: list[str | None], lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out_x, out_y = np.full(b.n, np.nan), np.full(b.n, np.nan)
+    groups: dict[str | None, list[int]] = {}
+    for i, c in enumerate(crs_of):
+        if b.reason[i] is None:
+            groups.setdefault(c, []).append(i)
+    for c, idx_list in groups.items():
+        idx = np.array(idx_list, dtype=np.int64)
+        try:
+            ref = gcrs.resolve(c)
+        except InvalidInput as exc:
+            for i in idx_list:
+                b.reject(i, "unknown_crs", exc.detail)
+            continue
+        ok = gcrs.plausible(lon[idx], lat[idx], ref)
+        x, y = gcrs.to_storage(lon[idx], lat[idx], ref)
+        ok &= np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
+        ok &= ~((np.abs(x) < 1e-6) & (np.abs(y) < 1e-6))   # (0, 0): a receiver without a fix
+        out_x[idx], out_y[idx] = x, y
+        for i in idx[~ok]:
+            b.reject(int(i), "invalid_coordinates", f"({lon[i]}, {lat[i]}) is not a position in {ref.name}")
+    return out_x, out_y
+
+
+def validate(conn: psycopg.Connection, b: Batch, allowed: set[str] | None, now: float | None = None) -> None:
+    """Timestamps, vehicles, in-batch duplicates and impossible speeds (the database-aware checks)."""
+    now = datetime.now(UTC).timestamp() if now is None else now
+    t = b.ts_us / 1e6
+    for i in np.nonzero(t > now + FUTURE_SLACK_S)[0]:
+        b.reject(int(i), "future_timestamp", f"ts is {t[i] - now:.0f} s in the future")
+    for i in np.nonzero(t < now - MAX_AGE_S)[0]:
+        b.reject(int(i), "stale_timestamp", f"ts is {(now - t[i]) / 86400:.0f} days old")
+    ids = sorted({b.vid[i] for i in range(b.n) if b.reason[i] is None})
+    known = {r[0] for r in conn.execute("SELECT id FROM vehicles WHERE id = ANY(%s)", (ids,)).fetchall()}
+    seen: set[tuple[str, int]] = set()
+    for i in range(b.n):
+        if b.reason[i] is not None:
+            continue
+        v = b.vid[i]
+        if v not in known:
+            b.reject(i, "unknown_vehicle", f"no vehicle {v!r}")
+        elif allowed is not None and v not in allowed:
+            b.reject(i, "vehicle_not_allowed", f"this key may not report for vehicle {v!r}")
+        else:
+            key = (v, int(b.ts_us[i]))
+            if key in seen:
+                b.reject(i, "duplicate", "repeated in this batch")
+            seen.add(key)
+    _speed_check(conn, b)
+
+
+def _speed_check(conn: psycopg.Connection, b: Batch) -> None:
+    ok = np.array([r is None for r in b.reason])
+    if not ok.any():
+        return
+    idx = np.nonzero(ok)[0]
+    vids = np.array([b.vid[i] for i in idx])
+    order = np.lexsort((b.ts_us[idx], vids))
+    idx, vids = idx[order], vids[order]
+    first = {}
+    for k, v in enumerate(vids):
+        first.setdefault(v, k)
+    prev_rows = conn.execute(
+        """SELECT u.v, extract(epoch FROM p.ts)::float8, ST_X(p.geom), ST_Y(p.geom)
+           FROM unnest(%s::text[], %s::float8[]) AS u(v, t)
+           CROSS JOIN LATERAL (SELECT ts, geom FROM positions
+                               WHERE vehicle_id = u.v AND ts < to_timestamp(u.t) ORDER BY ts DESC LIMIT 1) p""",
+        (list(first), [float(b.ts_us[idx[k]]) / 1e6 for k in first.values()]),
+    ).fetchall()
+    prev = {r[0]: (r[1], r[2], r[3]) for r in prev_rows}
+    t = b.ts_us[idx] / 1e6
+    x, y = b.lon[idx], b.lat[idx]
+    alive = np.ones(idx.size, dtype=bool)
+    for _ in range(4):   # a rejected fix is skipped and its successor compared with the fix before it
+        live = np.nonzero(alive)[0]
+        if live.size == 0:
+            break
+        lv, lt, lx, ly = vids[live], t[live], x[live], y[live]
+        pt, px, py = np.roll(lt, 1), np.roll(lx, 1), np.roll(ly, 1)
+        starts = np.ones(live.size, dtype=bool)
+        starts[1:] = lv[1:] != lv[:-1]
+        has_prev = ~starts
+        for k in np.nonzero(starts)[0]:
+            p = prev.get(lv[k])
+            if p is not None:
+                pt[k], px[k], py[k] = p
+                has_prev[k] = True
+        dist = _metres(px, py, lx, ly)
+        dt = np.maximum(lt - pt, 1.0)
+        kmh = np.maximum(dist - GPS_SLACK_M, 0.0) / dt * 3.6
+        bad = has_prev & (kmh > MAX_SPEED_KMH)
+        if not bad.any():
+            break
+        # Reject only the first bad fix per vehicle this round (its successor is then compared afresh).
+        bad_idx = np.nonzero(bad)[0]
+        firsts = bad_idx[np.r_[True, lv[bad_idx][1:] != lv[bad_idx][:-1]]]
+        for k in firsts:
+            i = int(idx[live[k]])
+            b.reject(i, "impossible_speed", f"{kmh[k]:.0f} km/h since the previous fix")
+            alive[live[k]] = False
+
+
+def _metres(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """Ground distance between lon/lat pairs (equirectangular: exact enough at city scale)."""
+    lat = np.radians((y0 + y1) / 2.0)
+    dx = np.radians(x1 - x0) * np.cos(lat) * 6371008.8
+    dy = np.radians(y1 - y0) * 6371008.8
+    return np.hypot(dx, dy)
+
+
+TEMP_TABLE = """CREATE TEMP TABLE IF NOT EXISTS _fix_in (
+    vehicle_id text, ts_us bigint, lon float8, lat float8, speed real, heading real) ON COMMIT DELETE ROWS"""
+
+
+def store(conn: psycopg.Connection, b: Batch) -> np.ndarray:
+    """COPYs the valid fixes and inserts them idempotently; returns the batch indices newly stored."""
+    idx = np.array([i for i in range(b.n) if b.reason[i] is None], dtype=np.int64)
+    if idx.size == 0:
+        return idx
+    months = np.unique((b.ts_us[idx] // 1_000_000).astype("datetime64[s]").astype("datetime64[M]"))
+    for m in months:
+        conn.execute("SELECT positions_ensure_partition(%s::timestamptz)", (f"{m}-01T00:00:00Z",))
+    conn.execute(TEMP_TABLE)
+    speed = ["\\N" if v != v else repr(v) for v in b.speed[idx].tolist()]
+    heading = ["\\N" if v != v else repr(v) for v in b.heading[idx].tolist()]
+    lines = [f"{_copy_text(b.vid[i])}\t{t}\t{x!r}\t{y!r}\t{s}\t{h}\n" for i, t, x, y, s, h in zip(
+        idx.tolist(), b.ts_us[idx].tolist(), b.lon[idx].tolist(), b.lat[idx].tolist(), speed, heading, strict=True)]
+    with conn.cursor() as cur, cur.copy("COPY _fix_in FROM STDIN") as copy:
+        copy.write("".join(lines))
+    rows = conn.execute(
+        """INSERT INTO positions (vehicle_id, ts, geom, speed_kmh, heading)
+           SELECT vehicle_id, timestamptz 'epoch' + ts_us * interval '1 microsecond',
+                  ST_SetSRID(ST_MakePoint(lon, lat), 4490), speed, heading
+           FROM _fix_in
+           ON CONFLICT DO NOTHING
+           RETURNING vehicle_id, (extract(epoch FROM ts) * 1000000)::bigint"""
+    ).fetchall()
+    stored = {(r[0], int(r[1])) for r in rows}
+    new = []
+    for i in idx:
+        if (b.vid[i], int(b.ts_us[i])) in stored:
+            new.append(i)
+        else:
+            b.reject(int(i), "duplicate", "already stored")
+    return np.array(new, dtype=np.int64)
+
+
+def _copy_text(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def by_vehicle(b: Batch, new: np.ndarray) -> dict[str, Fixes]:
+    if new.size == 0:
+        return {}
+    vids = np.array([b.vid[i] for i in new])
+    order = np.lexsort((b.ts_us[new], vids))
+    new, vids = new[order], vids[order]
+    cuts = np.nonzero(vids[1:] != vids[:-1])[0] + 1
+    out = {}
+    for part in np.split(np.arange(new.size), cuts):
+        sel = new[part]
+        out[str(vids[part[0]])] = Fixes(b.ts_us[sel] / 1e6, b.lon[sel], b.lat[sel], b.speed[sel])
+    return out
+
+
+def ingest(conn: psycopg.Connection, body: bytes | list[Any], *, allowed: set[str] | None = None,
+           default_crs: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validates, stores and evaluates a batch in one transaction. Returns (answer, alarm events); the
+    caller publishes the events after this returns (i.e. after commit)."""
+    b = parse(body, default_crs)
+    with conn.transaction():
+        validate(conn, b, allowed)
+        new = store(conn, b)
+        events = engine.evaluate_stored(conn, by_vehicle(b, new))
+    reasons = Counter(r for r in b.reason if r is not None)
+    errors = [{"index": i, "vehicle_id": b.vid[i] or None, "reason": r, "detail": b.detail[i]}
+              for i, r in enumerate(b.reason) if r is not None][:MAX_ERRORS_LISTED]
+    answer = {
+        "received": b.n,
+        "accepted": int(new.size),
+        "rejected": b.n - int(new.size),
+        "duplicates": reasons.get("duplicate", 0),
+        "reasons": dict(reasons),
+        "errors": errors,
+        "alarms": len([e for e in events if e["op"] == "opened"]),
+        "event_ids": [e["event_id"] for e in events],
+    }
+    return answer, events

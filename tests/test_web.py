@@ -1,0 +1,299 @@
+"""The web map in headless Chromium (Debian's, through Playwright's `executable_path`) against the real
+server on a small hand-made district (tests/web_world.py). Each test leaves a screenshot in
+var/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import auth
+from web_world import FORBIDDEN, IN_SOUTH_WEST, PLATE_100, ensure_world
+
+from gis.settings import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+SHOTS = ROOT / "var" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    # Not a skip: scripts/setup.sh installs both, so their absence is a broken set-up.
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup.sh"
+    assert (ROOT / "web" / "dist" / "index.html").exists(), "web/dist is not built: run scripts/setup.sh"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with its console errors and the requests that left the machine."""
+
+    def __init__(self, page: object) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("request", self._request)
+        page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+
+    def _request(self, request: object) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname not in LOCAL_HOSTS:
+            self.outside.append(request.url)
+
+
+def open_map(browser: object, base: str, width: int = 1280, height: int = 800, path: str = "/") -> Watched:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    watched = Watched(page)
+    page.goto(base + path)
+    page.wait_for_function("window.citygrid && (window.citygrid.ready || window.citygrid.failed)", timeout=20_000)
+    assert page.evaluate("window.citygrid.failed || null") is None
+    page.evaluate("window.citygrid.whenIdle()")
+    return watched
+
+
+@pytest.fixture
+def site(live_server: str, database_url: str) -> str:
+    ensure_world(database_url)
+    return live_server
+
+
+@pytest.fixture
+def map_page(browser: object, site: str) -> Iterator[Watched]:
+    watched = open_map(browser, site)
+    yield watched
+    watched.page.context.close()
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def screen_xy(page: object, lon: float, lat: float) -> tuple[float, float]:
+    return tuple(page.evaluate(
+        "([x, y]) => { const m = window.citygrid.map; const p = m.project([x, y]);"
+        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }", [lon, lat]))
+
+
+def rendered(page: object, layer_prefix: str) -> int:
+    return page.evaluate(
+        "(prefix) => { const m = window.citygrid.map;"
+        " const ids = m.getStyle().layers.map((l) => l.id).filter((id) => id.startsWith(prefix));"
+        " return ids.length ? m.queryRenderedFeatures({layers: ids}).length : -1; }", layer_prefix)
+
+
+def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dx = (a[0] - b[0]) * 111_320 * math.cos(math.radians((a[1] + b[1]) / 2))
+    dy = (a[1] - b[1]) * 110_574
+    return math.hypot(dx, dy)
+
+
+def test_page_loads_clean_and_stays_local(map_page: Watched) -> None:
+    page = map_page.page
+    assert page.title().startswith("CityGrid")
+    assert page.locator("#layer-tree").get_by_text("城市部件").is_visible()
+    assert page.locator(".tabs").get_by_text("围栏路线").is_visible()
+    # the district's own layers are drawn from the project's vector tiles
+    assert rendered(page, "unit_grids:") > 0
+    assert rendered(page, "components:") > 0
+    shot(page, "web-01-desk")
+    assert map_page.errors == []
+    assert map_page.outside == []
+
+
+def test_layers_toggle(map_page: Watched) -> None:
+    page = map_page.page
+    before = rendered(page, "components:")
+    assert before > 0
+    page.locator('#layer-tree input[data-layer="components"]').uncheck()
+    page.evaluate("window.citygrid.whenIdle()")
+    assert page.evaluate("window.citygrid.map.getLayoutProperty('components:0', 'visibility')") == "none"
+    assert rendered(page, "components:") == 0
+    # eval grids are off by default; switching them on draws them
+    assert rendered(page, "eval_grids:") == 0
+    page.locator('#layer-tree input[data-layer="eval_grids"]').check()
+    page.evaluate("window.citygrid.whenIdle()")
+    assert rendered(page, "eval_grids:") > 0
+    # a 大类 switched off in the legend disappears from the map: 01 公用设施 is 3 of the 6 components
+    page.locator('#layer-tree input[data-layer="components"]').check()
+    page.locator('.layer[data-layer="components"] .expand').click()
+    page.evaluate("window.citygrid.whenIdle()")
+    shown = rendered(page, "components:")
+    page.locator('.layer[data-layer="components"] li[data-value="01"] input').uncheck()
+    page.evaluate("window.citygrid.whenIdle()")
+    assert rendered(page, "components:") == shown - 3
+    shot(page, "web-02-layers")
+    assert map_page.errors == []
+
+
+def test_search_puts_marker_at_doorplate(map_page: Watched) -> None:
+    page = map_page.page
+    box = page.locator("#search-input")
+    box.fill("淞滨路100号")
+    page.locator("#search-suggest li[role=option]").first.wait_for(timeout=5000)  # suggestions after a pause
+    box.press("Enter")
+    page.locator("[data-testid=search-popup]").wait_for(timeout=5000)
+    result = page.evaluate("window.citygrid.searchResult")
+    assert metres_between((result["lon"], result["lat"]), PLATE_100) < 10
+    popup = page.locator("[data-testid=search-popup]").inner_text()
+    assert "淞滨路100号" in popup
+    assert "门牌" in popup                       # the match level, in Chinese
+    assert re.search(r"\b310113003001\d{3}\b", popup)  # the unit-grid code
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-03-search")
+
+    box.fill("火星大道999号")
+    box.press("Enter")
+    page.get_by_text("未找到匹配地址").first.wait_for(timeout=5000)
+    assert map_page.errors == []
+
+
+def test_click_shows_unit_grid_code(map_page: Watched) -> None:
+    page = map_page.page
+    x, y = screen_xy(page, *IN_SOUTH_WEST)
+    page.mouse.click(x, y)
+    code = page.locator('#info-body [data-grid="单元网格"]')
+    code.wait_for(timeout=5000)
+    assert re.fullmatch(r"\d{15}", code.inner_text().strip())
+    assert code.inner_text().strip() == "310113003001001"
+    body = page.locator("#info-body").inner_text()
+    assert "吴淞街道" in body and "淞滨社区" in body
+    assert "淞滨路100号" in page.locator("[data-testid=reverse-address]").inner_text()
+    shot(page, "web-04-click")
+    assert map_page.errors == []
+
+
+def test_measure_distance(map_page: Watched) -> None:
+    page = map_page.page
+    page.locator('#toolbar [data-tool="measure-line"]').click()
+    for lon in (121.475, 121.485):
+        page.mouse.click(*screen_xy(page, lon, 31.3760))
+    page.locator("#drawbar-finish").click()
+    text = page.locator("[data-testid=measure-result]").inner_text()
+    metres = float(re.search(r"([\d.]+) 米", text).group(1))
+    assert abs(metres - 950) < 15  # 0.01° of longitude at 31.376° N ≈ 950 m
+
+
+def test_draw_corridor_saves_fence(map_page: Watched, http: object, api_keys: dict[str, str]) -> None:
+    page = map_page.page
+    page.locator('.tabs button[data-tab="fences"]').click()
+    page.locator("#fence-name").fill("测试走廊")
+    page.locator("#fence-buffer").fill("25")
+    page.locator("#draw-corridor").click()
+    points = [(121.474, 31.3790), (121.480, 31.3810), (121.486, 31.3790)]
+    for lon, lat in points:
+        page.mouse.click(*screen_xy(page, lon, lat))
+    assert "长度" in page.locator("#drawbar-text").inner_text()
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-05-corridor-preview")
+    page.locator("#drawbar-finish").click()
+    page.locator("#key-dialog").wait_for(state="visible")
+    page.locator("#key-input").fill(api_keys["planner"])
+    page.locator("#key-ok").click()
+    page.wait_for_function("window.citygrid.lastFence", timeout=10_000)
+    saved = page.evaluate("window.citygrid.lastFence")
+    fence_id = saved.get("id", saved.get("properties", {}).get("id"))
+    fence = http.get(f"/api/fences/{fence_id}").json()
+    props = fence.get("properties", fence)
+    assert props["kind"] == "corridor"
+    assert props["name"] == "测试走廊"
+    assert props["buffer_m"] == 25
+    assert fence["geometry"]["type"] == "LineString"
+    assert len(fence["geometry"]["coordinates"]) == 3
+    for got, want in zip(fence["geometry"]["coordinates"], points, strict=True):
+        assert metres_between(tuple(got[:2]), want) < 10  # clicks land on whole pixels (≈ 7 m here)
+    page.locator(f'#fence-list li[data-fence-id="{fence_id}"]').wait_for()
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-06-fence-saved")
+    http.delete(f"/api/fences/{fence_id}", headers=auth(api_keys["planner"]))
+
+
+def test_replayed_violation_alarm_appears(browser: object, site: str, http: object, api_keys: dict[str, str]) -> None:
+    w, s, e, n = FORBIDDEN
+    ring = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+    r = http.post("/api/fences", headers=auth(api_keys["planner"]), json={
+        "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"name": "禁行测试区", "kind": "forbidden", "vehicles": ["dev-1"],
+                       "debounce": {"fixes": 2, "seconds": 5, "margin_m": 10}}})
+    assert r.status_code in (200, 201), r.text
+    fence = r.json()
+    watched = open_map(browser, site)
+    page = watched.page
+    try:
+        page.locator('.tabs button[data-tab="live"]').click()
+        page.wait_for_function("window.citygrid.alarmStreamOpen === true", timeout=10_000)
+        start = datetime.now(UTC) - timedelta(seconds=30)
+        fixes = [{"vehicle_id": "dev-1", "ts": (start + timedelta(seconds=5 * i)).isoformat(),
+                  "lon": w - 0.002 + 0.001 * i, "lat": (s + n) / 2, "speed_kmh": 20} for i in range(7)]
+        r = http.post("/api/positions", headers=auth(api_keys["device"]), json=fixes)
+        assert r.status_code in (200, 201, 202), r.text
+        item = page.locator('#alarm-list li[data-kind="forbidden"]')
+        item.first.wait_for(timeout=2000)  # pushed live: on the page within 2 s of the replay
+        assert "禁行" in item.first.inner_text() and "dev-1" in item.first.inner_text()
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-07-alarm")
+        assert watched.errors == []
+    finally:
+        page.context.close()
+        fid = fence.get("id", fence.get("properties", {}).get("id"))
+        http.delete(f"/api/fences/{fid}", headers=auth(api_keys["planner"]))
+
+
+def test_heat_layer_renders(map_page: Watched) -> None:
+    page = map_page.page
+    page.locator('.tabs button[data-tab="analysis"]').click()
+    page.locator("#heat-from").fill("2026-10-01T00:00")
+    page.locator("#heat-to").fill("2026-12-31T00:00")
+    page.locator("#heat-show").click()
+    page.wait_for_function("window.citygrid.heat && window.citygrid.heat.features > 0", timeout=10_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    assert rendered(page, "overlay:heat-hex") > 0
+    assert page.locator("#heat-legend li").count() > 0
+    shot(page, "web-08-heat-hexagons")
+    page.locator("#heat-mode").select_option("png")
+    page.locator("#heat-show").click()
+    page.wait_for_function("window.citygrid.heat && window.citygrid.heat.mode === 'png'", timeout=10_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    assert page.evaluate("!!window.citygrid.map.getLayer('overlay:heat-png')")
+    shot(page, "web-09-heat-raster")
+    assert map_page.errors == []
+
+
+@pytest.mark.parametrize(("name", "width", "height"), [("phone", 390, 844), ("wall-32x9", 2560, 720)])
+def test_responsive_layouts(browser: object, site: str, name: str, width: int, height: int) -> None:
+    watched = open_map(browser, site, width, height)
+    page = watched.page
+    try:
+        canvas = page.locator("#map canvas").bounding_box()
+        assert canvas["width"] >= width * (0.95 if name == "phone" else 0.6)
+        assert page.locator("#search-input").is_visible()
+        if name == "phone":
+            assert not page.locator("#sidebar").is_visible() or page.locator("#sidebar").bounding_box()["x"] < 0
+            page.locator("#menu-toggle").click()
+            page.wait_for_timeout(300)
+            assert page.locator("#sidebar").bounding_box()["x"] >= 0
+        shot(page, f"web-10-{name}")
+        assert watched.errors == []
+    finally:
+        page.context.close()

@@ -1,0 +1,223 @@
+// The district's own layers: MapLibre sources and layers built from styles/layers.json over the OGC
+// collections (vector tiles where the collection offers them, GeoJSON items otherwise), and the layer
+// tree with toggles, opacity, per-class (大类/小类, kind) filters and legends.
+import { collection, getJSON, hasTiles } from './api.js';
+import { el } from './ui.js';
+
+const TILE_PATH = (id) => `/ogc/collections/${id}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
+const OPACITY_PROPS = {
+  fill: ['fill-opacity'], line: ['line-opacity'], circle: ['circle-opacity', 'circle-stroke-opacity'],
+  symbol: ['text-opacity', 'icon-opacity'], heatmap: ['heatmap-opacity'], raster: ['raster-opacity'],
+};
+
+/** Per-layer state: visibility, opacity, disabled class values and subclasses. */
+export const state = {};
+/** MapLibre layer ids drawn for each styles/layers.json layer id. */
+export const mapLayerIds = {};
+let styles = null;
+let categories = {};
+
+export function styleDoc() { return styles; }
+
+function classColor(spec) {
+  const classes = spec.classes;
+  if (!classes) return '#888';
+  const expr = ['match', ['to-string', ['get', classes.property]]];
+  for (const item of classes.items) expr.push(item.value, item.color);
+  expr.push(classes.other ? classes.other.color : '#888');
+  return expr;
+}
+
+function substitute(value, spec) {
+  if (value === '$class_color') return classColor(spec);
+  if (Array.isArray(value)) return value.map((v) => substitute(v, spec));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, spec)]));
+  }
+  return value;
+}
+
+function sourceId(collectionId) { return `src:${collectionId}`; }
+
+/** Adds the sources and layers for every styled layer whose collection the server publishes. */
+export async function addDistrictLayers(map, doc, cats) {
+  styles = doc;
+  categories = cats || {};
+  const added = new Set();
+  for (const [id, spec] of Object.entries(doc.layers)) {
+    const cid = spec.collection;
+    state[id] = {
+      visible: !!spec.visible, opacity: spec.opacity ?? 1, off: new Set(), offSub: new Set(),
+      available: !!collection(cid), tiled: hasTiles(cid),
+    };
+    if (!state[id].available) continue;
+    if (!added.has(cid)) {
+      if (state[id].tiled) {
+        map.addSource(sourceId(cid), {
+          type: 'vector', tiles: [`${location.origin}${TILE_PATH(cid)}`], minzoom: 0, maxzoom: 16,
+          promoteId: spec.promote_id || undefined,
+        });
+      } else {
+        map.addSource(sourceId(cid), { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        loadItems(map, cid);
+      }
+      added.add(cid);
+    }
+    mapLayerIds[id] = [];
+    spec.draw.forEach((draw, index) => {
+      const layerId = `${id}:${draw.id || index}`;
+      const layer = {
+        id: layerId, type: draw.type, source: sourceId(cid),
+        layout: { ...(substitute(draw.layout || {}, spec)), visibility: spec.visible ? 'visible' : 'none' },
+        paint: substitute(draw.paint || {}, spec),
+      };
+      if (draw.type === 'symbol') layer.layout['text-font'] = doc.font;
+      if (state[id].tiled) layer['source-layer'] = spec.source_layer || cid;
+      if (spec.minzoom !== undefined) layer.minzoom = spec.minzoom;
+      if (draw.filter) layer.filter = draw.filter;
+      map.addLayer(layer, beforeId(map));
+      mapLayerIds[id].push(layerId);
+    });
+    applyOpacity(map, id);
+  }
+}
+
+/** Overlays (fences, heat, live vehicles …) stay above the district layers: insert below the first one. */
+function beforeId(map) {
+  const first = map.getStyle().layers.find((l) => l.id.startsWith('overlay:'));
+  return first ? first.id : undefined;
+}
+
+async function loadItems(map, cid) {
+  try {
+    const doc = await getJSON(`/ogc/collections/${cid}/items?limit=10000`);
+    map.getSource(sourceId(cid))?.setData(doc);
+  } catch {
+    // the layer stays empty; the tree marks it when the collection is missing altogether
+  }
+}
+
+export function applyOpacity(map, id) {
+  const spec = styles.layers[id];
+  for (const [index, draw] of spec.draw.entries()) {
+    const layerId = `${id}:${draw.id || index}`;
+    if (!map.getLayer(layerId)) continue;
+    for (const prop of OPACITY_PROPS[draw.type] || []) {
+      const base = (draw.paint || {})[prop];
+      const factor = state[id].opacity;
+      if (typeof base === 'number' || base === undefined) map.setPaintProperty(layerId, prop, (base ?? 1) * factor);
+    }
+  }
+}
+
+export function setVisible(map, id, visible) {
+  state[id].visible = visible;
+  for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', visible ? 'visible' : 'none');
+}
+
+function applyFilter(map, id) {
+  const spec = styles.layers[id];
+  const classes = spec.classes;
+  const s = state[id];
+  const parts = ['all'];
+  if (classes && s.off.size) parts.push(['!', ['in', ['to-string', ['get', classes.property]], ['literal', [...s.off]]]]);
+  if (classes?.sub && s.offSub.size) {
+    parts.push(['!', ['in', ['concat', ['to-string', ['get', classes.property]], '-', ['to-string', ['get', classes.sub.property]]],
+      ['literal', [...s.offSub]]]]);
+  }
+  for (const [index, draw] of spec.draw.entries()) {
+    const layerId = `${id}:${draw.id || index}`;
+    if (!map.getLayer(layerId)) continue;
+    const own = draw.filter ? [draw.filter] : [];
+    const all = parts.length > 1 || own.length ? ['all', ...parts.slice(1), ...own] : null;
+    map.setFilter(layerId, all);
+  }
+}
+
+function swatch(color, shape, stroke) {
+  const node = el('span', { class: `swatch ${shape || 'fill'}` });
+  node.style.background = color;
+  if (stroke) node.style.boxShadow = `0 0 0 1px ${stroke}`;
+  return node;
+}
+
+function legendFor(map, id, spec) {
+  const list = el('ul', { class: 'legend' });
+  const s = state[id];
+  if (spec.classes) {
+    const shape = spec.legend_shape || 'fill';
+    const subs = spec.classes.sub ? (categories[spec.classes.sub.categories] || []) : [];
+    for (const item of spec.classes.items) {
+      const box = el('input', { type: 'checkbox', checked: !s.off.has(item.value), 'aria-label': item.label });
+      const row = el('li', { dataset: { value: item.value } }, box, swatch(item.color, shape), el('span', {}, item.label));
+      box.addEventListener('change', () => {
+        if (box.checked) s.off.delete(item.value); else s.off.add(item.value);
+        row.classList.toggle('off', !box.checked);
+        applyFilter(map, id);
+      });
+      const mine = subs.filter((c) => c.major === item.value);
+      if (mine.length) {
+        const subList = el('ul', { class: 'subs', hidden: true });
+        for (const c of mine) {
+          const key = `${c.major}-${c.minor}`;
+          const subBox = el('input', { type: 'checkbox', checked: true, 'aria-label': c.name });
+          const subRow = el('li', {}, subBox, el('span', { class: 'code' }, c.minor), el('span', {}, c.name));
+          subBox.addEventListener('change', () => {
+            if (subBox.checked) s.offSub.delete(key); else s.offSub.add(key);
+            subRow.classList.toggle('off', !subBox.checked);
+            applyFilter(map, id);
+          });
+          subList.append(subRow);
+        }
+        const toggle = el('button', { class: 'sub-toggle', title: '小类', type: 'button' }, `小类 ${mine.length} ▾`);
+        toggle.addEventListener('click', () => { subList.hidden = !subList.hidden; });
+        row.append(toggle);
+        list.append(row, subList);
+      } else {
+        list.append(row);
+      }
+    }
+  }
+  for (const item of spec.legend || []) list.append(el('li', {}, swatch(item.color, item.shape, item.stroke), el('span', {}, item.label)));
+  return list;
+}
+
+/** The layer tree in the 图层 tab. */
+export function buildTree(map, container) {
+  container.replaceChildren();
+  for (const group of styles.groups) {
+    const node = el('div', { class: 'group' }, el('div', { class: 'group-title' }, group.title));
+    for (const id of group.layers) {
+      const spec = styles.layers[id];
+      if (!spec) continue;
+      const s = state[id];
+      const box = el('input', { type: 'checkbox', checked: s.visible, disabled: !s.available, dataset: { layer: id } });
+      const card = el('div', { class: `layer collapsed${s.visible ? '' : ' off'}${s.available ? '' : ' unavailable'}`, dataset: { layer: id } });
+      const expand = el('button', { class: 'expand', type: 'button', 'aria-label': '展开图例' }, '▸');
+      const head = el('div', { class: 'layer-head' }, el('label', {}, box, el('span', {}, spec.title)), expand);
+      const opacity = el('input', { type: 'range', min: 0, max: 100, value: Math.round(s.opacity * 100), 'aria-label': `${spec.title}透明度` });
+      const body = el('div', { class: 'layer-body' },
+        s.available ? null : el('p', { class: 'note warn' }, '服务端暂未发布此图层'),
+        el('div', { class: 'opacity' }, el('span', {}, '不透明度'), opacity),
+        legendFor(map, id, spec));
+      box.addEventListener('change', () => {
+        setVisible(map, id, box.checked);
+        card.classList.toggle('off', !box.checked);
+      });
+      opacity.addEventListener('input', () => { s.opacity = opacity.value / 100; applyOpacity(map, id); });
+      expand.addEventListener('click', () => {
+        card.classList.toggle('collapsed');
+        expand.textContent = card.classList.contains('collapsed') ? '▸' : '▾';
+      });
+      card.append(head, body);
+      node.append(card);
+    }
+    container.append(node);
+  }
+}
+
+/** All MapLibre layer ids of visible district layers (for click identification). */
+export function visibleLayerIds() {
+  return Object.entries(mapLayerIds).filter(([id]) => state[id]?.visible).flatMap(([, ids]) => ids)
+    .filter((lid) => !lid.startsWith('street_labels'));
+}

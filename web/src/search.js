@@ -1,0 +1,137 @@
+// Address search: suggestions from /api/geocode after a pause in typing; Enter (or a pick) jumps to the
+// best match with a marker and a popup (standard address, match level, confidence, grid codes).
+import { explain, getJSON, has } from './api.js';
+import { $, debounce, el, percent, toast } from './ui.js';
+
+const PAUSE_MS = 280;
+const NO_MATCH = '未找到匹配地址';
+
+function gridCodes(grid) {
+  if (!grid) return [];
+  const rows = [];
+  const add = (label, g) => { if (g && (g.code || g.name)) rows.push([label, g]); };
+  add('区', grid.district);
+  add('街道', grid.street);
+  add('社区', grid.community);
+  add('单元网格', grid.unit_grid);
+  add('评价网格', grid.eval_grid);
+  for (const w of grid.work_grids || []) add(w.kind_name || '责任网格', w);
+  return rows;
+}
+
+export function gridTable(grid) {
+  const rows = gridCodes(grid);
+  if (!rows.length) return null;
+  const dl = el('dl', { class: 'kv' });
+  for (const [label, g] of rows) {
+    dl.append(el('dt', {}, label), el('dd', {},
+      g.code ? el('span', { class: 'code', dataset: { grid: label } }, g.code) : null, g.name ? ` ${g.name}` : ''));
+  }
+  return dl;
+}
+
+export function initSearch({ map, labels, maplibregl }) {
+  const input = $('#search-input');
+  const list = $('#search-suggest');
+  const levelName = (l) => (labels.match_level || {})[l] || l || '';
+  let seq = 0;
+  let results = [];
+  let activeIndex = -1;
+  let marker = null;
+  const available = has('/api/geocode');
+  if (!available) input.placeholder = '地址搜索服务暂不可用';
+
+  async function query(q, limit) {
+    const doc = await getJSON(`/api/geocode?q=${encodeURIComponent(q)}&limit=${limit}`);
+    return (doc.features || []).filter((f) => f.geometry);
+  }
+
+  function showList(items, message) {
+    list.replaceChildren();
+    activeIndex = -1;
+    if (message) list.append(el('li', { class: 'empty' }, message));
+    items.forEach((f, i) => {
+      const p = f.properties || {};
+      const li = el('li', { role: 'option', dataset: { index: i } },
+        el('span', {}, p.standard_address || p.name || '（无名称）'),
+        el('span', { class: 'lvl' }, `${levelName(p.match_level)} ${percent(p.confidence)}`));
+      li.addEventListener('mousedown', (e) => { e.preventDefault(); jump(f); });
+      list.append(li);
+    });
+    list.hidden = !items.length && !message;
+  }
+
+  const suggest = debounce(async () => {
+    const q = input.value.trim();
+    if (!available || q.length < 2) { showList([]); return; }
+    const mine = ++seq;
+    try {
+      const items = await query(q, 6);
+      if (mine !== seq) return;
+      results = items;
+      showList(items, items.length ? null : NO_MATCH);
+    } catch (error) {
+      if (mine === seq) showList([], explain(error));
+    }
+  }, PAUSE_MS);
+
+  function jump(feature) {
+    const p = feature.properties || {};
+    const [lon, lat] = feature.geometry.coordinates;
+    list.hidden = true;
+    input.value = p.standard_address || input.value;
+    marker?.remove();
+    const content = el('div', { dataset: { testid: 'search-popup' } },
+      el('div', { class: 'popup-title' }, p.standard_address || '（无标准地址）'),
+      el('dl', { class: 'kv' },
+        el('dt', {}, '匹配级别'), el('dd', {}, levelName(p.match_level)),
+        el('dt', {}, '置信度'), el('dd', {}, percent(p.confidence)),
+        el('dt', {}, '坐标'), el('dd', { class: 'code' }, `${lon.toFixed(6)}, ${lat.toFixed(6)}`)),
+      gridTable(p.grid));
+    marker = new maplibregl.Marker({ color: '#e03131' }).setLngLat([lon, lat])
+      .setPopup(new maplibregl.Popup({ offset: 28, maxWidth: '22rem' }).setDOMContent(content)).addTo(map);
+    marker.getElement().dataset.testid = 'search-marker';
+    map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17), speed: 1.6 });
+    marker.togglePopup();
+    window.citygrid.searchResult = { lon, lat, properties: p };
+  }
+
+  async function best() {
+    const q = input.value.trim();
+    if (!q) return;
+    if (!available) { toast('地址搜索服务暂不可用', 'error'); return; }
+    suggest.cancel();
+    const mine = ++seq;
+    try {
+      const items = activeIndex >= 0 ? [results[activeIndex]] : await query(q, 1);
+      if (mine !== seq && activeIndex < 0) return;
+      if (!items.length) {
+        showList([], NO_MATCH);
+        toast(`${NO_MATCH}：“${q}”`, 'error');
+        window.citygrid.searchResult = null;
+        return;
+      }
+      jump(items[0]);
+    } catch (error) {
+      toast(explain(error), 'error');
+    }
+  }
+
+  input.addEventListener('input', suggest);
+  input.addEventListener('keydown', (e) => {
+    const items = [...list.querySelectorAll('li[role=option]')];
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (!items.length) return;
+      e.preventDefault();
+      activeIndex = (activeIndex + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length;
+      items.forEach((li, i) => li.classList.toggle('active', i === activeIndex));
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      best();
+    } else if (e.key === 'Escape') {
+      list.hidden = true;
+    }
+  });
+  input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
+  input.addEventListener('focus', () => { if (list.children.length) list.hidden = false; });
+}

@@ -1,0 +1,83 @@
+// Small DOM helpers shared by the panels: element builder, toasts, key/value lists, formatting.
+
+/** Builds an element: el('div', {class: 'x', onclick: f}, child, 'text', …). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key in node && typeof value !== 'string') node[key] = value;
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function $(selector) { return document.querySelector(selector); }
+
+/** A transient message in the corner; kind: info | ok | error | alarm. */
+export function toast(message, kind = 'info', ms = 4000) {
+  const node = el('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
+  $('#toasts').append(node);
+  setTimeout(() => node.remove(), ms);
+  return node;
+}
+
+/** A definition list from [label, value] pairs, skipping empty values. */
+export function kv(pairs) {
+  const dl = el('dl', { class: 'kv' });
+  for (const [label, value, cls] of pairs) {
+    if (value === undefined || value === null || value === '') continue;
+    dl.append(el('dt', {}, label), el('dd', { class: cls || null }, value instanceof Node ? value : String(value)));
+  }
+  return dl;
+}
+
+export function metres(m) {
+  if (!Number.isFinite(m)) return '—';
+  return m >= 1000 ? `${(m / 1000).toFixed(m >= 10000 ? 1 : 2)} 公里` : `${m.toFixed(m < 10 ? 1 : 0)} 米`;
+}
+
+export function squareMetres(m2) {
+  if (!Number.isFinite(m2)) return '—';
+  if (m2 >= 1e6) return `${(m2 / 1e6).toFixed(3)} 平方公里`;
+  return `${Math.round(m2).toLocaleString('zh-CN')} 平方米`;
+}
+
+export function percent(x) { return Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—'; }
+
+export function dateTime(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return d.toLocaleString('zh-CN', { hour12: false });
+}
+
+/** A value for <input type=datetime-local> in local time. */
+export function localInput(date) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+export function debounce(fn, ms) {
+  let timer = null;
+  const wrapped = (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}
+
+/** Shows the right-hand info panel with a title and content nodes. */
+export function showInfo(title, ...nodes) {
+  $('#info-title').textContent = title;
+  const body = $('#info-body');
+  body.replaceChildren(...nodes);
+  $('#infopanel').hidden = false;
+  return body;
+}
+
+export function hideInfo() { $('#infopanel').hidden = true; }
