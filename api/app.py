@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from api.auth import optional_principal
 from api.middleware import RequestContext
+from api.ogc.fastpath import OgcFastPath
 from api.responses import JSONResponse
 from api.routers import (
     alarms,
@@ -26,12 +30,35 @@ from api.routers import (
     tracks,
     web,
 )
-from gis.db.pool import close_pool
+from geocoder import index as address_index
+from gis.db.pool import close_pool, connection
+from gis.grids import locate as grid_locate
 from gis.settings import get_settings
+
+log = logging.getLogger("citygrid.app")
+
+
+def warm_up() -> None:
+    """Builds the in-memory indexes (grids, addresses) once, before the first request.
+
+    Without this, the first burst of requests would all wait on one rebuild while holding pooled
+    connections. A database that is down at start-up only delays the build to the first request.
+    """
+    try:
+        with connection() as conn:
+            grid_locate.cache.get(conn)
+            address_index.get_index(conn)
+    except Exception:
+        log.warning("index warm-up skipped: database not ready", exc_info=True)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if get_settings().warm_indexes:
+        await run_in_threadpool(warm_up)
+    # Everything loaded at start-up (modules, indexes) is long-lived: keep it out of the collector's
+    # scans, so a full collection during a request costs ~0 ms instead of ~50 ms (a p99 spike).
+    gc.freeze()
     yield
     close_pool()
 
@@ -48,6 +75,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     settings = get_settings()
+    app.add_middleware(OgcFastPath)  # innermost: the OGC hot paths skip FastAPI's routing, not the middleware
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])

@@ -9,7 +9,9 @@
   (138,662 point components, 10,000 unit-grid polygons);
 - serves the same tables from the three servers in turn (uvicorn, one worker each, no access log),
   runs wrk (2 threads, 16 connections) for each row of issue 8's table, and prints req/s, CityGrid's
-  p99 and the ratio to the better peer.
+  p99, the ratio to the better peer and the load average when the row started;
+- the single-item row requests RANDOM ids (a wrk Lua script drawing from 20,000 component ids, the
+  same list for every server), so a response cache cannot fake the figure.
 
 Figures are noisy: wrk, PostgreSQL and the server share the machine's two cores.
 """
@@ -211,9 +213,36 @@ def serve(cmd: list[str], env: dict, port: int, probe: str) -> Iterator[str]:
         log.close()
 
 
-def wrk(url: str, duration: int) -> tuple[float, float | None, int]:
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+#: wrk script for the single-item row: every request asks for a random id from a file of ids, so that
+#: no response cache (ours or a peer's) can serve one hot item; every server gets the same list.
+RANDOM_IDS_LUA = """
+local ids = {}
+for line in io.lines(os.getenv("BENCH_IDS")) do ids[#ids + 1] = line end
+local prefix, suffix = os.getenv("BENCH_PREFIX"), os.getenv("BENCH_SUFFIX") or ""
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", prefix .. ids[math.random(#ids)] .. suffix)
+end
+"""
+N_RANDOM_IDS = 20_000
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def wrk(url: str, duration: int, ids: Path | None = None) -> tuple[float, float | None, int]:
+    cmd, env = ["wrk", "-t2", "-c16", f"-d{duration}s", "--latency"], dict(os.environ)
+    if ids is not None and "{id}" in url:
+        script = VAR / "random_ids.lua"
+        script.write_text(RANDOM_IDS_LUA, encoding="utf-8")
+        base, _, rest = url.partition("://")
+        host, _, path = rest.partition("/")
+        prefix, _, suffix = ("/" + path).partition("{id}")
+        env.update(BENCH_IDS=str(ids), BENCH_PREFIX=prefix, BENCH_SUFFIX=suffix)
+        cmd += ["-s", str(script)]
+        url = f"{base}://{host}"
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, env=env).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     p99_ms = None
@@ -231,25 +260,26 @@ def tile15() -> tuple[int, int, int]:
     return t.z, t.x, t.y
 
 
-def urls(server: str, one_id: str) -> dict[str, str]:
+def urls(server: str) -> dict[str, str]:
+    """Each row's path; the single-item row has an `{id}` slot that wrk fills with random ids."""
     bbox = ",".join(f"{v:.6f}" for v in BBOX)
     z, x, y = tile15()
     if server == "citygrid":
         c = "/ogc/collections"
         return {"items100": f"{c}/components/items?limit=100",
                 "bbox1000": f"{c}/components/items?bbox={bbox}&limit=1000",
-                "one": f"{c}/components/items/{one_id}", "grids500": f"{c}/unit_grids/items?limit=500",
+                "one": f"{c}/components/items/{{id}}", "grids500": f"{c}/unit_grids/items?limit=500",
                 "mvt15": f"{c}/components/tiles/WebMercatorQuad/{z}/{y}/{x}"}
     if server == "tipg":
         c = "/collections/public."
         return {"items100": f"{c}components/items?limit=100",
                 "bbox1000": f"{c}components/items?bbox={bbox}&limit=1000",
-                "one": f"{c}components/items/{one_id}", "grids500": f"{c}unit_grids/items?limit=500",
+                "one": f"{c}components/items/{{id}}", "grids500": f"{c}unit_grids/items?limit=500",
                 "mvt15": f"{c}components/tiles/WebMercatorQuad/{z}/{x}/{y}"}
     c = "/collections"
     return {"items100": f"{c}/components/items?limit=100&f=json",
             "bbox1000": f"{c}/components/items?bbox={bbox}&limit=1000&f=json",
-            "one": f"{c}/components/items/{one_id}?f=json", "grids500": f"{c}/unit_grids/items?limit=500&f=json",
+            "one": f"{c}/components/items/{{id}}?f=json", "grids500": f"{c}/unit_grids/items?limit=500&f=json",
             "mvt15": f"{c}/components/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt"}
 
 
@@ -300,12 +330,13 @@ def pygeoapi_config(url: str, port: int) -> tuple[Path, Path]:
     return cfg, oas
 
 
-def measure(name: str, base: str, one_id: str, duration: int) -> dict[str, tuple[float, float | None] | None]:
-    results: dict[str, tuple[float, float | None] | None] = {}
+def measure(name: str, base: str, ids: Path, one_id: str, duration: int) -> dict[str, tuple | None]:
+    results: dict[str, tuple | None] = {}
     for _, key in ROWS:
-        url = base + urls(name, one_id)[key]
+        url = base + urls(name)[key]
+        probe = url.replace("{id}", one_id)
         try:
-            r = httpx.get(url, timeout=120)
+            r = httpx.get(probe, timeout=120)
             ok = r.status_code == 200 and len(r.content) > 0
         except httpx.HTTPError:
             ok = False
@@ -314,10 +345,11 @@ def measure(name: str, base: str, one_id: str, duration: int) -> dict[str, tuple
             results[key] = None
             continue
         for _ in range(3):
-            httpx.get(url, timeout=120)
-        rps, p99, bad = wrk(url, duration)
-        results[key] = None if bad else (rps, p99)
-        print(f"  {name:9s} {key:9s} {rps:9.1f} req/s  p99 {p99 or float('nan'):7.1f} ms"
+            httpx.get(probe, timeout=120)
+        before = loadavg()
+        rps, p99, bad = wrk(url, duration, ids)
+        results[key] = None if bad else (rps, p99, before)
+        print(f"  {name:9s} {key:9s} {rps:9.1f} req/s  p99 {p99 or float('nan'):7.1f} ms  load {before}"
               + (f"  ({bad} non-2xx: discarded)" if bad else ""))
     return results
 
@@ -332,7 +364,13 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         one_id = conn.execute("SELECT id FROM components ORDER BY id OFFSET 70000 LIMIT 1").fetchone()[0]
         n = conn.execute("SELECT (SELECT count(*) FROM components), (SELECT count(*) FROM unit_grids)").fetchone()
+        conn.execute("SELECT setseed(0.8)")
+        ids = [r[0] for r in conn.execute("SELECT id FROM components ORDER BY random() LIMIT %s", (N_RANDOM_IDS,))]
+    ids_file = VAR / "component_ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n", encoding="utf-8")
     print(f"data: {n[0]:,} components, {n[1]:,} unit grids; bbox {BBOX}; tile z/x/y {tile15()}")
+    print(f"single-item row: each request picks one of {len(ids):,} random component ids (wrk Lua script, "
+          f"the same list for every server), so no response cache can serve a hot item")
 
     servers: list[tuple[str, Callable[[int], list[str]], dict, str]] = []
     py = str(ROOT / ".venv" / "bin" / "python")
@@ -365,17 +403,18 @@ def main() -> None:
         print(f"== {name} on :{port}")
         try:
             with serve(cmd(port), env, port, probe) as base:
-                results[name] = measure(name, base, one_id, args.duration)
+                results[name] = measure(name, base, ids_file, one_id, args.duration)
         except RuntimeError as exc:
             print(f"!! {exc}")
 
     def fmt(v: tuple | None) -> str:
         return "n/a" if v is None else f"{v[0]:.1f}"
 
-    print(f"\nwrk -t2 -c16 -d{args.duration}s, one uvicorn worker per server\n")
+    print(f"\nwrk -t2 -c16 -d{args.duration}s, one uvicorn worker per server; single item = random ids; "
+          f"load = 1/5/15-min load average before CityGrid's run of the row\n")
     print("| request | tipg req/s | pygeoapi req/s | CityGrid req/s | CityGrid p99 ms | × better peer "
-          "| issue's peers |")
-    print("|---|---|---|---|---|---|---|")
+          "| issue's peers | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for label, key in ROWS:
         cg = results.get("citygrid", {}).get(key)
         peers = [r[key][0] for n_, r in results.items() if n_ != "citygrid" and r.get(key)]
@@ -383,7 +422,7 @@ def main() -> None:
         ratio = f"{cg[0] / best:.1f}×" if cg and best else "n/a"
         p99 = f"{cg[1]:.1f}" if cg and cg[1] is not None else "n/a"
         print(f"| {label} | {fmt(results.get('tipg', {}).get(key))} | {fmt(results.get('pygeoapi', {}).get(key))} | "
-              f"{fmt(cg)} | {p99} | {ratio} | {ISSUE[key][0]} / {ISSUE[key][1]} |")
+              f"{fmt(cg)} | {p99} | {ratio} | {ISSUE[key][0]} / {ISSUE[key][1]} | {cg[2] if cg else 'n/a'} |")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
+import psycopg
+import sqlalchemy.exc
 import typer
 
 from gis.errors import CityGridError
@@ -95,6 +97,11 @@ def main() -> None:
             sys.exit(code)
     except CityGridError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(f"error: the database is not reachable ({reason}); is it running? try: citygrid db start",
+                   err=True)
         sys.exit(2)
     except typer.Abort:
         sys.exit(1)

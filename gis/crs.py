@@ -95,10 +95,16 @@ def resolve(crs: str | int | None) -> CrsRef:
 STORAGE = resolve(STORAGE_SRID)
 
 
+#: Geographic lon/lat systems treated as one (CGCS2000 and WGS84 agree to centimetres; PROJ's own
+#: 4490 -> 4326 operation is the null transformation too). Between them, `transform` copies arrays.
+LONLAT_EQUIVALENT = frozenset({"CRS84", "EPSG:4326", "EPSG:4490"})
+
+
 @lru_cache(maxsize=256)
-def _transformer(src: CRS, dst: CRS) -> Transformer:
+def _transformer(src: str, dst: str) -> Transformer:
+    """Keyed by canonical names: hashing pyproj CRS objects renders WKT on every lookup."""
     # always_xy: arrays are (x=lon/easting, y=lat/northing) whatever the CRS's axis order.
-    return Transformer.from_crs(src, dst, always_xy=True)
+    return Transformer.from_crs(resolve(src).proj, resolve(dst).proj, always_xy=True)
 
 
 def _arrays(x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -189,19 +195,19 @@ def transform(
     s = src if isinstance(src, CrsRef) else resolve(src)
     d = dst if isinstance(dst, CrsRef) else resolve(dst)
     xs, ys = _arrays(x, y)
-    if s.name == d.name:
+    if s.name == d.name or (s.name in LONLAT_EQUIVALENT and d.name in LONLAT_EQUIVALENT):
         return xs.copy(), ys.copy()
     wgs = resolve("CRS84")
     if s.is_offset:
         xs, ys = _to_wgs_from_offset(s, xs, ys)
         s = wgs
     if d.is_offset:
-        if s.proj is not None and s.name != "CRS84":
-            xs, ys = _transformer(s.proj, wgs.proj).transform(xs, ys)
+        if s.proj is not None and s.name not in LONLAT_EQUIVALENT:
+            xs, ys = _transformer(s.name, wgs.name).transform(xs, ys)
         return _from_wgs_to_offset(d, xs, ys)
-    if s.name == d.name:
+    if s.name == d.name or (s.name in LONLAT_EQUIVALENT and d.name in LONLAT_EQUIVALENT):
         return xs, ys
-    return tuple(np.asarray(a, dtype=np.float64) for a in _transformer(s.proj, d.proj).transform(xs, ys))
+    return tuple(np.asarray(a, dtype=np.float64) for a in _transformer(s.name, d.name).transform(xs, ys))
 
 
 def to_storage(x: ArrayLike, y: ArrayLike, src: str | int | CrsRef | None) -> tuple[NDArray, NDArray]:

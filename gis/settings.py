@@ -78,13 +78,21 @@ class Settings(BaseSettings):
     #: Longest a single request's SQL statement may run before it is cancelled.
     statement_timeout_ms: int = 30_000
     max_bulk_points: int = 100_000
-    db_pool_size: int = 8
+    db_pool_size: int = 20
+    #: How long a request waits for a pooled connection before answering 503 (e.g. while the
+    #: database restarts).
+    db_acquire_timeout_s: float = 5.0
+    #: Build the in-memory grid and address indexes before the server accepts requests.
+    warm_indexes: bool = True
 
     # OGC API: the largest page served (bigger `limit`s are clamped), the in-memory MVT cache, and
     # the async pool of the OGC hot paths (per worker process).
     ogc_max_limit: int = 10_000
     ogc_tile_cache_mb: int = 128
     ogc_pool_size: int = 8
+    #: Access log: share of fast successful requests logged (errors and slow requests always are).
+    access_log_sample: float = Field(default=1.0, ge=0.0, le=1.0)
+    access_log_slow_ms: float = 500.0
 
 
 @lru_cache

@@ -1,11 +1,7 @@
-"""H3 cells for heat: id arithmetic shared with SQL, viewport covers, zoom → resolution, and the back-fill.
+"""H3 cells for heat: viewport covers, zoom → resolution, and the back-fill (arithmetic in gis.h3cells).
 
-An H3 index (mode 1) is: bit 63 reserved (0), 4 mode bits, 3 reserved, 4 bits of resolution (52–55),
-7 bits of base cell, then 15 digits of 3 bits (digit of resolution i at bits 45-3i … 47-3i), unused
-digits set to 7. So the parent at resolution r is "set the resolution field to r, set digits r+1…15 to 7",
-and the resolution-15 descendants of a cell of resolution k are the ids between "digits k+1…15 all 0" and
-"all 7": one contiguous range. Points keep their resolution-15 cell (`h3_cell`, migration 0006); a
-viewport at resolution r is a few range scans of a btree, grouped by the parent expression below.
+Points keep their resolution-15 cell (`h3_cell`, migration 0006); a viewport at resolution r is a few
+range scans of a btree (the descendants of a cell are one id range), grouped by the parent expression.
 """
 
 from __future__ import annotations
@@ -18,12 +14,12 @@ import psycopg
 from h3.api import basic_int
 
 from gis.errors import InvalidInput, TooLarge
+from gis.h3cells import STORED_RES, descendant_range, digits_mask, latlng_cells, parent_of
+from gis.h3cells import parent_sql as _parent_sql
 
 from .sources import HeatSource
 
-STORED_RES = 15
 MIN_RES, MAX_RES = 4, 13
-_RES_MASK = 15 << 52
 #: Most hexagons one answer may hold.
 MAX_CELLS = 60_000
 #: Rows whose cell is computed per round of the back-fill.
@@ -32,29 +28,14 @@ _BATCH = 250_000
 _VACUUM_AFTER = 10_000
 
 
-def digits_mask(res: int) -> int:
-    """Bits of the digits finer than `res`."""
-    return (1 << (3 * (15 - res))) - 1
+__all__ = ["STORED_RES", "descendant_range", "digits_mask", "latlng_cells", "parent_of", "parent_sql"]
 
 
 def parent_sql(column: str, res: int) -> str:
-    """SQL for the resolution-`res` parent of the resolution-15 cell in `column` (constants only)."""
+    """SQL for the resolution-`res` parent of the cell in `column` (constants only; see gis.h3cells)."""
     if not MIN_RES <= res <= STORED_RES:
         raise InvalidInput(f"resolution must be {MIN_RES}–{STORED_RES}, got {res}")
-    return (f"((({column} & ~({_RES_MASK}::bigint)) | ({res << 52}::bigint)) | ({digits_mask(res)}::bigint))")
-
-
-def parent_of(cells: np.ndarray, res: int) -> np.ndarray:
-    """The same arithmetic in numpy (used by tests against h3.cell_to_parent)."""
-    cells = cells.astype(np.int64)
-    return (cells & ~np.int64(_RES_MASK)) | np.int64(res << 52) | np.int64(digits_mask(res))
-
-
-def descendant_range(cell: int) -> tuple[int, int]:
-    """Smallest and largest resolution-15 id under `cell`."""
-    k = basic_int.get_resolution(cell)
-    base = (cell & ~_RES_MASK) | (STORED_RES << 52)
-    return base & ~digits_mask(k), base | digits_mask(k)
+    return _parent_sql(column, res)
 
 
 def estimate_cells(bbox: tuple[float, float, float, float], res: int) -> float:
@@ -78,9 +59,9 @@ def cover(bbox: tuple[float, float, float, float], res: int) -> list[int]:
     return list(cells)
 
 
-def cover_ranges(cells: list[int]) -> tuple[list[int], list[int]]:
-    """Sorted, merged id ranges of the resolution-15 descendants of `cells` (compacted first)."""
-    ranges = sorted(descendant_range(c) for c in basic_int.compact_cells(cells))
+def cover_ranges(cells: list[int], at_res: int = STORED_RES) -> tuple[list[int], list[int]]:
+    """Sorted, merged id ranges of the resolution-`at_res` descendants of `cells` (compacted first)."""
+    ranges = sorted(descendant_range(c, at_res) for c in basic_int.compact_cells(cells))
     lo: list[int] = []
     hi: list[int] = []
     for a, b in ranges:
@@ -104,18 +85,6 @@ def resolution_for(meters_per_pixel: float, hex_px: float = 12.0) -> int:
 def meters_per_pixel_at_zoom(zoom: float, lat: float) -> float:
     """Web Mercator ground resolution (256-px tiles)."""
     return 156543.03392 * math.cos(math.radians(lat)) / (2.0 ** zoom)
-
-
-def latlng_cells(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:
-    """Cells of many points (h3 has no vectorised call; ~0.7 µs a point). Bad coordinates get 0."""
-    fn = basic_int.latlng_to_cell
-    out = np.zeros(len(lat), dtype=np.int64)
-    for i, (a, b) in enumerate(zip(lat.tolist(), lon.tolist(), strict=True)):
-        try:
-            out[i] = fn(a, b, res)
-        except (ValueError, h3.H3BaseException):
-            out[i] = 0
-    return out
 
 
 def ensure_cells(conn: psycopg.Connection, source: HeatSource) -> int:

@@ -22,6 +22,7 @@ from h3.api import basic_int
 from gis.errors import InvalidInput
 from gis.settings import get_settings
 
+from . import cache
 from . import cells as hcells
 from .params import check_range, parse_time
 from .sources import SOURCES
@@ -30,37 +31,36 @@ from .style import load
 WASTE_KINDS = ("kitchen", "household", "recyclable", "hazardous", "muck")
 DEFAULT_DAYS = 30
 
-_BASE = """
-WITH r AS (
-    SELECT w.tonnes, w.facility_id, w.vehicle_id, w.source_poi_id, w.ts,
-           COALESCE(p.h3_cell, w.h3_cell) AS h, COALESCE(p.geom, w.geom) AS g
+#: One pass over the window's records: generator points as plain floats, the street of each generator
+#: location (one point-in-polygon per distinct cell, not per record), and GROUPING SETS giving the flow lines
+#: (cluster, facility, street) and the street logistics (street, facility) and (street) together.
+#: Tonne-kilometres use the haversine on the sphere of ST_DistanceSphere (R = 6370986 m) in plain floats.
+_SQL = """
+WITH r AS MATERIALIZED (
+    SELECT w.tonnes AS t, w.facility_id AS f, w.vehicle_id COLLATE "C" AS v, w.source_poi_id COLLATE "C" AS poi,
+           (w.vehicle_id || '|' || (w.ts AT TIME ZONE %(tz)s)::date::text) COLLATE "C" AS trip,
+           COALESCE(p.h3_cell, w.h3_cell) AS h,
+           ST_X(COALESCE(p.geom, w.geom)) AS x, ST_Y(COALESCE(p.geom, w.geom)) AS y
     FROM waste_records w LEFT JOIN pois p ON p.poi_id = w.source_poi_id
     WHERE w.waste_kind = %(kind)s AND w.ts >= %(start)s AND w.ts < %(stop)s
 ),
-gens AS (SELECT h, min(ST_X(g)) AS x, min(ST_Y(g)) AS y FROM r GROUP BY h),
 gs AS (
-    SELECT gens.h, s.code, s.name FROM gens LEFT JOIN LATERAL (
+    SELECT g.h, s.code, s.name FROM (SELECT h, min(x) AS x, min(y) AS y FROM r GROUP BY h) g
+    LEFT JOIN LATERAL (
         SELECT a.code, a.name FROM admin_areas a
-        WHERE a.level = 'street' AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(gens.x, gens.y), 4490))
+        WHERE a.level = 'street' AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(g.x, g.y), 4490))
         ORDER BY a.code LIMIT 1) s ON true
-)
-"""
-
-_FLOWS = _BASE + """
-SELECT {parent} AS cluster, r.facility_id, gs.code, gs.name,
-       sum(r.tonnes), count(*), count(DISTINCT r.source_poi_id), count(DISTINCT r.vehicle_id),
-       sum(r.tonnes * ST_X(r.g)), sum(r.tonnes * ST_Y(r.g)), sum(ST_X(r.g)), sum(ST_Y(r.g))
-FROM r JOIN gs ON gs.h = r.h
-GROUP BY 1, 2, 3, 4
-"""
-
-_STREETS = _BASE + """
-SELECT gs.code, gs.name, r.facility_id, sum(r.tonnes), count(*),
-       count(DISTINCT r.vehicle_id), count(DISTINCT (r.vehicle_id, r.ts::date)),
-       count(DISTINCT r.source_poi_id),
-       sum(r.tonnes * ST_DistanceSphere(r.g, f.geom)) / 1000.0, GROUPING(r.facility_id) = 1
-FROM r JOIN gs ON gs.h = r.h LEFT JOIN waste_facilities f ON f.id = r.facility_id
-GROUP BY GROUPING SETS ((gs.code, gs.name, r.facility_id), (gs.code, gs.name))
+),
+fac AS (SELECT id, ST_X(geom) AS fx, ST_Y(geom) AS fy FROM waste_facilities)
+SELECT GROUPING({parent}) = 1 AS street_level, GROUPING(r.f) = 1 AS street_total,
+       {parent} AS cluster, r.f, gs.code, gs.name,
+       sum(r.t), count(*), count(DISTINCT r.poi), count(DISTINCT r.v), count(DISTINCT r.trip),
+       sum(r.t * r.x), sum(r.t * r.y), sum(r.x), sum(r.y),
+       sum(r.t * 2 * 6370986.0 * asin(least(1.0, sqrt(
+           sin(radians(fac.fy - r.y) / 2) ^ 2
+           + cos(radians(r.y)) * cos(radians(fac.fy)) * sin(radians(fac.fx - r.x) / 2) ^ 2)))) / 1000.0
+FROM r JOIN gs ON gs.h = r.h LEFT JOIN fac ON fac.id = r.f
+GROUP BY GROUPING SETS (({parent}, r.f, gs.code, gs.name), (gs.code, gs.name, r.f), (gs.code, gs.name))
 """
 
 
@@ -101,9 +101,23 @@ def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | N
     check_range(t0, t1)
     hcells.ensure_cells(conn, SOURCES["pois"])
     hcells.ensure_cells(conn, SOURCES["waste_records"])
-    params = {"kind": kind, "start": t0, "stop": t1}
-    rows = conn.execute(_FLOWS.format(parent=hcells.parent_sql("r.h", res)), params).fetchall()
-    street_rows = conn.execute(_STREETS, params).fetchall()
+    key = ("flows", kind, res, t0, t1)
+    return cache.get_or_compute(conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
+
+
+#: Tables whose change counters (ogc_changes) invalidate a cached flows answer.
+FLOW_TABLES = ("waste_records", "pois", "waste_facilities", "admin_areas")
+
+
+def _compute(conn: psycopg.Connection, kind: str, res: int, t0: datetime, t1: datetime) -> dict[str, Any]:
+    params = {"kind": kind, "start": t0, "stop": t1, "tz": get_settings().timezone}
+    rows, street_rows = [], []
+    for street_level, street_total, cluster, fid, code, name, t, n, gens, veh, trips, tx, ty, sx, sy, tkm in \
+            conn.execute(_SQL.format(parent=hcells.parent_sql("r.h", res)), params).fetchall():
+        if street_level:
+            street_rows.append((code, name, fid, t, n, veh, trips, gens, tkm, street_total))
+        else:
+            rows.append((cluster, fid, code, name, t, n, gens, veh, tx, ty, sx, sy))
     fac_ids = sorted({r[1] for r in rows if r[1] is not None})
     facs = {
         f[0]: {"id": f[0], "name": f[1], "kind": f[2], "lon": f[3], "lat": f[4]}

@@ -9,7 +9,7 @@ parent expression (see layers.cells). Time, category and source filters are plai
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from h3.api import basic_int
 
 from gis.errors import InvalidInput
 
+from . import cache, rollup
 from . import cells as hcells
 from .classify import breaks, classify, legend
 from .params import BBox, check_range, parse_bbox, parse_list, parse_time
@@ -67,6 +68,15 @@ class HeatQuery:
                 conds.append(f"{p}{src.category} = ANY(%(cats)s)")
                 params["cats"] = self.categories
         return conds, params
+
+    @property
+    def cacheable(self) -> bool:
+        """Answers of plain indexed tables are cached (their changes are counted in ogc_changes)."""
+        return self.source.indexed and not self.source.select and self.bbox is not None
+
+    def key(self) -> tuple:
+        """What identifies the answer, apart from resolution and output format."""
+        return (self.source.id, self.bbox, self.start, self.stop, tuple(self.categories), self.weight)
 
     def weight_sql(self, alias: str = "") -> str:
         return f"{alias + '.' if alias else ''}{self.weight}" if self.weight else "1"
@@ -130,33 +140,49 @@ def default_bbox(conn: psycopg.Connection, src: HeatSource) -> BBox | None:
 
 
 def aggregate(conn: psycopg.Connection, q: HeatQuery, res: int, cover: list[int]) -> tuple[np.ndarray, ...]:
-    """(cells, counts, weights) of the points under the `cover` hexagons at resolution `res`."""
+    """(cells, counts, weights) of the points under the `cover` hexagons at resolution `res`.
+
+    Coarse resolutions read the rollup for the whole months of the window (layers.rollup) and the points
+    only for the partial months at its ends; everything else reads the points.
+    """
     if not cover:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
     src = q.source
+    if not src.indexed:
+        conds, params = q.where("t")
+        return _aggregate_computed(conn, q, res, cover, conds, params)
+    hcells.ensure_cells(conn, src)
+    p = rollup.plan(q, res)
+    if p is None:
+        return _aggregate_points(conn, q, res, cover)
+    answers = [rollup.aggregate(conn, q, p, res, cover)]
+    answers += [_aggregate_points(conn, replace(q, start=a, stop=b), res, cover) for a, b in p.edges]
+    return rollup.merge(answers)
+
+
+def _aggregate_points(conn: psycopg.Connection, q: HeatQuery, res: int, cover: list[int]) -> tuple[np.ndarray, ...]:
+    """The points' own cells: one grouped scan of the time index or of the viewport's id ranges."""
+    src = q.source
     conds, params = q.where("t")
-    if src.indexed:
-        hcells.ensure_cells(conn, src)
-        parent = hcells.parent_sql("t.h3_cell", res)
-        where = f"{'AND ' + ' AND '.join(conds) if conds else ''}"
-        if _time_first(conn, q):
-            # Few rows in the window: index-only scan of the time index, cells filtered in it.
-            params["cover"] = cover
-            sql = (f"SELECT {parent} AS cell, count(*), sum({q.weight_sql('t')}) FROM {src.table} t "
-                   f"WHERE {parent} = ANY(%(cover)s::bigint[]) {where} GROUP BY 1")
-        else:
-            # The viewport's cells as id ranges of the covering h3_cell index.
-            lo, hi = hcells.cover_ranges(cover)
-            params.update(lo=lo, hi=hi)
-            sql = (f"SELECT {parent} AS cell, count(*), sum({q.weight_sql('t')}) "
-                   f"FROM {src.table} t JOIN unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS rg(lo, hi) "
-                   f"ON t.h3_cell BETWEEN rg.lo AND rg.hi WHERE TRUE {where} GROUP BY 1")
-        rows = conn.execute(sql, params).fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-        return (np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
-                np.array([r[2] or 0.0 for r in rows], np.float64))
-    return _aggregate_computed(conn, q, res, cover, conds, params)
+    parent = hcells.parent_sql("t.h3_cell", res)
+    where = f"{'AND ' + ' AND '.join(conds) if conds else ''}"
+    if _time_first(conn, q):
+        # Few rows in the window: index-only scan of the time index, cells filtered in it.
+        params["cover"] = cover
+        sql = (f"SELECT {parent} AS cell, count(*), sum({q.weight_sql('t')}) FROM {src.table} t "
+               f"WHERE {parent} = ANY(%(cover)s::bigint[]) {where} GROUP BY 1")
+    else:
+        # The viewport's cells as id ranges of the covering h3_cell index.
+        lo, hi = hcells.cover_ranges(cover)
+        params.update(lo=lo, hi=hi)
+        sql = (f"SELECT {parent} AS cell, count(*), sum({q.weight_sql('t')}) "
+               f"FROM {src.table} t JOIN unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS rg(lo, hi) "
+               f"ON t.h3_cell BETWEEN rg.lo AND rg.hi WHERE TRUE {where} GROUP BY 1")
+    rows = conn.execute(sql, params).fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    return (np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
+            np.array([r[2] or 0.0 for r in rows], np.float64))
 
 
 #: Use the time index when the window holds less than this share of the source's rows.
@@ -231,6 +257,13 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
     if q.bbox is None:
         return _collection(q, [], resolution or hcells.MIN_RES, np.zeros(0), [])
     res = choose_resolution(q.bbox, zoom, resolution)
+    if not q.cacheable:
+        return _hexagons(conn, q, res)
+    hcells.ensure_cells(conn, q.source)  # a back-fill bumps the change counter: read it after
+    return cache.get_or_compute(conn, (q.source.table,), ("hexagons", res, q.key()), lambda: _hexagons(conn, q, res))
+
+
+def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:
     cover = hcells.cover(q.bbox, res)
     cell_ids, counts, weights = aggregate(conn, q, res, cover)
     values = weights if q.weight else counts.astype(np.float64)

@@ -34,6 +34,8 @@ class HeatSource:
     default_weight: str | None = None
     #: Extra SQL condition that defines the source (e.g. complaints = cases from the hotline).
     where: str | None = None
+    #: The same condition as values of the table's rollup part column (layers.rollup), when it is one.
+    parts: tuple[str, ...] | None = None
     #: True when the table has an `h3_cell` column (migration 0006) kept by layers.cells.
     indexed: bool = True
     #: For sources that are not a plain table: a SELECT yielding key, geom, and the columns named above.
@@ -47,7 +49,7 @@ SOURCES: dict[str, HeatSource] = {
     for s in [
         HeatSource("cases", "案件", "cases", "id", "bigint", "reported_at", "class", {"weight": "weight"}),
         HeatSource("complaints", "投诉 (热线案件)", "cases", "id", "bigint", "reported_at", "class",
-                   {"weight": "weight"}, where=_COMPLAINTS, ogc=False),
+                   {"weight": "weight"}, where=_COMPLAINTS, parts=COMPLAINT_SOURCES, ogc=False),
         HeatSource("components", "部件", "components", "id", "text", None, "class"),
         HeatSource("pois", "兴趣点", "pois", "poi_id", "text", None, "category"),
         HeatSource("doorplates", "门（楼）牌", "doorplates", "add_id", "text"),

@@ -239,6 +239,21 @@ def test_waste_records_and_facilities(q):
     assert days >= 30 and restaurants and plant and positive
 
 
+def test_loader_supplies_h3_cells_and_fills_the_heat_rollup(q):
+    """No back-fill is left for the first heat request; the rollup holds exactly the loaded points."""
+    import h3
+
+    for table in ("cases", "waste_records", "components", "pois", "doorplates", "waste_facilities"):
+        (missing, n), = q(f"SELECT count(*) FILTER (WHERE h3_cell IS NULL), count(*) FROM {table}")
+        assert n > 0 and missing == 0, table
+    for cell, lon, lat in q("SELECT h3_cell, ST_X(geom), ST_Y(geom) FROM cases ORDER BY id LIMIT 20"):
+        assert cell == h3.api.basic_int.latlng_to_cell(lat, lon, 15)
+    for table, weight in (("cases", "weight"), ("waste_records", "tonnes")):
+        (n, w), = q(f"SELECT count(*), sum({weight}) FROM {table}")
+        (rn, rw), = q("SELECT sum(n), sum(w) FROM heat_rollup WHERE tbl = %s", table)
+        assert rn == n and rw == pytest.approx(w), table
+
+
 def test_eval_grids_have_a_class(q):
     (n, unclassed), = q("SELECT count(*), count(*) FILTER (WHERE area_class IS NULL) FROM eval_grids")
     assert n > 0 and unclassed == 0

@@ -15,7 +15,8 @@ from fence_kit import add_vehicles, alarms, base_time, drive, fence, fix, line, 
 def test_alarm_kinds_are_published_with_chinese_labels(http):
     kinds = {k["kind"]: k["label"] for k in http.get("/api/alarms/kinds").json()["kinds"]}
     assert kinds["out_of_area"] == "越区" and kinds["forbidden"] == "禁行" and kinds["off_route"] == "路线偏离"
-    assert {"overspeed", "illegal_stay", "missed_stop", "signal_timeout", "cross_district", "late_warning"} <= set(kinds)
+    more = {"overspeed", "illegal_stay", "missed_stop", "signal_timeout", "cross_district", "late_warning"}
+    assert more <= set(kinds)
 
 
 def test_fence_crud_with_buffer_in_metres(clean_db, db, http, api_keys):
@@ -189,7 +190,8 @@ def test_track_playback_passed_query_and_mileage(clean_db, db, http, api_keys):
     # 违规反查: a road segment crossing v1's path between two fixes; v2 is far away.
     seg = ll(450, -50) + ll(450, 50)
     window = {"from": t0.isoformat(), "to": (t0 + timedelta(minutes=5)).isoformat()}
-    passed = http.get("/api/tracks/passed", params={"segment": ",".join(map(str, seg)), "buffer_m": 10, **window}).json()
+    params = {"segment": ",".join(map(str, seg)), "buffer_m": 10, **window}
+    passed = http.get("/api/tracks/passed", params=params).json()
     assert [v["vehicle_id"] for v in passed["vehicles"]] == ["v1"]
     box = ll(-50, 450) + ll(50, 950)
     passed = http.get("/api/tracks/passed", params={"bbox": ",".join(map(str, box)), **window}).json()

@@ -383,3 +383,18 @@ def test_cli_import_exit_codes(district, database_url, tmp_path):
     res = runner.invoke(app, ["import", "pois", str(good)])
     assert res.exit_code == 0, res.output
     assert snapshot(district, "pois")[0] == 2
+    # Every stored import is audited (the refused one is not: it changed nothing).
+    entry = district.execute("SELECT actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert entry[0].startswith("cli:") and entry[1:3] == ("import", "pois") and entry[3]["inserted"] == 1
+
+
+def test_imported_points_carry_their_h3_cell(district, tmp_path):
+    """Heat layers aggregate on the stored cell: an import must fill it, like the demo loader does."""
+    import h3
+
+    f = write_geojson(tmp_path / "pois.geojson", [(pt(121.31, 31.35), {"POIID": "P9", "POIName": "丙"})])
+    from gis.io.load import import_file
+
+    import_file(district, "pois", f)
+    cell = district.execute("SELECT h3_cell FROM pois WHERE poi_id = 'P9'").fetchone()[0]
+    assert cell == int(h3.latlng_to_cell(31.35, 121.31, 15), 16)

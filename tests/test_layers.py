@@ -389,3 +389,78 @@ def test_time_first_and_range_paths_agree(district: psycopg.Connection, monkeypa
         order = np.argsort(cells)
         answers.append((cells[order].tolist(), counts[order].tolist(), np.round(weights[order], 9).tolist()))
     assert answers[0] == answers[1] and sum(answers[0][1]) > 0
+
+
+def _rollup_vs_points(db: psycopg.Connection, source: str = "cases", **filters: str) -> tuple:
+    """Hexagons at resolution 8 from the rollup path and from the points alone (sorted, rounded)."""
+    from layers import heat, rollup
+
+    q = heat.build_query(db, source=source, bbox=f"{W},{S},{E},{N}", weight="weight" if source != "waste_records"
+                         else None, **filters)
+    cover = hcells.cover(q.bbox, 8)
+    assert rollup.plan(q, 8) is not None
+    hcells.ensure_cells(db, q.source)
+    answers = []
+    for agg in (heat.aggregate, heat._aggregate_points):
+        cells, counts, weights = agg(db, q, 8, cover)
+        order = np.argsort(cells)
+        answers.append((cells[order].tolist(), counts[order].tolist(), np.round(weights[order], 9).tolist()))
+    return tuple(answers)
+
+
+def test_rollup_answers_like_the_points_and_follows_writes(district: psycopg.Connection, http) -> None:
+    """The coarse path reads heat_rollup; inserts, moves, deletes and truncates keep it equal to the points."""
+    by_rollup, by_points = _rollup_vs_points(district)
+    assert by_rollup == by_points and sum(by_rollup[1]) > 0
+    # Partial months at both ends come from the points, whole months between from the rollup.
+    for window in ({"start": "2023-11-20", "stop": "2024-01-20"}, {"start": "2023-11-01T00:00Z"},
+                   {"stop": "2024-01-15"}):
+        a, b = _rollup_vs_points(district, **window)
+        assert a == b and sum(a[1]) > 0, window
+    a, b = _rollup_vs_points(district, source="complaints")
+    assert a == b and 0 < sum(a[1]) < sum(by_points[1])
+    # A write: one insert of several rows (statement trigger), then a move, a delete and an update of weights.
+    district.execute(
+        "INSERT INTO cases (major, minor, source, reported_at, weight, geom) SELECT '01', '01', 'hotline', "
+        "timestamptz '2024-02-03 09:00+08', 4.5, ST_SetSRID(ST_MakePoint(121.47 + g * 0.001, 31.38), 4490) "
+        "FROM generate_series(1, 5) g")
+    a, b = _rollup_vs_points(district)
+    assert a == b and sum(a[1]) == sum(by_points[1]) + 5
+    district.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.41, 31.39), 4490) WHERE id = "
+                     "(SELECT min(id) FROM cases)")
+    district.execute("DELETE FROM cases WHERE id IN (SELECT id FROM cases ORDER BY id DESC LIMIT 2)")
+    district.execute("UPDATE cases SET weight = weight * 2 WHERE major = '02'")
+    a, b = _rollup_vs_points(district)
+    assert a == b and sum(a[1]) == sum(by_points[1]) + 3
+    # Through HTTP (and its cache): the totals follow the writes.
+    params = {"source": "cases", "bbox": f"{W},{S},{E},{N}", "resolution": 8, "weight": "weight"}
+    before = http.get("/api/layers/heat", params=params).json()["total"]
+    district.execute("INSERT INTO cases (major, minor, source, reported_at, weight, geom) VALUES ('01', '01', "
+                     "'camera', now(), 10, ST_SetSRID(ST_MakePoint(121.43, 31.31), 4490))")
+    after = http.get("/api/layers/heat", params=params).json()["total"]
+    n, w = district.execute("SELECT count(*), sum(weight) FROM cases WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, "
+                            "4490)", (W, S, E, N)).fetchone()
+    assert (after["count"], after["weight"]) == (n, pytest.approx(w)) and after["count"] == before["count"] + 1
+    district.execute("TRUNCATE cases CASCADE")
+    assert district.execute("SELECT count(*) FROM heat_rollup WHERE tbl = 'cases'").fetchone()[0] == 0
+    assert http.get("/api/layers/heat", params=params).json()["total"]["count"] == 0
+
+
+def test_rollup_serves_waste_kinds_and_cached_rasters_follow_writes(district: psycopg.Connection, http) -> None:
+    _load_waste(district)
+    a, b = _rollup_vs_points(district, source="waste_records", category="kitchen")
+    assert a == b and sum(a[1]) == district.execute("SELECT count(*) FROM waste_records").fetchone()[0]
+    params = {"source": "cases", "format": "tif", "bbox": f"{W},{S},{E},{N}", "width": 64, "height": 64}
+    first = http.get("/api/layers/heat", params=params).content
+    assert http.get("/api/layers/heat", params=params).content == first  # same version: same answer
+    district.execute("DELETE FROM cases WHERE geom && ST_MakeEnvelope(121.41, 31.31, 121.43, 31.33, 4490)")
+    assert http.get("/api/layers/heat", params=params).content != first
+
+
+def test_png_encoder_roundtrips() -> None:
+    from layers.raster import encode_png
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    with rasterio.MemoryFile(encode_png(rgba)) as mem, mem.open() as ds:
+        assert np.array_equal(np.moveaxis(ds.read(), 0, 2), rgba)

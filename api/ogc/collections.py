@@ -71,6 +71,10 @@ class Collection:
     tiles: bool = True
     min_zoom: int = 0
     max_zoom: int = 22
+    #: Properties that tiles below `tile_detail_zoom` carry (empty: all of them at every zoom). Large
+    #: point layers keep only what the map styles and filters on at district zoom; see tiles.py.
+    tile_summary: tuple[str, ...] = ()
+    tile_detail_zoom: int = 14
 
     @property
     def id_sql(self) -> str:
@@ -102,6 +106,12 @@ class Collection:
     @property
     def tile_properties(self) -> tuple[Prop, ...]:
         return tuple(p for p in self.properties if p.type not in ("array", "object"))
+
+    def tile_properties_at(self, z: int) -> tuple[Prop, ...]:
+        """The properties a tile of zoom `z` carries."""
+        if self.tile_summary and z < self.tile_detail_zoom:
+            return tuple(p for p in self.tile_properties if p.name in self.tile_summary)
+        return self.tile_properties
 
 
 def P(name: str, title: str, type: str = "string", expr: str = "", queryable: bool = True) -> Prop:
@@ -230,6 +240,7 @@ COLLECTIONS: tuple[Collection, ...] = (
          P("change_date", "变更时间", "date"), P("data_source", "数据来源"), P("location_desc", "位置描述"),
          P("currency", "现势性"), P("scale_denom", "源比例尺分母", "integer"), P("note", "备注"), P("photo", "照片")),
         temporal=("init_date", None), tables=("components", "categories"), keywords=("部件",),
+        tile_summary=("major", "minor"),
     ),
     Collection(
         "waste_facilities", "环卫设施",
@@ -279,6 +290,7 @@ COLLECTIONS: tuple[Collection, ...] = (
          P("status", "状态"), P("reported_at", "上报时间", "date-time"), P("closed_at", "结案时间", "date-time"),
          P("unit_grid_code", "所在单元网格"), P("weight", "权重", "number")),
         id_type="integer", temporal=("reported_at", None), tables=("cases", "categories"), keywords=("案件",),
+        tile_summary=("kind", "major", "minor", "status"),
     ),
     Collection(
         "alarms", "报警", "越区、禁行、路线偏离、超速、违规停留、漏收、信号超时等车辆报警。", "alarms", "Point",

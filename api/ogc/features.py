@@ -72,8 +72,21 @@ router = APIRouter(prefix="/ogc", tags=["OGC API"])
 # -- helpers -----------------------------------------------------------------------------------------
 
 
+_BASES: dict[tuple, str] = {}
+
+
 def base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    """The OGC API root URL as the client sees it (cached per scheme, host and root path: building a
+    Starlette URL costs as much as the rest of a one-item answer)."""
+    scope = request.scope
+    host = next((v for k, v in scope.get("headers") or () if k == b"host"), None)
+    key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"), scope.get("server"))
+    found = _BASES.get(key)
+    if found is None:
+        if len(_BASES) > 256:
+            _BASES.clear()
+        found = _BASES[key] = str(request.base_url).rstrip("/") + "/ogc"
+    return found
 
 
 def link(href: str, rel: str, type_: str, title: str | None = None, **extra: object) -> dict:

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.responses import JSONResponse
 from gis.db import migrate
+from gis.db.pool import connection
 
 router = APIRouter(tags=["operations"])
 
@@ -22,7 +23,8 @@ def healthz() -> dict[str, str]:
 def readyz() -> JSONResponse:
     """Ready to serve: the database answers and its migrations are at head."""
     try:
-        current = migrate.current_revision()
+        with connection() as conn:
+            current = migrate.current_revision_on(conn)
     except Exception as exc:
         return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
     head = migrate.head_revision()

@@ -56,7 +56,7 @@ def heat_layer(
         return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution))
     if format not in ("png", "tif", "tiff"):
         raise InvalidInput(f"format must be geojson, png or tif, got {format!r}")
-    d = raster.density(conn, q, width=width, height=height)
+    d = raster.render(conn, q, "png" if format == "png" else "tif", width=width, height=height)
     w, s, e, n = d.bbox
     headers = {
         "X-Bounds": f"{w},{s},{e},{n}", "X-Bounds-CRS": "EPSG:4490",
@@ -64,9 +64,9 @@ def heat_layer(
         "X-H3-Resolution": str(d.resolution), "Cache-Control": "no-cache",
     }
     if format == "png":
-        return Response(raster.to_png(d), media_type="image/png", headers=headers)
+        return Response(d.content, media_type="image/png", headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="heat-{q.source.id}.tif"'
-    return Response(raster.to_geotiff(d), media_type="image/tiff", headers=headers)
+    return Response(d.content, media_type="image/tiff", headers=headers)
 
 
 @router.get("/flows", response_class=GeoJSONResponse)

@@ -178,6 +178,7 @@ class Cluster:
     def start(self) -> None:
         self.init()
         if self.running():
+            self.ensure_database(self.settings.pg_database)
             return
         if not self.rundir.exists():
             self.rundir.mkdir()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -30,7 +32,9 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The newest migration shipped with this code (read once: the files do not change at run time)."""
     return ScriptDirectory.from_config(alembic_config("postgresql://x@localhost/x")).get_current_head()
 
 
@@ -41,6 +45,15 @@ def current_revision(url: str | None = None) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def current_revision_on(conn: psycopg.Connection) -> str | None:
+    """The migrated revision read through an existing connection (cheap enough for every probe)."""
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return row[0] if row else None
 
 
 def is_current(url: str | None = None) -> bool:

@@ -562,3 +562,15 @@ class OgcChange(Base):
     table_name: Mapped[str] = mapped_column(Text, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HeatRollup(Base):
+    """Points and weight per table, part, UTC month and resolution-8 H3 cell (migration 0007), for heat."""
+
+    __tablename__ = "heat_rollup"
+    tbl: Mapped[str] = mapped_column(Text, primary_key=True)
+    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    part: Mapped[str] = mapped_column(Text, primary_key=True)
+    period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    w: Mapped[float] = mapped_column(Double)

@@ -33,7 +33,8 @@ def get_pool() -> ConnectionPool:
             "options": f"-c statement_timeout={settings.statement_timeout_ms}",
         }
         _pool = ConnectionPool(url, min_size=1, max_size=size, open=True, kwargs=kwargs,
-                               check=ConnectionPool.check_connection, timeout=10)
+                               check=ConnectionPool.check_connection,
+                               timeout=settings.db_acquire_timeout_s)
         _pool_url = url
     return _pool
 

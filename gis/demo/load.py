@@ -1,6 +1,7 @@
 """Loads a generated dataset into PostGIS: COPY per table in one transaction that first empties the
 demo tables (so a failed reload leaves the previous data in place), then evaluation grids, area classes
-and ANALYZE.
+and ANALYZE. Point tables get their H3 cell in the same COPY (the heat rollup's triggers then fill it
+set-based, once per table).
 
 Geometry travels as hex EWKB with SRID 4490; serial ids are supplied and their sequences moved past them.
 """
@@ -20,6 +21,7 @@ from psycopg import sql
 
 from gis.demo.generate import TABLE_ORDER, Dataset
 from gis.demo.table import Table
+from gis.h3cells import H3_TABLES, point_cells
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,10 @@ def _copy(conn: psycopg.Connection, table: Table) -> None:
         if name in json_cols:
             values = [orjson.dumps(v).decode() if v is not None else None for v in values]
         cols.append(values)
+    if table.name in H3_TABLES and "h3_cell" not in table.columns and "geom" in table.columns:
+        # The heat layers' H3 cell travels with the point (no back-fill on the first heat request).
+        names.append("h3_cell")
+        cols.append(point_cells(table.columns["geom"]))
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(n) for n in names))
     with conn.cursor() as cur, cur.copy(stmt) as copy:

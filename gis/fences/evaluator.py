@@ -23,7 +23,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gis import crs as gcrs
-from gis.fences.fenceset import Fence, FenceSet
+from gis.fences.fenceset import Fence, FenceSet, RelSet
 from gis.fences.schedule import next_end_after, occurrences
 from gis.fences.state import ALARMED, CLEAR, PENDING, AlarmRec, Stay, StopState, Track, VehicleState
 
@@ -66,26 +66,45 @@ def evaluate(fs: FenceSet, items: list[tuple[VehicleState, VehicleInfo, Fixes]])
     lat = np.concatenate([f.lat for _, _, f in items])
     x, y = gcrs.transform(lon, lat, gcrs.STORAGE, fs.metric)
     points = shapely.points(x, y)
-    core_keys, outer_keys = fs.contained(points)
-    n_f = max(len(fs.fences), 1)
+    (core_fix, core_f), (outer_fix, outer_f) = fs.broad_hits(points)
+    lut = np.full(max(len(fs.fences), 1), -1, dtype=np.int64)
     for k, (st, info, fx) in enumerate(items):
         a, b = int(offs[k]), int(offs[k + 1])
         out = touched.setdefault(st.vehicle_id, {})
         _sync_fences(st, fs)
-        rel = fs.relevant(st.vehicle_id, info.group)
-        ctx = _Ctx(st, fs, rel, fx, x[a:b], y[a:b], points[a:b], out)
-        ctx.speed = _speeds(st, fs, fx, ctx.x, ctx.y)
+        rs = fs.relevant(st.vehicle_id, info.group)
+        vx, vy = x[a:b], y[a:b]
+        lo, hi = np.searchsorted(core_fix, [a, b])
+        cj, cf = core_fix[lo:hi] - a, core_f[lo:hi]
+        keep = rs.mask[cf] if cf.size else np.zeros(0, dtype=bool)
+        cj, cf = cj[keep], cf[keep]
+        lo, hi = np.searchsorted(outer_fix, [a, b])
+        oj, of = outer_fix[lo:hi] - a, outer_f[lo:hi]
+        keep = rs.mask[of] if of.size else np.zeros(0, dtype=bool)
+        oj, of = oj[keep], of[keep]
+        tracked = [fs.position[fid] for fid, _ in st.tracks if fid in fs.position]
+        rows = np.unique(np.concatenate([rs.narrow, rs.always, of, np.array(tracked, dtype=np.int64)]))
+        m, n = rows.size, b - a
+        inside = np.zeros((m, n), dtype=bool)
+        outer = np.zeros((m, n), dtype=bool)
+        if m:
+            lut[rows] = np.arange(m)
+            inside[lut[cf], cj] = True
+            outer[lut[of], oj] = True
+            for fi in rs.narrow:
+                f, r = fs.fences[fi], lut[fi]
+                inside[r] = shapely.contains_xy(f.core, vx, vy)
+                outer[r] = shapely.contains_xy(f.outer, vx, vy) if f.outer is not f.core else inside[r]
+            lut[rows] = -1
+        ctx = _Ctx(st, fs, rows, fx, vx, vy, points[a:b], out)
+        ctx.rs, ctx.inside, ctx.in_outer = rs, inside, outer
+        ctx.speed = _speeds(st, fs, fx, vx, vy)
         _signal(ctx, info)
-        if rel.size:
-            keys = np.arange(a, b, dtype=np.int64)[None, :] * n_f + rel[:, None]
-            ctx.inside = _member(keys, core_keys)
-            ctx.in_outer = _member(keys, outer_keys)
+        if m:
             _zones(ctx)
-            _stays(ctx)
-            _stops(ctx)
-        elif st.stay is not None:
-            st.stay = None
-        _advance(st, fx)
+        _stays(ctx)
+        _stops(ctx)
+        _advance(st, fx, vx, vy, fs.metric)
     return touched
 
 
@@ -93,10 +112,16 @@ class _Ctx:
     def __init__(self, st: VehicleState, fs: FenceSet, rel: NDArray[np.int64], fx: Fixes,
                  x: NDArray[np.float64], y: NDArray[np.float64], points: NDArray[Any], out: Touched):
         self.st, self.fs, self.rel, self.fx, self.x, self.y, self.points, self.out = st, fs, rel, fx, x, y, points, out
+        self.rs: RelSet | None = None
         self.speed: NDArray[np.float64] = np.zeros(0)
         self.inside: NDArray[np.bool_] = np.zeros((0, 0), dtype=bool)
         self.in_outer: NDArray[np.bool_] = np.zeros((0, 0), dtype=bool)
         self._active: dict[int, NDArray[np.bool_]] = {}
+
+    def row(self, f: Fence) -> int | None:
+        i = self.fs.position.get(f.id)
+        hit = np.nonzero(self.rel == i)[0]
+        return int(hit[0]) if hit.size else None
 
     def active(self, f: Fence) -> NDArray[np.bool_] | None:
         if f.schedule is None:
@@ -135,7 +160,10 @@ def _speeds(st: VehicleState, fs: FenceSet, fx: Fixes, x: NDArray[np.float64], y
     """km/h: the fix's own speed_kmh when sent, else displacement over ≥ SPEED_WINDOW_S of track."""
     m = st.recent_ts.size
     if m:
-        hx, hy = gcrs.transform(st.recent_lon, st.recent_lat, gcrs.STORAGE, fs.metric)
+        if st.recent_metric == fs.metric:
+            hx, hy = st.recent_x, st.recent_y
+        else:
+            hx, hy = gcrs.transform(st.recent_lon, st.recent_lat, gcrs.STORAGE, fs.metric)
         t_all, x_all, y_all = (np.concatenate([st.recent_ts, fx.ts]), np.concatenate([hx, x]),
                                np.concatenate([hy, y]))
     else:
@@ -150,7 +178,7 @@ def _speeds(st: VehicleState, fs: FenceSet, fx: Fixes, x: NDArray[np.float64], y
     return np.where(np.isnan(fx.speed), derived, fx.speed)
 
 
-def _advance(st: VehicleState, fx: Fixes) -> None:
+def _advance(st: VehicleState, fx: Fixes, x: NDArray[np.float64], y: NDArray[np.float64], metric: str) -> None:
     if st.first_ts is None:
         st.first_ts = float(fx.ts[0])
     st.last_ts, st.last_lon, st.last_lat = float(fx.ts[-1]), float(fx.lon[-1]), float(fx.lat[-1])
@@ -160,13 +188,19 @@ def _advance(st: VehicleState, fx: Fixes) -> None:
     st.recent_ts = t_all[keep]
     st.recent_lon = np.concatenate([st.recent_lon, fx.lon])[keep]
     st.recent_lat = np.concatenate([st.recent_lat, fx.lat])[keep]
+    if st.recent_metric == metric and st.recent_x.size + x.size == keep.size:
+        st.recent_x = np.concatenate([st.recent_x, x])[keep]
+        st.recent_y = np.concatenate([st.recent_y, y])[keep]
+    else:
+        st.recent_x, st.recent_y = gcrs.transform(st.recent_lon, st.recent_lat, gcrs.STORAGE, metric)
+    st.recent_metric = metric
 
 
 # -- 信号接收超时 ---------------------------------------------------------------------------------------
 
 
 def _signal(ctx: _Ctx, info: VehicleInfo) -> None:
-    st, fx, fs = ctx.st, ctx.fx, ctx.fs
+    st, fx = ctx.st, ctx.fx
     if st.last_ts is not None:
         t = np.concatenate([[st.last_ts], fx.ts])
         lons, lats = np.concatenate([[st.last_lon], fx.lon]), np.concatenate([[st.last_lat], fx.lat])
@@ -175,17 +209,15 @@ def _signal(ctx: _Ctx, info: VehicleInfo) -> None:
     if t.size < 2:
         return
     threshold, fence_id = DEFAULT_SIGNAL_TIMEOUT_S, None
-    fences = [fs.fences[i] for i in ctx.rel]
-    per_fence = [(f.signal_timeout_s, f.id) for f in fences if f.signal_timeout_s]
     if info.signal_timeout_s:
         threshold = float(info.signal_timeout_s)
-    elif per_fence:
-        threshold, fence_id = min(per_fence)
+    elif ctx.rs.signal is not None:
+        threshold, fence_id = ctx.rs.signal
     gaps = np.diff(t)
     hits = np.nonzero(gaps > threshold)[0]
     if not hits.size:
         return
-    shifts = [f for f in fences if f.schedule is not None and f.schedule.hours is not None]
+    shifts = ctx.rs.shifts
     for h in hits:
         start = float(t[h])
         if shifts and not any(bool(f.schedule.active(np.array([start]))[0]) for f in shifts):
@@ -200,38 +232,42 @@ def _signal(ctx: _Ctx, info: VehicleInfo) -> None:
 
 
 def _zones(ctx: _Ctx) -> None:
-    st, fs = ctx.st, ctx.fs
-    for r, fi in enumerate(ctx.rel):
-        f = fs.fences[fi]
-        if f.kind == "stop" and not f.speed_limit_kmh:
+    """Classifies every (relevant fence, fix) at once; the state machine runs only on rows with a
+    violating fix or an alarm/pending state."""
+    st, fs, rel = ctx.st, ctx.fs, ctx.rel
+    inside, outer = ctx.inside, ctx.in_outer
+    stay = fs.stay_inside[rel][:, None]
+    v = np.where(stay, np.where(~outer, 1, np.where(inside, 0, -1)),
+                 np.where(inside, 1, np.where(~outer, 0, -1))).astype(np.int8)
+    limits = fs.speed_limit[rel]
+    over = inside & (ctx.speed[None, :] > np.nan_to_num(limits, nan=np.inf)[:, None])
+    for r in np.nonzero([fs.fences[fi].schedule is not None for fi in rel])[0]:
+        act = ctx.active(fs.fences[rel[r]])
+        v[r, ~act] = 0
+        over[r, ~act] = False
+    pos = {int(fi): r for r, fi in enumerate(rel)}
+    rows_zone = set(np.nonzero(fs.zone_alarm[rel] & (v == 1).any(axis=1))[0].tolist())
+    rows_speed = set(np.nonzero(over.any(axis=1))[0].tolist())
+    for fid, kind in list(st.tracks):
+        r = pos.get(fs.position.get(fid, -1))
+        if r is not None:
+            (rows_speed if kind == "overspeed" else rows_zone).add(r)
+    for r in sorted(rows_zone):
+        f = fs.fences[rel[r]]
+        if f.alarm is None:
             continue
-        act = ctx.active(f)
-        if f.alarm is not None:
-            inside, outer = ctx.inside[r], ctx.in_outer[r]
-            if f.stay_inside:
-                v = np.where(~outer, 1, np.where(inside, 0, -1)).astype(np.int8)
-            else:
-                v = np.where(inside, 1, np.where(~outer, 0, -1)).astype(np.int8)
-            if act is not None:
-                v[~act] = 0
-            key = (f.id, f.alarm)
-            tr = st.tracks.get(key)
-            if (v == 1).any() or (tr is not None and tr.mode != CLEAR):
-                values = None
-                if f.stay_inside:
-                    values = np.full(v.shape, np.nan)
-                    bad = np.nonzero(v == 1)[0]
-                    if bad.size:
-                        values[bad] = np.round(shapely.distance(f.core, ctx.points[bad]), 1)
-                _track(ctx, f, f.alarm, tr, v, values)
+        values = None
+        if f.stay_inside:
+            values = np.full(v.shape[1], np.nan)
+            bad = np.nonzero(v[r] == 1)[0]
+            if bad.size:
+                values[bad] = np.round(shapely.distance(f.core, ctx.points[bad]), 1)
+        _track(ctx, f, f.alarm, st.tracks.get((f.id, f.alarm)), v[r], values)
+    for r in sorted(rows_speed):
+        f = fs.fences[rel[r]]
         if f.speed_limit_kmh:
-            v = (ctx.inside[r] & (ctx.speed > f.speed_limit_kmh)).astype(np.int8)
-            if act is not None:
-                v[~act] = 0
-            key = (f.id, "overspeed")
-            tr = st.tracks.get(key)
-            if v.any() or (tr is not None and tr.mode != CLEAR):
-                _track(ctx, f, "overspeed", tr, v, np.round(ctx.speed, 1))
+            _track(ctx, f, "overspeed", st.tracks.get((f.id, "overspeed")), over[r].astype(np.int8),
+                   np.round(ctx.speed, 1))
 
 
 def _track(ctx: _Ctx, f: Fence, kind: str, tr: Track | None, v: NDArray[np.int8],
@@ -239,22 +275,22 @@ def _track(ctx: _Ctx, f: Fence, kind: str, tr: Track | None, v: NDArray[np.int8]
     """The debounce/hysteresis state machine of one (vehicle, fence, kind) over its fixes in order."""
     if tr is None:
         tr = ctx.st.tracks.setdefault((f.id, kind), Track())
-    ts, lon, lat, out = ctx.fx.ts, ctx.fx.lon, ctx.fx.lat, ctx.out
+    ts, lon, lat, out = ctx.fx.ts.tolist(), ctx.fx.lon.tolist(), ctx.fx.lat.tolist(), ctx.out
+    vals = None if values is None else values.tolist()
     changed = False
-    for j in range(v.size):
-        vj = int(v[j])
+    for j, vj in enumerate(v.tolist()):
         if vj < 0:
             vj = tr.last_v
         tr.last_v = vj
-        t = float(ts[j])
+        t = ts[j]
         if vj == 1:
             tr.clear_count = 0
             if tr.mode == CLEAR:
                 tr.mode, tr.run_start, tr.run_count = PENDING, t, 0
-                tr.run_lon, tr.run_lat, tr.max_value, tr.max_at = float(lon[j]), float(lat[j]), None, None
+                tr.run_lon, tr.run_lat, tr.max_value, tr.max_at = lon[j], lat[j], None, None
             tr.run_count += 1
-            val = None if values is None else float(values[j])
-            if val is not None and not np.isnan(val) and (tr.max_value is None or val > tr.max_value):
+            val = None if vals is None else vals[j]
+            if val is not None and val == val and (tr.max_value is None or val > tr.max_value):
                 tr.max_value, tr.max_at = val, t
                 changed = True
             dur = t - tr.run_start
@@ -287,21 +323,27 @@ def _track(ctx: _Ctx, f: Fence, kind: str, tr: Track | None, v: NDArray[np.int8]
 
 def _stays(ctx: _Ctx) -> None:
     st, fs, fx = ctx.st, ctx.fs, ctx.fx
-    dwell = [fs.fences[i] for i in ctx.rel if fs.fences[i].dwell_limit_s and fs.fences[i].kind != "stop"]
+    dwell = ctx.rs.dwell
     if not dwell:
         st.stay = None
         return
+    min_limit = min(f.dwell_limit_s for f in dwell)
     stay = st.stay
     ax = ay = 0.0
     if stay is not None:
-        ax_, ay_ = gcrs.transform([stay.lon], [stay.lat], gcrs.STORAGE, fs.metric)
-        ax, ay = float(ax_[0]), float(ay_[0])
-    xs, ys, ts = ctx.x, ctx.y, fx.ts
-    # Fast path: a moving vehicle never stays; only loop when some fix is close to its predecessor.
-    for j in range(ts.size):
-        t = float(ts[j])
-        if stay is not None and (xs[j] - ax) ** 2 + (ys[j] - ay) ** 2 <= STAY_RADIUS_M ** 2:
+        if stay.metric == fs.metric:
+            ax, ay = stay.x, stay.y
+        else:
+            ax_, ay_ = gcrs.transform([stay.lon], [stay.lat], gcrs.STORAGE, fs.metric)
+            ax, ay = float(ax_[0]), float(ay_[0])
+    xs, ys, ts = ctx.x.tolist(), ctx.y.tolist(), fx.ts.tolist()
+    lons, lats = fx.lon.tolist(), fx.lat.tolist()
+    r2 = STAY_RADIUS_M ** 2
+    for j, t in enumerate(ts):
+        if stay is not None and (xs[j] - ax) ** 2 + (ys[j] - ay) ** 2 <= r2:
             stay.last = t
+            if t - stay.start <= min_limit:
+                continue
             for f in dwell:
                 if f.id in stay.alarms:
                     continue
@@ -318,8 +360,8 @@ def _stays(ctx: _Ctx) -> None:
                 rec.end = t
                 rec.max_value = round(stay.last - stay.start, 1)
                 ctx.out[rec.key] = rec
-        stay = Stay(t, t, float(fx.lon[j]), float(fx.lat[j]))
-        ax, ay = float(xs[j]), float(ys[j])
+        ax, ay = xs[j], ys[j]
+        stay = Stay(t, t, lons[j], lats[j], x=ax, y=ay, metric=fs.metric)
     if stay is not None:
         for rec in stay.alarms.values():
             value = round(stay.last - stay.start, 1)
@@ -333,20 +375,19 @@ def _stays(ctx: _Ctx) -> None:
 
 
 def _stops(ctx: _Ctx) -> None:
-    st, fs, fx = ctx.st, ctx.fs, ctx.fx
-    stops = [(r, fs.fences[fi]) for r, fi in enumerate(ctx.rel) if fs.fences[fi].kind == "stop"]
-    if not stops:
+    st, fx = ctx.st, ctx.fx
+    if not ctx.rs.stops:
         return
+    stops = [(ctx.row(f), f) for f in ctx.rs.stops]
     ts = fx.ts
     for r, f in stops:
         ss = st.stops.get(f.id)
         if ss is None:
             ss = st.stops[f.id] = StopState(judged_until=float(st.last_ts if st.last_ts is not None else ts[0]))
-        inside = ctx.inside[r]
+        inside = ctx.inside[r] if r is not None else np.zeros(ts.size, dtype=bool)
         if inside.any() or ss.in_since is not None:
-            for j in range(ts.size):
-                t = float(ts[j])
-                if inside[j]:
+            for t, is_in in zip(ts.tolist(), inside.tolist(), strict=True):
+                if is_in:
                     if ss.in_since is None:
                         ss.in_since = t
                     ss.last_in = t

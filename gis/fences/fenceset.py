@@ -1,8 +1,8 @@
 """The fences as the engine holds them in memory: projected to one metric CRS, prepared, indexed.
 
 Zones are judged in metres: each fence keeps its effective zone (`core`) and the zone grown by its
-hysteresis margin (`outer`). Two STRtrees over all fences answer "which zones contain this fix" for a
-whole batch in one vectorised call.
+hysteresis margin (`outer`). "Which zones contain which fix" is answered for a whole batch at once: an
+STRtree over the batch's fixes queried with every (prepared) zone.
 """
 
 from __future__ import annotations
@@ -51,15 +51,38 @@ class Fence:
         return self.schedule.active(ts)
 
 
+NARROW_MAX = 8   # a fence listing at most this many vehicles (and no group) is tested per vehicle
+
+
+@dataclass
+class RelSet:
+    """The fences of one vehicle, pre-sorted by what the engine does with them."""
+
+    idx: NDArray[np.int64]            # all relevant fence indices
+    mask: NDArray[np.bool_]           # the same as a mask over all fences
+    narrow: NDArray[np.int64]         # tested directly against the vehicle's fixes
+    always: NDArray[np.int64]         # broad stay-inside fences: judged on every fix
+    stops: list[Fence]
+    dwell: list[Fence]
+    signal: tuple[float, int] | None  # the smallest signal_timeout_s among them, with its fence id
+    shifts: list[Fence]               # fences with hours: the vehicle is on shift while one applies
+
+
 @dataclass
 class FenceSet:
     version: tuple[Any, ...] = ()
     metric: str = "EPSG:4549"
     fences: list[Fence] = field(default_factory=list)
-    core_tree: shapely.STRtree | None = None
-    outer_tree: shapely.STRtree | None = None
-    _relevant: dict[tuple[str, str | None], NDArray[np.int64]] = field(default_factory=dict)
+    _relevant: dict[tuple[str, str | None], RelSet] = field(default_factory=dict)
     by_id: dict[int, Fence] = field(default_factory=dict)
+    position: dict[int, int] = field(default_factory=dict)
+    core_arr: NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    outer_arr: NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    stay_inside: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    zone_alarm: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    speed_limit: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    broad: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    broad_idx: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def build(cls, rows: list[tuple[Any, ...]], version: tuple[Any, ...]) -> FenceSet:
@@ -72,31 +95,53 @@ class FenceSet:
             metric = "EPSG:4549"
         fences = [_fence(r, metric) for r in rows]
         fs = cls(version=version, metric=metric, fences=fences)
-        if fences:
-            fs.core_tree = shapely.STRtree([f.core for f in fences])
-            fs.outer_tree = shapely.STRtree([f.outer for f in fences])
         fs.by_id = {f.id: f for f in fences}
+        fs.core_arr = np.array([f.core for f in fences], dtype=object)
+        fs.outer_arr = np.array([f.outer for f in fences], dtype=object)
+        fs.stay_inside = np.array([f.stay_inside for f in fences], dtype=bool)
+        fs.zone_alarm = np.array([f.alarm is not None for f in fences], dtype=bool)
+        fs.speed_limit = np.array([f.speed_limit_kmh or np.nan for f in fences], dtype=np.float64)
+        fs.position = {f.id: i for i, f in enumerate(fences)}
+        fs.broad = np.array([len(f.vehicles) > NARROW_MAX or bool(f.groups) for f in fences], dtype=bool)
+        fs.broad_idx = np.nonzero(fs.broad)[0]
         return fs
 
-    def relevant(self, vehicle_id: str, group: str | None) -> NDArray[np.int64]:
-        """Indices of the fences that apply to a vehicle (listed by id, or by its group)."""
+    def relevant(self, vehicle_id: str, group: str | None) -> RelSet:
+        """The fences that apply to a vehicle (listed by id, or by its group), sorted for the engine."""
         key = (vehicle_id, group)
         out = self._relevant.get(key)
         if out is None:
-            out = np.array([i for i, f in enumerate(self.fences)
-                            if vehicle_id in f.vehicles or (group is not None and group in f.groups)], dtype=np.int64)
+            idx = [i for i, f in enumerate(self.fences)
+                   if vehicle_id in f.vehicles or (group is not None and group in f.groups)]
+            mask = np.zeros(len(self.fences), dtype=bool)
+            mask[idx] = True
+            fences = [self.fences[i] for i in idx]
+            out = RelSet(
+                idx=np.array(idx, dtype=np.int64), mask=mask,
+                narrow=np.array([i for i in idx if not self.broad[i]], dtype=np.int64),
+                always=np.array([i for i in idx if self.broad[i] and self.fences[i].stay_inside], dtype=np.int64),
+                stops=[f for f in fences if f.kind == "stop"],
+                dwell=[f for f in fences if f.dwell_limit_s and f.kind != "stop"],
+                signal=min(((f.signal_timeout_s, f.id) for f in fences if f.signal_timeout_s), default=None),
+                shifts=[f for f in fences if f.schedule is not None and f.schedule.hours is not None],
+            )
             self._relevant[key] = out
         return out
 
-    def contained(self, points: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Sorted keys (fix_index * n_fences + fence_index) of fixes inside each core and outer zone."""
-        n = max(len(self.fences), 1)
-        if self.core_tree is None or len(points) == 0:
-            empty = np.zeros(0, dtype=np.int64)
+    def broad_hits(self, points: NDArray[Any]) -> tuple[tuple[NDArray[np.int64], NDArray[np.int64]], ...]:
+        """(fix, fence) pairs, sorted by fix, of fixes inside the core and outer zones of the fences that
+        apply to many vehicles. Fences of a few vehicles are tested per vehicle instead."""
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        if not self.broad_idx.size or len(points) == 0:
             return empty, empty
-        core = self.core_tree.query(points, predicate="within")
-        outer = self.outer_tree.query(points, predicate="within")
-        return np.sort(core[0] * n + core[1]), np.sort(outer[0] * n + outer[1])
+        # Index the fixes, not the zones: each (prepared) zone then tests only the fixes in its envelope.
+        tree = shapely.STRtree(points)
+        out = []
+        for zones in (self.core_arr[self.broad_idx], self.outer_arr[self.broad_idx]):
+            fence_i, fix_i = tree.query(zones, predicate="contains")
+            order = np.argsort(fix_i, kind="stable")
+            out.append((fix_i[order], self.broad_idx[fence_i[order]]))
+        return out[0], out[1]
 
 
 def _fence(row: tuple[Any, ...], metric: str) -> Fence:

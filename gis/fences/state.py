@@ -70,6 +70,9 @@ class Stay:
     lon: float
     lat: float
     alarms: dict[int, AlarmRec] = field(default_factory=dict)   # fence id -> open illegal_stay alarm
+    x: float = 0.0              # the anchor in `metric` (cached projection)
+    y: float = 0.0
+    metric: str | None = None
 
 
 @dataclass
@@ -83,6 +86,9 @@ class VehicleState:
     recent_ts: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     recent_lon: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     recent_lat: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    recent_x: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))   # the same in `recent_metric`
+    recent_y: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    recent_metric: str | None = None
     tracks: dict[tuple[int, str], Track] = field(default_factory=dict)
     stops: dict[int, StopState] = field(default_factory=dict)
     stay: Stay | None = None

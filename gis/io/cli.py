@@ -48,6 +48,11 @@ def import_cmd(
                     typer.echo(line, err=True)
                 typer.echo(f"rejected: {exc.detail}", err=True)
             raise typer.Exit(1) from None
+        from gis.security import audit
+
+        audit.record(conn, audit.cli_actor(), "import", report.layer, remote="local",
+                     detail={"file": str(file), "mode": report.mode, "inserted": report.inserted,
+                             "deleted": report.deleted, "rejected": len(report.rejected)})
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str))
     else:

@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from gis import crs as gcrs
 from gis.errors import ImportRejected, InvalidInput, UnknownCRS
+from gis.h3cells import H3_TABLES, point_cells
 from gis.io import checks
 from gis.io import geometry as ggeom
 from gis.io.layers import PG_TYPES, LayerSpec, get_layer
@@ -34,6 +35,7 @@ from gis.io.readers import RawTable, read
 from gis.settings import STORAGE_SRID
 
 STAGE = checks.STAGE
+CELLS = "_import_cells"
 MODES = ("append", "replace")
 
 
@@ -186,9 +188,24 @@ def _copy_rows(cur: psycopg.Cursor, spec: LayerSpec, n: int, columns: dict[str, 
             cp.write("\n".join(map("\t".join, rows)) + "\n")
 
 
+def _stage_cells(cur: psycopg.Cursor, geom: list[str | None]) -> None:
+    """Stages the stored H3 cell of each point (heat layers aggregate on it; a NULL would make the first
+    heat request fill the whole table row by row)."""
+    cells = point_cells(shapely.from_wkb(geom))
+    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{CELLS}")
+    cur.execute(f"CREATE TEMP TABLE {CELLS} (row_no int PRIMARY KEY, cell bigint) ON COMMIT DROP")
+    with cur.copy(f"COPY {CELLS} (row_no, cell) FROM STDIN") as cp:
+        for i, c in enumerate(cells, start=1):
+            if c is not None:
+                cp.write_row((i, c))
+
+
 def _insert_sql(spec: LayerSpec, present: list[str]) -> str:
     cols = list(present)
     exprs = [f"coalesce({c}, '{{}}'::jsonb)" if spec.get_field(c).type == "json" else c for c in cols]
+    if spec.table in H3_TABLES and spec.geometry == "Point":
+        cols.append("h3_cell")
+        exprs.append(f"(SELECT h.cell FROM {CELLS} h WHERE h.row_no = {STAGE}.row_no)")
     for c, v in spec.fixed.items():
         cols.append(c)
         exprs.append(f"'{v}'")
@@ -285,6 +302,8 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
         cur.execute(_stage_ddl(spec))
         _copy_rows(cur, spec, raw.n, columns, errors, geom)
+        if spec.table in H3_TABLES and spec.geometry == "Point" and geom is not None:
+            _stage_cells(cur, geom)
         cur.execute(f"CREATE INDEX ON {STAGE} ({', '.join(spec.key)})")
         cur.execute(f"ANALYZE {STAGE}")
         present = [c for c in spec.columns if c in columns]

@@ -41,6 +41,16 @@ def _key() -> bytes:
     return path.read_text().strip().encode()
 
 
+def cli_actor() -> str:
+    """Who runs a command-line write: the OS user (there is no API key on the command line)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"
+
+
 def _canonical(row: dict[str, Any]) -> bytes:
     body = {
         "id": row["id"],

@@ -25,7 +25,8 @@ def keys_create(
 
     with connect(autocommit=True) as conn:
         key_id, secret = keys.create_key(conn, name, role, [v for v in vehicles.split(",") if v] or None)
-        audit.record(conn, "cli", "keys.create", "api_keys", [str(key_id)], detail={"role": role, "name": name})
+        audit.record(conn, audit.cli_actor(), "keys.create", "api_keys", [str(key_id)],
+                     detail={"role": role, "name": name})
     typer.echo(f"id {key_id} role {role}\n{secret}")
 
 
@@ -48,7 +49,7 @@ def keys_revoke(key_id: int) -> None:
 
     with connect(autocommit=True) as conn:
         keys.revoke_key(conn, key_id)
-        audit.record(conn, "cli", "keys.revoke", "api_keys", [str(key_id)])
+        audit.record(conn, audit.cli_actor(), "keys.revoke", "api_keys", [str(key_id)])
     typer.echo(f"revoked {key_id}")
 
 
@@ -59,7 +60,7 @@ def keys_rotate(key_id: int) -> None:
 
     with connect(autocommit=True) as conn:
         new_id, secret = keys.rotate_key(conn, key_id)
-        audit.record(conn, "cli", "keys.rotate", "api_keys", [str(key_id), str(new_id)])
+        audit.record(conn, audit.cli_actor(), "keys.rotate", "api_keys", [str(key_id), str(new_id)])
     typer.echo(f"id {new_id} replaces {key_id}\n{secret}")
 
 

@@ -103,6 +103,9 @@ def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
     if len(fixes) > MAX_FIXES:
         raise TooLarge(f"{len(fixes)} fixes in one request; send at most {MAX_FIXES}")
     n = len(fixes)
+    fast = _parse_fast(fixes, default_crs)
+    if fast is not None:
+        return fast
     b = Batch(n, reason=[None] * n, detail=[None] * n)
     vid: list[str] = [""] * n
     ts = np.zeros(n, dtype=np.int64)
@@ -140,6 +143,41 @@ def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
         crs_of[i] = f.get("crs") or default_crs
     b.vid, b.ts_us, b.speed, b.heading = vid, ts, speed, heading
     b.lon, b.lat = _to_storage(b, crs_of, lon, lat)
+    return b
+
+
+_NUM = {float, int}
+_OPT_NUM = {float, int, type(None)}
+
+
+def _parse_fast(fixes: list[Any], default_crs: str | None) -> Batch | None:
+    """Column-wise parsing for the common case (every fix well-formed, one CRS); None → per-fix path."""
+    try:
+        vid = [f["vehicle_id"] for f in fixes]
+        lon_l = [f["lon"] for f in fixes]
+        lat_l = [f["lat"] for f in fixes]
+        ts_l = [f["ts"] for f in fixes]
+        speed_l = [f.get("speed_kmh") for f in fixes]
+        heading_l = [f.get("heading") for f in fixes]
+        crs_set = {f.get("crs") for f in fixes}
+    except (TypeError, KeyError, AttributeError):
+        return None
+    if (set(map(type, vid)) != {str} or not set(map(type, lon_l)) <= _NUM or not set(map(type, lat_l)) <= _NUM
+            or not set(map(type, speed_l)) <= _OPT_NUM or not set(map(type, heading_l)) <= _OPT_NUM
+            or len(crs_set) != 1):
+        return None
+    ts = [_ts_us(t) for t in ts_l]
+    if None in ts:
+        return None
+    speed = np.array([np.nan if v is None else v for v in speed_l], dtype=np.float64)
+    if (speed < 0).any() or np.isinf(speed).any():
+        return None
+    n = len(fixes)
+    b = Batch(n, reason=[None] * n, detail=[None] * n)
+    b.vid, b.ts_us, b.speed = vid, np.array(ts, dtype=np.int64), speed
+    b.heading = np.array([np.nan if v is None else v for v in heading_l], dtype=np.float64)
+    crs = crs_set.pop() or default_crs
+    b.lon, b.lat = _to_storage(b, [crs] * n, np.array(lon_l, dtype=np.float64), np.array(lat_l, dtype=np.float64))
     return b
 
 

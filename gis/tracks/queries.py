@@ -201,7 +201,8 @@ def compare(conn: psycopg.Connection, route_id: int, vehicle_id: str | None, sta
         """WITH t AS (SELECT ST_MakeLine(geom ORDER BY ts) AS line, count(*) AS n FROM positions
                       WHERE vehicle_id = %(v)s AND ts >= %(a)s AND ts <= %(b)s)
            SELECT t.n, CASE WHEN t.n < 2 THEN 0 ELSE
-               ST_Length(ST_Intersection(r.geom, ST_SetSRID(ST_Buffer(t.line::geography, %(tol)s)::geometry, 4490))::geography) END
+               ST_Length(ST_Intersection(
+                   r.geom, ST_SetSRID(ST_Buffer(t.line::geography, %(tol)s)::geometry, 4490))::geography) END
            FROM routes r, t WHERE r.id = %(r)s""",
         {"v": vehicle_id, "a": start, "b": end, "tol": tolerance_m, "r": route_id},
     ).fetchone()
