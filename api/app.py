@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
@@ -54,7 +55,9 @@ def warm_up() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if get_settings().warm_indexes:
+    settings = get_settings()
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.endpoint_threads
+    if settings.warm_indexes:
         await run_in_threadpool(warm_up)
     # Everything loaded at start-up (modules, indexes) is long-lived: keep it out of the collector's
     # scans, so a full collection during a request costs ~0 ms instead of ~50 ms (a p99 spike).

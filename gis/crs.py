@@ -100,11 +100,20 @@ STORAGE = resolve(STORAGE_SRID)
 LONLAT_EQUIVALENT = frozenset({"CRS84", "EPSG:4326", "EPSG:4490"})
 
 
-@lru_cache(maxsize=256)
-def _transformer(src: str, dst: str) -> Transformer:
-    """Keyed by canonical names: hashing pyproj CRS objects renders WKT on every lookup."""
-    # always_xy: arrays are (x=lon/easting, y=lat/northing) whatever the CRS's axis order.
-    return Transformer.from_crs(resolve(src).proj, resolve(dst).proj, always_xy=True)
+_TRANSFORMERS: dict[tuple[str, str, str, str], Transformer] = {}
+
+
+def _transformer(src: CrsRef, dst: CrsRef) -> Transformer:
+    """Cached by name and definition string: hashing pyproj CRS objects renders WKT on every lookup.
+
+    The refs may also be ad hoc (a file's own .prj), so the key is not the name alone.
+    """
+    key = (src.name, src.proj.srs, dst.name, dst.proj.srs)
+    found = _TRANSFORMERS.get(key)
+    if found is None:
+        # always_xy: arrays are (x=lon/easting, y=lat/northing) whatever the CRS's axis order.
+        found = _TRANSFORMERS.setdefault(key, Transformer.from_crs(src.proj, dst.proj, always_xy=True))
+    return found
 
 
 def _arrays(x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -203,11 +212,11 @@ def transform(
         s = wgs
     if d.is_offset:
         if s.proj is not None and s.name not in LONLAT_EQUIVALENT:
-            xs, ys = _transformer(s.name, wgs.name).transform(xs, ys)
+            xs, ys = _transformer(s, wgs).transform(xs, ys)
         return _from_wgs_to_offset(d, xs, ys)
     if s.name == d.name or (s.name in LONLAT_EQUIVALENT and d.name in LONLAT_EQUIVALENT):
         return xs, ys
-    return tuple(np.asarray(a, dtype=np.float64) for a in _transformer(s.name, d.name).transform(xs, ys))
+    return tuple(np.asarray(a, dtype=np.float64) for a in _transformer(s, d).transform(xs, ys))
 
 
 def to_storage(x: ArrayLike, y: ArrayLike, src: str | int | CrsRef | None) -> tuple[NDArray, NDArray]:

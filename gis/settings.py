@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     #: How long a request waits for a pooled connection before answering 503 (e.g. while the
     #: database restarts).
     db_acquire_timeout_s: float = 5.0
+    #: Threads per worker process for sync endpoints. Their work is short and CPU-bound (numpy, index
+    #: look-ups) under one GIL: a few threads keep requests queued fairly in the event loop, where 40
+    #: threads convoy on the GIL and stretch the latency tail.
+    endpoint_threads: int = 8
     #: Build the in-memory grid and address indexes before the server accepts requests.
     warm_indexes: bool = True
 

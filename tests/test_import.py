@@ -398,3 +398,15 @@ def test_imported_points_carry_their_h3_cell(district, tmp_path):
     import_file(district, "pois", f)
     cell = district.execute("SELECT h3_cell FROM pois WHERE poi_id = 'P9'").fetchone()[0]
     assert cell == int(h3.latlng_to_cell(31.35, 121.31, 15), 16)
+
+
+def test_a_crs_declared_only_by_the_file_is_honoured(district, tmp_path):
+    """A GeoPackage carrying its own CRS definition (not one we name) imports without --crs."""
+    from gis.io.load import import_file
+
+    f = write_ogr(tmp_path / "own-crs.gpkg", [pt(121.31, 31.35)], {"POIID": ["P7"], "POIName": ["丁"]},
+                  crs="OGC:CRS84")
+    report = import_file(district, "pois", f)
+    assert report.inserted == 1
+    x, y = district.execute("SELECT ST_X(geom), ST_Y(geom) FROM pois WHERE poi_id = 'P7'").fetchone()
+    assert abs(x - 121.31) < 1e-9 and abs(y - 31.35) < 1e-9

@@ -13,6 +13,7 @@ statement triggers, migration 0004), so a write anywhere in those tables invalid
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -176,12 +177,23 @@ class Extent:
     interval: tuple[str | None, str | None] | None
 
 
+#: Extents of collections without a change counter (vehicles: fed by GPS ingest) are kept this long.
+#: An extent is advisory metadata; recomputing it from `positions` on every /ogc/collections would cost
+#: ~200 ms of each page load.
+VOLATILE_EXTENT_TTL_S = 30.0
+_volatile_extents: dict[str, tuple[float, Extent]] = {}
+
+
 async def extent(c: Collection, table_versions: dict[str, int]) -> Extent:
     version = version_of(c, table_versions)
     if c.cacheable:
         hit = EXTENTS.get(c.id)
         if hit is not None and hit[0] == version:
             return hit[1]
+    else:
+        kept = _volatile_extents.get(c.id)
+        if kept is not None and time.monotonic() - kept[0] < VOLATILE_EXTENT_TTL_S:
+            return kept[1]
     temporal = "NULL::text AS tmin, NULL::text AS tmax"
     if c.temporal:
         start, end = c.temporal
@@ -197,6 +209,8 @@ async def extent(c: Collection, table_versions: dict[str, int]) -> Extent:
     ext = Extent(bbox, interval)
     if c.cacheable:
         EXTENTS.put(c.id, (version, ext))
+    else:
+        _volatile_extents[c.id] = (time.monotonic(), ext)
     return ext
 
 
