@@ -8,12 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -21,7 +19,7 @@ from sqlalchemy.engine import make_url
 from gis.db import migrate
 from gis.db.seed import seed_reference_data
 from gis.security.keys import create_key
-from tests.test_resilience import _free_port
+from tests.servers import uvicorn_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = int(os.environ.get("CITYGRID_FUZZ_SECONDS", "90"))
@@ -38,27 +36,10 @@ def fuzz_target(database_url: str) -> Iterator[tuple[str, str]]:
     seed_reference_data(url)
     with psycopg.connect(url, autocommit=True) as conn:
         _, key = create_key(conn, "fuzzer", "admin")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "CITYGRID_RATE_LIMIT_PER_KEY": "100000"},
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "fuzz server did not start"
-            time.sleep(0.2)
-        yield base, key
+        with uvicorn_subprocess(url, {"CITYGRID_RATE_LIMIT_PER_KEY": "100000"}) as base:
+            yield base, key
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

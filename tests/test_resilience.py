@@ -5,11 +5,7 @@ Runs on a private cluster (its own data directory and port) so that restarting i
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +16,15 @@ import pytest
 from gis.db import migrate
 from gis.db.cluster import Cluster
 from gis.settings import Settings
+from tests.servers import free_port, uvicorn_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("pg") / "cluster-home"
-    cluster = Cluster(Settings(pg_data=home, pg_port=_free_port(), pg_database="citygrid"))
+    cluster = Cluster(Settings(pg_data=home, pg_port=free_port(), pg_database="citygrid"))
     cluster.start()
     migrate.upgrade(cluster.url())
     yield cluster
@@ -46,29 +37,9 @@ def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluste
 
 @pytest.fixture(scope="module")
 def server(private_cluster: Cluster) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": private_cluster.url(), "CITYGRID_STATEMENT_TIMEOUT_MS": "5000",
-           "CITYGRID_DB_ACQUIRE_TIMEOUT_S": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    env = {"CITYGRID_STATEMENT_TIMEOUT_MS": "5000", "CITYGRID_DB_ACQUIRE_TIMEOUT_S": "1"}
+    with uvicorn_subprocess(private_cluster.url(), env) as base:
+        yield base
 
 
 def test_readiness_follows_the_database(private_cluster: Cluster, server: str) -> None:
