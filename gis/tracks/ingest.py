@@ -1,4 +1,4 @@
-"""GPS ingest: validate a batch of fixes, store them (COPY, idempotent), evaluate them, report.
+"""GPS ingest: validate a batch of fixes, store them (one INSERT from unnested arrays, idempotent), evaluate them.
 
 Each fix is `{vehicle_id, ts, lon, lat, speed_kmh?, heading?, crs?}`; `ts` is ISO 8601 with an offset
 or `Z`. A fix is rejected with a reason (below) and never half-stored; the answer counts accepted and
@@ -60,6 +60,8 @@ class Batch:
     speed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     heading: np.ndarray = field(default_factory=lambda: np.zeros(0))
     reason: list[str | None] = field(default_factory=list)
+    code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # vehicle as an int
+    names: list[str] = field(default_factory=list)                                   # code -> vehicle id
     detail: list[str | None] = field(default_factory=list)
 
     def reject(self, i: int, reason: str, detail: str | None = None) -> None:
@@ -169,13 +171,13 @@ def _parse_fast(fixes: list[Any], default_crs: str | None) -> Batch | None:
     ts = [_ts_us(t) for t in ts_l]
     if None in ts:
         return None
-    speed = np.array([np.nan if v is None else v for v in speed_l], dtype=np.float64)
+    speed = np.array(speed_l, dtype=np.float64)   # None → NaN
     if (speed < 0).any() or np.isinf(speed).any():
         return None
     n = len(fixes)
     b = Batch(n, reason=[None] * n, detail=[None] * n)
     b.vid, b.ts_us, b.speed = vid, np.array(ts, dtype=np.int64), speed
-    b.heading = np.array([np.nan if v is None else v for v in heading_l], dtype=np.float64)
+    b.heading = np.array(heading_l, dtype=np.float64)
     crs = crs_set.pop() or default_crs
     b.lon, b.lat = _to_storage(b, [crs] * n, np.array(lon_l, dtype=np.float64), np.array(lat_l, dtype=np.float64))
     return b
@@ -184,9 +186,12 @@ def _parse_fast(fixes: list[Any], default_crs: str | None) -> Batch | None:
 def _to_storage(b: Batch, crs_of: list[str | None], lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out_x, out_y = np.full(b.n, np.nan), np.full(b.n, np.nan)
     groups: dict[str | None, list[int]] = {}
-    for i, c in enumerate(crs_of):
-        if b.reason[i] is None:
-            groups.setdefault(c, []).append(i)
+    if b.n and crs_of.count(crs_of[0]) == b.n and all(r is None for r in b.reason):
+        groups[crs_of[0]] = list(range(b.n))   # the common case: one CRS, every fix well-formed
+    else:
+        for i, c in enumerate(crs_of):
+            if b.reason[i] is None:
+                groups.setdefault(c, []).append(i)
     for c, idx_list in groups.items():
         idx = np.array(idx_list, dtype=np.int64)
         try:
@@ -213,36 +218,40 @@ def validate(conn: psycopg.Connection, b: Batch, allowed: set[str] | None, now: 
         b.reject(int(i), "future_timestamp", f"ts is {t[i] - now:.0f} s in the future")
     for i in np.nonzero(t < now - MAX_AGE_S)[0]:
         b.reject(int(i), "stale_timestamp", f"ts is {(now - t[i]) / 86400:.0f} days old")
-    ids = sorted({b.vid[i] for i in range(b.n) if b.reason[i] is None})
+    names: dict[str, int] = {}
+    b.code = np.array([names.setdefault(v, len(names)) for v in b.vid], dtype=np.int64)
+    b.names = list(names)
+    ok = _ok(b)
+    ids = sorted({b.names[c] for c in np.unique(b.code[ok]).tolist()})
     known = {r[0] for r in conn.execute("SELECT id FROM vehicles WHERE id = ANY(%s)", (ids,)).fetchall()}
-    seen: set[tuple[str, int]] = set()
-    for i in range(b.n):
-        if b.reason[i] is not None:
-            continue
-        v = b.vid[i]
-        if v not in known:
-            b.reject(i, "unknown_vehicle", f"no vehicle {v!r}")
-        elif allowed is not None and v not in allowed:
-            b.reject(i, "vehicle_not_allowed", f"this key may not report for vehicle {v!r}")
-        else:
-            key = (v, int(b.ts_us[i]))
-            if key in seen:
-                b.reject(i, "duplicate", "repeated in this batch")
-            seen.add(key)
+    for v in ids:   # per vehicle, not per fix
+        if v not in known or (allowed is not None and v not in allowed):
+            for i in np.nonzero(ok & (b.code == names[v]))[0].tolist():
+                if v not in known:
+                    b.reject(i, "unknown_vehicle", f"no vehicle {v!r}")
+                else:
+                    b.reject(i, "vehicle_not_allowed", f"this key may not report for vehicle {v!r}")
+    idx = np.nonzero(_ok(b))[0]
+    order = idx[np.lexsort((b.ts_us[idx], b.code[idx]))]   # stable: the first of equal fixes stays
+    same = (b.code[order][1:] == b.code[order][:-1]) & (b.ts_us[order][1:] == b.ts_us[order][:-1])
+    for i in order[1:][same].tolist():
+        b.reject(i, "duplicate", "repeated in this batch")
     _speed_check(conn, b)
 
 
+def _ok(b: Batch) -> np.ndarray:
+    return np.fromiter((r is None for r in b.reason), dtype=bool, count=b.n)
+
+
 def _speed_check(conn: psycopg.Connection, b: Batch) -> None:
-    ok = np.array([r is None for r in b.reason])
+    ok = _ok(b)
     if not ok.any():
         return
     idx = np.nonzero(ok)[0]
-    vids = np.array([b.vid[i] for i in idx])
-    order = np.lexsort((b.ts_us[idx], vids))
-    idx, vids = idx[order], vids[order]
-    first = {}
-    for k, v in enumerate(vids):
-        first.setdefault(v, k)
+    order = np.lexsort((b.ts_us[idx], b.code[idx]))
+    idx, vids = idx[order], b.code[idx[order]]
+    starts = np.nonzero(np.r_[True, vids[1:] != vids[:-1]])[0]
+    first = {b.names[c]: int(k) for c, k in zip(vids[starts].tolist(), starts.tolist(), strict=True)}
     prev_rows = conn.execute(
         """SELECT u.v, extract(epoch FROM p.ts)::float8, ST_X(p.geom), ST_Y(p.geom)
            FROM unnest(%s::text[], %s::float8[]) AS u(v, t)
@@ -264,7 +273,7 @@ def _speed_check(conn: psycopg.Connection, b: Batch) -> None:
         starts[1:] = lv[1:] != lv[:-1]
         has_prev = ~starts
         for k in np.nonzero(starts)[0]:
-            p = prev.get(lv[k])
+            p = prev.get(b.names[lv[k]])
             if p is not None:
                 pt[k], px[k], py[k] = p
                 has_prev[k] = True
@@ -291,58 +300,61 @@ def _metres(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> n
     return np.hypot(dx, dy)
 
 
-TEMP_TABLE = """CREATE TEMP TABLE IF NOT EXISTS _fix_in (
-    vehicle_id text, ts_us bigint, lon float8, lat float8, speed real, heading real) ON COMMIT DELETE ROWS"""
+INSERT_FIXES = """INSERT INTO positions (vehicle_id, ts, geom, speed_kmh, heading)
+    SELECT v, timestamptz 'epoch' + t * interval '1 microsecond', ST_SetSRID(ST_MakePoint(x, y), 4490),
+           nullif(s, 'NaN'), nullif(h, 'NaN')
+    FROM unnest(%b::text[], %b::int8[], %b::float8[], %b::float8[], %b::float4[], %b::float4[]) AS u(v, t, x, y, s, h)
+    ON CONFLICT DO NOTHING"""
+
+# Which of the batch's fixes were NOT inserted by this transaction (stored before: duplicates). A row of
+# another transaction has another xmin; a row moved into a new partition by this one kept its received_at.
+PRE_EXISTING = """SELECT u.i - 1 FROM unnest(%b::text[], %b::int8[]) WITH ORDINALITY AS u(v, t, i)
+    JOIN positions p ON p.vehicle_id = u.v AND p.ts = timestamptz 'epoch' + u.t * interval '1 microsecond'
+    WHERE p.xmin <> pg_current_xact_id()::xid OR p.received_at <> now()"""
 
 
-def store(conn: psycopg.Connection, b: Batch) -> np.ndarray:
-    """COPYs the valid fixes and inserts them idempotently; returns the batch indices newly stored."""
-    idx = np.array([i for i in range(b.n) if b.reason[i] is None], dtype=np.int64)
+def ensure_partitions(conn: psycopg.Connection, b: Batch, idx: np.ndarray) -> None:
+    """The monthly partitions the fixes go to (before `store`, which may run in another thread)."""
     if idx.size == 0:
-        return idx
+        return
     months = np.unique((b.ts_us[idx] // 1_000_000).astype("datetime64[s]").astype("datetime64[M]"))
     for m in months:
         conn.execute("SELECT positions_ensure_partition(%s::timestamptz)", (f"{m}-01T00:00:00Z",))
-    conn.execute(TEMP_TABLE)
-    speed = ["\\N" if v != v else repr(v) for v in b.speed[idx].tolist()]
-    heading = ["\\N" if v != v else repr(v) for v in b.heading[idx].tolist()]
-    lines = [f"{_copy_text(b.vid[i])}\t{t}\t{x!r}\t{y!r}\t{s}\t{h}\n" for i, t, x, y, s, h in zip(
-        idx.tolist(), b.ts_us[idx].tolist(), b.lon[idx].tolist(), b.lat[idx].tolist(), speed, heading, strict=True)]
-    with conn.cursor() as cur, cur.copy("COPY _fix_in FROM STDIN") as copy:
-        copy.write("".join(lines))
-    rows = conn.execute(
-        """INSERT INTO positions (vehicle_id, ts, geom, speed_kmh, heading)
-           SELECT vehicle_id, timestamptz 'epoch' + ts_us * interval '1 microsecond',
-                  ST_SetSRID(ST_MakePoint(lon, lat), 4490), speed, heading
-           FROM _fix_in
-           ON CONFLICT DO NOTHING
-           RETURNING vehicle_id, (extract(epoch FROM ts) * 1000000)::bigint"""
-    ).fetchall()
-    stored = {(r[0], int(r[1])) for r in rows}
-    new = []
-    for i in idx:
-        if (b.vid[i], int(b.ts_us[i])) in stored:
-            new.append(i)
-        else:
-            b.reject(int(i), "duplicate", "already stored")
-    return np.array(new, dtype=np.int64)
 
 
-def _copy_text(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def store(conn: psycopg.Connection, b: Batch) -> np.ndarray:
+    """Inserts the valid fixes idempotently in one statement (arrays as binary parameters, unnested);
+    returns the batch indices newly stored. The common case (nothing stored before) costs no result
+    rows: the inserted count says so. Only when some were already there are they looked up, as rows
+    of this batch whose stored version another transaction wrote (must run in a top-level transaction)."""
+    idx = np.nonzero(_ok(b))[0]
+    if idx.size == 0:
+        return idx
+    vids = b.vid if idx.size == b.n else [b.vid[i] for i in idx]
+    ts = b.ts_us[idx].tolist()
+    cur = conn.execute(INSERT_FIXES, (vids, ts, b.lon[idx].tolist(), b.lat[idx].tolist(),
+                                      b.speed[idx].tolist(), b.heading[idx].tolist()))
+    if cur.rowcount == idx.size:
+        return idx
+    old = np.array([r[0] for r in conn.execute(PRE_EXISTING, (vids, ts)).fetchall()], dtype=np.int64)
+    for i in idx[old]:
+        b.reject(int(i), "duplicate", "already stored")
+    keep = np.ones(idx.size, dtype=bool)
+    keep[old] = False
+    return idx[keep]
 
 
 def by_vehicle(b: Batch, new: np.ndarray) -> dict[str, Fixes]:
     if new.size == 0:
         return {}
-    vids = np.array([b.vid[i] for i in new])
-    order = np.lexsort((b.ts_us[new], vids))
-    new, vids = new[order], vids[order]
+    order = np.lexsort((b.ts_us[new], b.code[new]))
+    new = new[order]
+    vids = b.code[new]
     cuts = np.nonzero(vids[1:] != vids[:-1])[0] + 1
+    t, x, y, s = b.ts_us[new] / 1e6, b.lon[new], b.lat[new], b.speed[new]
     out = {}
-    for part in np.split(np.arange(new.size), cuts):
-        sel = new[part]
-        out[str(vids[part[0]])] = Fixes(b.ts_us[sel] / 1e6, b.lon[sel], b.lat[sel], b.speed[sel])
+    for a, e in zip(np.r_[0, cuts].tolist(), np.r_[cuts, new.size].tolist(), strict=True):
+        out[b.names[int(vids[a])]] = Fixes(t[a:e], x[a:e], y[a:e], s[a:e])
     return out
 
 
@@ -351,10 +363,21 @@ def ingest(conn: psycopg.Connection, body: bytes | list[Any], *, allowed: set[st
     """Validates, stores and evaluates a batch in one transaction. Returns (answer, alarm events); the
     caller publishes the events after this returns (i.e. after commit)."""
     b = parse(body, default_crs)
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError("ingest needs a connection outside any transaction (it tells new rows by xmin)")
     with conn.transaction():
         validate(conn, b, allowed)
-        new = store(conn, b)
-        events = engine.evaluate_stored(conn, by_vehicle(b, new))
+        valid = np.nonzero(_ok(b))[0]
+        ensure_partitions(conn, b, valid)
+        stored: dict[str, np.ndarray] = {}
+
+        def store_new() -> dict[str, Fixes] | None:
+            """Runs in a worker thread while the engine evaluates (this thread does not use conn meanwhile)."""
+            stored["new"] = store(conn, b)
+            return None if stored["new"].size == valid.size else by_vehicle(b, stored["new"])
+
+        events = engine.evaluate_stored(conn, by_vehicle(b, valid), store=store_new)
+        new = stored["new"]
     reasons = Counter(r for r in b.reason if r is not None)
     errors = [{"index": i, "vehicle_id": b.vid[i] or None, "reason": r, "detail": b.detail[i]}
               for i, r in enumerate(b.reason) if r is not None][:MAX_ERRORS_LISTED]
