@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     #: Threads per worker process for sync endpoints. Their work is short and CPU-bound (numpy, index
     #: look-ups) under one GIL: a few threads keep requests queued fairly in the event loop, where 40
     #: threads convoy on the GIL and stretch the latency tail.
-    endpoint_threads: int = 8
+    endpoint_threads: int = 3
     #: Build the in-memory grid and address indexes before the server accepts requests.
     warm_indexes: bool = True
 
