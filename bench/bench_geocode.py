@@ -13,9 +13,6 @@ Goals (issue 4): ≥ 95 % overall, ≥ 90 % per kind, ≤ 2 % false positives, p
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,36 +24,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import server  # noqa: E402
 from geocoder import evaluation as ev  # noqa: E402
 from geocoder.index import ReferenceIndex  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("server did not start")
 
 
 def main() -> None:
@@ -94,8 +65,7 @@ def main() -> None:
                 print(f"  miss [{kind}] {text} → {got}")
         print()
 
-    proc, base = start_server(url)
-    try:
+    with server(url) as base:
         texts = [q.text for q in queries]
         rng = np.random.default_rng(args.seed)
         sample = [texts[int(i)] for i in rng.integers(0, len(texts), size=args.requests)]
@@ -126,9 +96,6 @@ def main() -> None:
             bsecs = time.perf_counter() - t
             print(f"HTTP POST /api/geocode/batch, {args.batch_rows} CSV rows → {n} NDJSON answers in {bsecs:.2f} s: "
                   f"{args.batch_rows / bsecs:,.0f} addresses/s")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
     ok = lambda b: "ok" if b else "MISSED"  # noqa: E731
     print("\ngoals: overall ≥ 95 %:", f"{100 * overall:.1f} %", ok(overall >= 0.95),

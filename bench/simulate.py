@@ -23,8 +23,6 @@ import json
 import math
 import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -44,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+from bench.harness import server  # noqa: E402
 from gis import crs as gcrs  # noqa: E402
 from gis.db import migrate  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
@@ -73,29 +72,6 @@ def make_db(main_url: str) -> str:
         routes = src.execute("""SELECT id, name, vehicle_id, stops, ST_AsBinary(geom) FROM routes
                                 WHERE jsonb_array_length(stops) > 1 ORDER BY id""").fetchall()
     return url, vehicles, routes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 class Plan:
@@ -178,20 +154,13 @@ def main() -> None:
     print("copying vehicles and routes from", make_url(main_url).database, "into a throwaway database …")
     url, vehicles, routes = make_db(main_url)
     admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    proc = None
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             from gis.security.keys import create_key
             _, key = create_key(conn, "simulator", "admin")
-        proc, base = start_server(url)
-        run(base, key, vehicles, routes, rnd, args)
+        with server(url) as base:
+            run(base, key, vehicles, routes, rnd, args)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         if not args.keep_db:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
