@@ -260,3 +260,25 @@ def test_route_without_a_network_falls_back_to_straight_lines(clean_db, db, http
             "stops": [{"lon": ll(0, 0)[0], "lat": ll(0, 0)[1]}, {"lon": ll(300, 400)[0], "lat": ll(300, 400)[1]}]}
     r = http.post("/api/routes", json=body, headers={"X-API-Key": api_keys["planner"]}).json()
     assert r["planning"] == "straight" and "no street network" in r["note"] and abs(r["length_m"] - 500) < 3
+
+
+def _metric(http: httpx.Client, name: str, labels: str) -> float:
+    for line_ in http.get("/metrics").text.splitlines():
+        if line_.startswith(f"{name}{{{labels}}}"):
+            return float(line_.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_ingest_and_alarms_are_counted_in_metrics(clean_db, db, http, api_keys):
+    """Operations watch ingest rates and alarm counts on /metrics."""
+    add_vehicles(db, "m1")
+    fence(http, api_keys["planner"], square(200), kind="forbidden", vehicles=["m1"])
+    accepted = _metric(http, "citygrid_fixes_total", 'result="accepted"')
+    opened = _metric(http, "citygrid_alarm_events_total", 'kind="forbidden",op="opened"')
+    t0 = base_time()
+    inside = [(float(10 * i - 50), 0.0) for i in range(11)]  # 100 s inside: well past the debounce
+    fixes = drive("m1", t0, [(-100.0, 0.0), *inside, (100.0, 0.0), (150.0, 0.0)], step_s=10.0)
+    answer = post(http, api_keys["admin"], fixes)
+    assert answer["accepted"] == len(fixes)
+    assert _metric(http, "citygrid_fixes_total", 'result="accepted"') == accepted + len(fixes)
+    assert _metric(http, "citygrid_alarm_events_total", 'kind="forbidden",op="opened"') >= opened + 1

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
+from api.metrics import count_ingest
 from gis.db.pool import connection
 from gis.errors import TooLarge
 from gis.fences.feed import feed
@@ -34,5 +35,6 @@ async def post_positions(request: Request, crs: str | None = None,
         raise TooLarge("body larger than 64 MiB")
     allowed = set(principal.vehicles) if principal.role == "device" else None
     answer, events = await run_in_threadpool(_ingest, body, allowed, crs)
+    count_ingest(answer, events)
     feed.publish(events)
     return answer
