@@ -18,14 +18,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
+from pathlib import Path
 
 import httpx
 import numpy as np
 import orjson
 import psycopg
-from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import create_database, drop_database
 from gis.db import engine as db_engine
 from gis.db import migrate
 from gis.db.seed import seed_reference_data
@@ -40,15 +42,6 @@ COPY_TABLES = [
                    "FROM unit_grids"),
     ("work_grids", "SELECT * FROM work_grids"),
 ]
-
-
-def throwaway(server_url: str) -> tuple[str, str]:
-    url = make_url(server_url)
-    name = f"citygrid_bench_grids_{uuid.uuid4().hex[:8]}"
-    admin = url.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin, url.set(database=name).render_as_string(hide_password=False)
 
 
 def copy_layers(main_url: str, url: str) -> int:
@@ -81,7 +74,7 @@ def main() -> None:
         n_main = conn.execute("SELECT count(*) FROM unit_grids").fetchone()[0]
     if n_main == 0:
         sys.exit("the main database holds no unit grids: load the demo district first (citygrid demo load)")
-    admin, url = throwaway(main_url)
+    admin, url = create_database(main_url, prefix="citygrid_bench_grids")
     server = None
     try:
         migrate.upgrade(url)
@@ -190,8 +183,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        drop_database(admin, url)
 
 
 if __name__ == "__main__":

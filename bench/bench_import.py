@@ -12,17 +12,19 @@ subclasses of the `categories` table, in the 大类 mix of standards.md §4.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pyogrio.raw
 import shapely
-from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import create_database, drop_database
 from gis.db import engine as db_engine
 from gis.db import migrate
 from gis.db.seed import read_categories, seed_reference_data
@@ -32,15 +34,6 @@ from gis.io.load import import_file
 MIX = {"01": 90_498, "02": 6_787, "03": 5_716, "04": 26_485, "05": 279}
 EXTENSION = 8_897
 DISTRICT = "310113"
-
-
-def _throwaway(server_url: str) -> tuple[str, str]:
-    url = make_url(server_url)
-    name = f"citygrid_bench_{uuid.uuid4().hex[:8]}"
-    admin = url.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin, url.set(database=name).render_as_string(hide_password=False)
 
 
 def _copy_district(main_url: str, url: str) -> int:
@@ -159,7 +152,7 @@ def main() -> None:
     ap.add_argument("--with-grid-codes", action="store_true", help="files carry 所在单元网格 (checked)")
     args = ap.parse_args()
     main_url = db_engine.database_url()
-    admin, url = _throwaway(main_url)
+    admin, url = create_database(main_url, prefix="citygrid_bench")
     rng = np.random.default_rng(20261121)
     try:
         migrate.upgrade(url)
@@ -195,8 +188,7 @@ def main() -> None:
                 print("         phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     finally:
         db_engine.get_engine.cache_clear()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        drop_database(admin, url)
 
 
 if __name__ == "__main__":

@@ -59,16 +59,26 @@ def server(database_url: str, workers: int = 1, env: dict[str, str] | None = Non
         proc.wait(timeout=30)
 
 
-@contextmanager
-def throwaway_database(server_url: str, template: str | None = None) -> Iterator[str]:
-    """A fresh database on the same server (optionally a copy of `template`), dropped afterwards."""
-    name = f"citygrid_bench_{uuid.uuid4().hex[:8]}"
+def create_database(server_url: str, template: str | None = None, prefix: str = "citygrid_bench") -> tuple[str, str]:
+    """A fresh database on the same server (optionally a copy of `template`): (admin URL, its URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         clause = f' TEMPLATE "{template}"' if template else ""
         conn.execute(f'CREATE DATABASE "{name}"{clause}')
+    return admin, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin: str, url: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@contextmanager
+def throwaway_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A fresh database on the same server (optionally a copy of `template`), dropped afterwards."""
+    admin, url = create_database(server_url, template)
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, url)
