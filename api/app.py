@@ -20,6 +20,7 @@ from api.responses import JSONResponse
 from api.routers import (
     alarms,
     auth,
+    catalog,
     codes,
     fences,
     geocode,
@@ -83,7 +84,7 @@ def create_app() -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
-    for module in (health, auth, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
+    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

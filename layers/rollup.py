@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
+from gis import catalog
+from gis.catalog import Rollup
+
 from . import cells as hcells
 
 if TYPE_CHECKING:
@@ -25,18 +28,9 @@ if TYPE_CHECKING:
 ROLLUP_RES = 8
 
 
-@dataclass(frozen=True)
-class RollupSpec:
-    """What the triggers of 0007 store for one table (must agree with the SQL)."""
-
-    part: str    # column stored as `part`
-    weight: str  # column summed into `w`
-    time: str    # column bucketed into `period`
-
-
-SPECS: dict[str, RollupSpec] = {
-    "cases": RollupSpec("source", "weight", "reported_at"),
-    "waste_records": RollupSpec("waste_kind", "tonnes", "ts"),
+#: What the triggers of 0007 store per table (declared with the heat entries of gis.catalog).
+SPECS: dict[str, Rollup] = {
+    layer.table: layer.heat.rollup for layer in catalog.LAYERS if layer.heat and layer.heat.rollup
 }
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 
 from api.ogc import crs as ocrs
 from api.ogc import html, openapi, params, query
-from api.ogc.collections import COLLECTIONS, REGISTRY, TYPES, Collection
+from api.ogc.collections import COLLECTIONS, TYPES, Collection, get_collection
 from gis.errors import InvalidInput, NotFound
 
 GEOJSON = "application/geo+json"
@@ -197,7 +197,7 @@ async def collections(request: Request) -> Response:
 
 @router.get("/collections/{collection_id}", summary="One collection", openapi_extra=openapi.F_ONLY)
 async def collection(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     doc = collection_doc(request, c, await query.extent(c, await query.versions()))
     doc["links"] = self_links(request) + doc["links"][2:]
     return answer(request, doc, "collection.html")
@@ -206,7 +206,7 @@ async def collection(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)",
             openapi_extra=openapi.F_ONLY)
 async def queryables(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     props: dict = {
         "geometry": {"title": "几何", "format": f"geometry-{c.geometry_type.lower().replace('multi', 'multi')}",
                      "x-ogc-role": "primary-geometry"},
@@ -216,7 +216,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
         props["geometry"]["format"] = "geometry-any"
     for p in c.properties:
         if p.filterable:
-            props[p.name] = {"title": p.title, **TYPES[p.type][0]}
+            props[p.name] = {"title": p.title, **TYPES[p.json_type]}
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base(request)}/collections/{c.id}/queryables",
@@ -240,7 +240,7 @@ def _page_url(request: Request, **changes: object) -> str:
 @router.get("/collections/{collection_id}/items", summary="Features of a collection",
             openapi_extra=openapi.ITEMS)
 async def items(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     q = params.items(c, request.query_params)
     page = await query.page(q)
     keyset_used = q.keyset and (q.after is not None or q.before is not None)
@@ -277,7 +277,7 @@ async def items(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             openapi_extra=openapi.ITEM)
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     qp = request.query_params
     unknown = [k for k in qp if k not in ("f", "crs", "properties")]
     if unknown:

@@ -142,7 +142,7 @@ def items(c: Collection, params: QueryParams) -> Items:
             continue
         p = c.prop(name)
         if not p.filterable:
-            raise InvalidInput(f"{name}: ({p.type}) cannot be filtered on")
+            raise InvalidInput(f"{name}: ({p.json_type}) cannot be filtered on")
         values = params.getlist(name)
         q.where.append((f"{p.sql} = ANY(%s::{p.sql_type}[])", [values]))
     if (text := params.get("filter")) is not None:

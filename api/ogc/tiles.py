@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.ogc import crs as ocrs
 from api.ogc import html, openapi, pool, query
-from api.ogc.collections import REGISTRY, TYPES, Collection
+from api.ogc.collections import TYPES, Collection, get_collection
 from api.ogc.features import JSON, base, json_response, link, negotiate
 from gis.errors import NotFound
 from gis.settings import STORAGE_SRID, get_settings
@@ -167,7 +167,7 @@ async def tile_matrix_set(tms_id: str) -> Response:
 
 def _tileset(request: Request, c: Collection, ext: query.Extent) -> dict:
     b = f"{base(request)}/collections/{c.id}/tiles/{TMS_ID}"
-    fields = {p.name: {"title": p.title, **TYPES[p.type][0]} for p in c.tile_properties}
+    fields = {p.name: {"title": p.title, **TYPES[p.json_type]} for p in c.tile_properties}
     doc = {
         "title": f"{c.title}（矢量瓦片）", "description": c.description, "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "tileMatrixSetURI": TMS_URI,
@@ -193,7 +193,7 @@ def _tileset(request: Request, c: Collection, ext: query.Extent) -> dict:
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
             openapi_extra=openapi.F_ONLY)
 async def tilesets(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     b = f"{base(request)}/collections/{c.id}/tiles"
     doc = {
         "tilesets": [{
@@ -213,7 +213,7 @@ async def tilesets(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata",
             openapi_extra=openapi.F_ONLY)
 async def tileset(request: Request, collection_id: str, tms_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     _check_tms(tms_id)
     doc = _tileset(request, c, await query.extent(c, await query.versions()))
     if negotiate(request):
@@ -223,7 +223,7 @@ async def tileset(request: Request, collection_id: str, tms_id: str) -> Response
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0")
 async def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     _check_tms(tms_id)
     ext = await query.extent(c, await query.versions())
     bounds = list(ext.bbox) if ext.bbox else [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
@@ -246,7 +246,7 @@ async def tilejson(request: Request, collection_id: str, tms_id: str) -> Respons
 @router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}", summary="One MVT tile",
             openapi_extra=openapi.TILE, responses={200: {"content": {MVT: {}}}})
 async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     _check_tms(tms_id)
     if not (c.min_zoom <= z <= c.max_zoom) or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
