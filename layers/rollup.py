@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
 
 from . import cells as hcells
-
-if TYPE_CHECKING:
-    from .heat import HeatQuery
+from .query import HeatQuery
 
 #: Resolution of the rollup cells (the constants in 0007_heat_rollup.sql are gis.h3cells.parent_sql(…, 8)).
 ROLLUP_RES = 8
