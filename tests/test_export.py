@@ -108,8 +108,9 @@ def test_vehicles_without_geometry(district, tmp_path):
 def test_cli_export(district, tmp_path):
     from typer.testing import CliRunner
 
-    from gis.cli import app
-    from gis.io import cli as _registers_export  # noqa: F401
+    from gis.cli import create_app
+
+    app = create_app()
 
     out = tmp_path / "grids.gpkg"
     res = CliRunner().invoke(app, ["export", "unit_grids", str(out), "--crs", "LOCAL:SH", "--where",

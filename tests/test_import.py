@@ -367,8 +367,9 @@ def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
 def test_cli_import_exit_codes(district, database_url, tmp_path):
     from typer.testing import CliRunner
 
-    from gis.cli import app
-    from gis.io import cli as _registers_import  # noqa: F401
+    from gis.cli import create_app
+
+    app = create_app()
 
     bad = write_geojson(tmp_path / "bad.geojson", [(pt(121.31, 31.35), {"POIID": "P1", "POIName": "甲"}),
                                                    (pt(121.31, 31.35), {"POIID": "P2"})])
