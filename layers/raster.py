@@ -26,7 +26,8 @@ from gis.errors import InvalidInput
 
 from . import cache
 from . import cells as hcells
-from .heat import HeatQuery, aggregate
+from .heat import aggregate
+from .query import HeatQuery
 from .style import load, ramp_rgba
 
 MAX_PIXELS = 4096

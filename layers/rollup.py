@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
@@ -20,9 +19,7 @@ from gis import catalog
 from gis.catalog import Rollup
 
 from . import cells as hcells
-
-if TYPE_CHECKING:
-    from .heat import HeatQuery
+from .query import HeatQuery
 
 #: Resolution of the rollup cells (the constants in 0007_heat_rollup.sql are gis.h3cells.parent_sql(…, 8)).
 ROLLUP_RES = 8

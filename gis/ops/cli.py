@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
-from gis.cli import app
+
+def register(app: typer.Typer) -> None:
+    """Add `backup` and `restore` to the root command (called by gis.cli)."""
+    app.command("backup")(backup_cmd)
+    app.command("restore")(restore_cmd)
 
 
-@app.command("backup")
 def backup_cmd(file: Path) -> None:
     """Write a backup (pg_dump custom format) of the whole database."""
     from gis.ops.backup import backup
@@ -17,7 +20,6 @@ def backup_cmd(file: Path) -> None:
     typer.echo(f"backup written to {backup(file)}")
 
 
-@app.command("restore")
 def restore_cmd(file: Path, yes: bool = typer.Option(False, "--yes", help="replace the current data")) -> None:
     """Restore a backup into the configured database, replacing what is there (in one transaction)."""
     from gis.ops.backup import restore
