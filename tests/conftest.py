@@ -17,15 +17,11 @@ import layers_world
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from tables import DATA_TABLES
 
-from gis import catalog
 from gis.db import engine as db_engine
 from gis.db import migrate
 from gis.db.seed import seed_reference_data
-
-#: Tables emptied by the `clean_db` fixture: every catalog layer's table and the data tables no layer
-#: publishes (reference data and the append-only audit log stay).
-DATA_TABLES = [*catalog.tables(), "positions", "eval_draws", "dataset_meta"]
 
 
 def _server_url() -> str:

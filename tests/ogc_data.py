@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import psycopg
 
+from gis import catalog
+
 LON0, LAT0, STEP = 121.41, 31.31, 0.002
 
 
 #: Every collection the OGC API publishes (landing page, GDAL and OWSLib must list exactly these).
-COLLECTION_IDS = {
-    "admin_areas", "unit_grids", "eval_grids", "work_grids", "responsibility_grids", "streets", "doorplates",
-    "zones", "pois", "components", "waste_facilities", "waste_drop_points", "waste_collection_points",
-    "waste_transfer_stations", "public_toilets", "waste_plants", "vehicles", "routes", "fences", "cases", "alarms",
-}
+COLLECTION_IDS = {layer.id for layer in catalog.published()}
+
 
 def square(x0: float, y0: float, x1: float, y1: float) -> str:
     return f"SRID=4490;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))"
