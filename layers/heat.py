@@ -18,11 +18,11 @@ import psycopg
 from h3.api import basic_int
 
 from gis.errors import InvalidInput
+from gis.params import BBox, parse_bbox, parse_list, parse_range
 
 from . import cache, rollup
 from . import cells as hcells
 from .classify import breaks, classify, legend
-from .params import BBox, check_range, parse_bbox, parse_list, parse_time
 from .sources import HeatSource, get_source
 from .style import class_colors, load
 
@@ -97,13 +97,13 @@ def _class_filter(values: list[str]) -> tuple[list[str], list[str]]:
 
 def build_query(
     conn: psycopg.Connection, *, source: str | None = None, bbox: str | BBox | None = None,
-    start: str | None = None, stop: str | None = None, category: str | None = None, weight: str | None = None,
+    start: str | datetime | None = None, stop: str | datetime | None = None, category: str | None = None,
+    weight: str | None = None,
 ) -> HeatQuery:
     """Validate the request parameters against the source's registry entry."""
     src = get_source(source)
-    box = parse_bbox(bbox) if isinstance(bbox, str) or bbox is None else bbox
-    t0, t1 = parse_time(start, "from"), parse_time(stop, "to", end=True)
-    check_range(t0, t1)
+    box = (parse_bbox(bbox, need_area=True) if bbox else None) if isinstance(bbox, str) or bbox is None else bbox
+    t0, t1 = parse_range(start, stop)
     if (t0 or t1) and not src.time_column:
         raise InvalidInput(f"source {src.id!r} has no time; from/to do not apply")
     cats = parse_list(category)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import optional_principal
 from api.deps import db
-from api.routers.tracks import parse_time
+from api.params import instant, limit_query
 from gis.db.pool import connection
 from gis.errors import InvalidInput, NotFound
 from gis.fences import alarms as alarm_store
@@ -36,15 +36,15 @@ def alarm_kinds() -> dict[str, Any]:
 def list_alarms(request: Request, vehicle_id: str | None = None, kind: str | None = None,
                 since: str | None = None, until: str | None = None, fence_id: int | None = None,
                 state: str | None = Query(None, description="open or closed"),
-                limit: int = Query(100, ge=1, le=10000), next: int | None = Query(None, description="page cursor"),
+                limit: int = limit_query(100, 10000), next: int | None = Query(None, description="page cursor"),
                 conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
                 ) -> dict[str, Any]:
     """`since` (ISO 8601) filters on `start`. Ordered by start; the `next` link (and `links` rel=next)
     gives the following page. Each alarm: id, kind, label, vehicle_id, fence_id, start, end (null while
     open), state, max_value, details, location."""
     items = alarm_store.query(
-        conn, vehicle_id=vehicle_id, kind=kind, since=parse_time(since, "since") if since else None,
-        until=parse_time(until, "until") if until else None, fence_id=fence_id, state=state,
+        conn, vehicle_id=vehicle_id, kind=kind, since=instant(since, "since"),
+        until=instant(until, "until"), fence_id=fence_id, state=state,
         after_id=next, limit=limit)
     params = {k: v for k, v in request.query_params.items() if k != "next"}
     base = str(request.url.replace(query=""))

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from api.auth import optional_principal, require_role
 from api.deps import db
+from api.params import limit_query
 from api.routers import routes
 from gis.fences import store
 
@@ -37,7 +38,7 @@ def create_fence(feature: Any = Body(..., examples=[EXAMPLE]), conn: psycopg.Con
 
 
 @router.get("/api/fences", tags=["fences"], summary="List fences (GeoJSON FeatureCollection)")
-def list_fences(kind: str | None = None, vehicle_id: str | None = None, limit: int = Query(1000, ge=1, le=10000),
+def list_fences(kind: str | None = None, vehicle_id: str | None = None, limit: int = limit_query(1000, 10000),
                 conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)) -> dict[str, Any]:
     features = store.list_all(conn, kind, vehicle_id, limit)
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import db
+from api.params import Crs, limit_query
 from geocoder import answer, batch, reverse
-from gis import crs as gcrs
 from gis.db.pool import connection
 from gis.errors import InvalidInput, TooLarge
 from gis.settings import get_settings
@@ -22,8 +22,8 @@ router = APIRouter(tags=["geocoding"])
 @router.get("/api/geocode", summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
 def geocode(
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
-    limit: int = Query(5, ge=1, le=20),
-    crs: str | None = Query(None, description="CRS of the answer's coordinates (default CRS84)"),
+    limit: int = limit_query(5, 20),
+    crs: Crs = None,
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     if not q.strip():
@@ -35,7 +35,7 @@ def geocode(
 def reverse_geocode(
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
-    crs: str | None = Query(None, description="CRS of lon/lat (default CRS84; GCJ02, BD09, EPSG codes)"),
+    crs: Crs = None,
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     return reverse.reverse(conn, lon, lat, crs)
@@ -53,11 +53,10 @@ def reverse_geocode(
 )
 async def geocode_batch(
     request: Request,
-    crs: str | None = Query(None, description="CRS of the answers' coordinates"),
+    crs: Crs = None,
     out: str | None = Query(None, pattern="^(ndjson|csv)$", description="answer format (default from Accept)"),
     fmt: str | None = Query(None, alias="format", pattern="^(ndjson|csv|xlsx)$", description="input format"),
 ) -> StreamingResponse:
-    gcrs.resolve(crs)  # an unknown CRS is a 400 before the stream starts
     body = await request.body()
     kind = fmt or batch.detect_format(request.headers.get("content-type"), None, body[:8])
     rows = list(batch.read_rows(body, kind))  # parse all first: a bad row is a 400, not a broken stream

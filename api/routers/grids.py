@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
 from api.deps import db
+from api.params import Crs, limit_query
 from gis.db.pool import connection
 from gis.errors import InvalidInput, TooLarge
 from gis.grids import census as census_engine
@@ -32,7 +33,7 @@ CHUNK = 20_000
 def locate_one(
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
-    crs: str | None = Query(None, description="EPSG code, OGC URI, CRS84 (default), GCJ02, BD09 or a local CRS"),
+    crs: Crs = None,
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name."""
@@ -136,7 +137,7 @@ async def locate_many(
 
 @router.get("/api/grids/responsibility")
 def responsibility_check(
-    lon: float, lat: float, crs: str | None = None,
+    lon: float, lat: float, crs: Crs = None,
     person: str | None = Query(None, description="The assignee of the responsibility grid"),
     team: str | None = Query(None, description="Or the team"),
     purpose: Literal["report", "position"] = Query("report", description="report → 跨网格提醒, position → 脱岗提醒"),
@@ -173,7 +174,7 @@ def sample(
 
 @router.get("/api/eval-grids/draws")
 def draws(
-    limit: int = Query(50, ge=1, le=1000),
+    limit: int = limit_query(50, 1000),
     principal: Principal = Depends(require_role("inspector")),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
