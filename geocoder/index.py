@@ -19,9 +19,9 @@ import shapely
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from geocoder.metric import Frame
 from geocoder.normalise import name_key
 from geocoder.segment import CITY_BY_PROVINCE, parse, strip_regions
+from gis.metric import LocalFrame as Frame
 
 _BRACKET = re.compile(r"[(（]")
 #: Segments of one name closer than this (m) belong to the same road; farther ones are another road.
