@@ -75,7 +75,8 @@ def default_window(conn: psycopg.Connection, kind: str) -> tuple[datetime, datet
 
 
 def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | datetime | None = None,
-          stop: str | datetime | None = None, resolution: int | None = None) -> dict[str, Any]:
+          stop: str | datetime | None = None, resolution: int | None = None,
+          answers: cache.LayerCache | None = None) -> dict[str, Any]:
     """Flow lines (GeoJSON) from generator clusters to facilities, with plant and street summaries."""
     kind = source or "kitchen"
     if kind == "waste_records":
@@ -100,7 +101,7 @@ def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | d
     hcells.ensure_cells(conn, SOURCES["pois"])
     hcells.ensure_cells(conn, SOURCES["waste_records"])
     key = ("flows", kind, res, t0, t1)
-    return cache.get_or_compute(conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
+    return cache.get_or_compute(answers, conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
 
 
 #: Tables whose change counters (ogc_changes) invalidate a cached flows answer.

@@ -252,7 +252,7 @@ def choose_resolution(bbox: BBox, zoom: float | None, resolution: int | None, wi
 
 
 def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = None,
-             resolution: int | None = None) -> dict[str, Any]:
+             resolution: int | None = None, answers: cache.LayerCache | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of hexagons with count, weight and the styled value/colour, plus a legend."""
     if q.bbox is None:
         return _collection(q, [], resolution or hcells.MIN_RES, np.zeros(0), [])
@@ -260,7 +260,8 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
     if not q.cacheable:
         return _hexagons(conn, q, res)
     hcells.ensure_cells(conn, q.source)  # a back-fill bumps the change counter: read it after
-    return cache.get_or_compute(conn, (q.source.table,), ("hexagons", res, q.key()), lambda: _hexagons(conn, q, res))
+    return cache.get_or_compute(answers, conn, (q.source.table,), ("hexagons", res, q.key()),
+                                lambda: _hexagons(conn, q, res))
 
 
 def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:

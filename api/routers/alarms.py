@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import optional_principal
 from api.deps import db
 from api.params import instant, limit_query
-from gis.db.pool import connection
+from api.services import Services, Svc
 from gis.errors import InvalidInput, NotFound
 from gis.fences import alarms as alarm_store
 from gis.fences.feed import feed
@@ -63,13 +63,13 @@ def _sse(event: dict[str, Any]) -> str:
     return f"id: {event['event_id']}\ndata: {orjson.dumps(event).decode()}\n\n"
 
 
-def _backlog(last_id: int) -> list[dict[str, Any]]:
-    with connection() as conn:
+def _backlog(svc: Services, last_id: int) -> list[dict[str, Any]]:
+    with svc.connection() as conn:
         return alarm_store.events_after(conn, last_id, limit=10_000)
 
 
 @router.get("/api/alarms/stream", summary="Live alarms (Server-Sent Events)")
-async def stream(request: Request, vehicle_id: str | None = None, kind: str | None = None,
+async def stream(request: Request, svc: Svc, vehicle_id: str | None = None, kind: str | None = None,
                  last_event_id: str | None = Header(None, alias="Last-Event-ID"),
                  last_event_id_q: str | None = Query(None, alias="last_event_id"),
                  principal: Any = Depends(optional_principal)) -> StreamingResponse:
@@ -91,7 +91,7 @@ async def stream(request: Request, vehicle_id: str | None = None, kind: str | No
         try:
             yield "retry: 2000\n: connected\n\n"
             if resume_id is not None:
-                for e in await run_in_threadpool(_backlog, resume_id):
+                for e in await run_in_threadpool(_backlog, svc, resume_id):
                     sent.add(e["event_id"])
                     if wanted(e):
                         yield _sse(e)

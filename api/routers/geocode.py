@@ -11,8 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import db
 from api.params import Crs, limit_query
+from api.services import Svc
 from geocoder import answer, batch, reverse
-from gis.db.pool import connection
 from gis.errors import InvalidInput, TooLarge
 from gis.settings import get_settings
 
@@ -21,6 +21,7 @@ router = APIRouter(tags=["geocoding"])
 
 @router.get("/api/geocode", summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
 def geocode(
+    svc: Svc,
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
     limit: int = limit_query(5, 20),
     crs: Crs = None,
@@ -28,17 +29,18 @@ def geocode(
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
-    return answer.features(conn, q, limit, crs)
+    return answer.features(conn, q, limit, crs, svc.addresses.get(conn), svc.grids)
 
 
 @router.get("/api/reverse", summary="Reverse geocoding: the standard address with direction and distance")
 def reverse_geocode(
+    svc: Svc,
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
     crs: Crs = None,
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    return reverse.reverse(conn, lon, lat, crs)
+    return reverse.reverse(conn, lon, lat, crs, svc.addresses.get(conn), svc.grids)
 
 
 @router.post(
@@ -53,6 +55,7 @@ def reverse_geocode(
 )
 async def geocode_batch(
     request: Request,
+    svc: Svc,
     crs: Crs = None,
     out: str | None = Query(None, pattern="^(ndjson|csv)$", description="answer format (default from Accept)"),
     fmt: str | None = Query(None, alias="format", pattern="^(ndjson|csv|xlsx)$", description="input format"),
@@ -66,8 +69,8 @@ async def geocode_batch(
     want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
 
     def stream() -> Iterator[bytes]:
-        with connection() as conn:
-            feats = batch.answers(conn, rows, crs)
+        with svc.connection() as conn:
+            feats = batch.answers(conn, rows, crs, svc.addresses.get(conn), grids=svc.grids)
             yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"

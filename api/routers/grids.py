@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import require_role
 from api.deps import db
 from api.params import Crs, limit_query
-from gis.db.pool import connection
+from api.services import Svc
 from gis.errors import InvalidInput, TooLarge
 from gis.grids import census as census_engine
 from gis.grids import evaluation, responsibility, sampling, sync
@@ -31,13 +31,14 @@ CHUNK = 20_000
 
 @router.get("/api/grids/locate")
 def locate_one(
+    svc: Svc,
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
     crs: Crs = None,
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name."""
-    return locate_engine.locate_point(conn, lon, lat, crs)
+    return locate_engine.locate_point(conn, lon, lat, crs, svc.grids)
 
 
 def _coords(items: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +116,7 @@ def parse_points(body: bytes, ndjson: bool) -> tuple[np.ndarray, np.ndarray, str
 )
 async def locate_many(
     request: Request,
+    svc: Svc,
     crs: str | None = Query(None, description="CRS of every point (or `crs` in a {crs, points} body)"),
 ) -> StreamingResponse:
     """Up to 100,000 points as a JSON array (`[[lon, lat], …]` or `[{"lon":…, "lat":…}, …]`, or
@@ -126,8 +128,8 @@ async def locate_many(
 
     def work() -> tuple[locate_engine.Located, bool]:
         xs, ys, body_crs, ndjson = parse_points(body, ndjson_in)
-        with connection() as conn:
-            index = locate_engine.cache.get(conn)
+        with svc.connection() as conn:
+            index = svc.grids.get(conn)
         return index.locate(xs, ys, crs or body_crs), ndjson
 
     located, ndjson = await run_in_threadpool(work)

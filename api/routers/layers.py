@@ -12,6 +12,7 @@ from api.auth import optional_principal
 from api.deps import db
 from api.params import OptionalBBox, Window
 from api.responses import GeoJSONResponse, JSONResponse
+from api.services import Svc
 from gis.errors import InvalidInput
 from layers import choropleth as choro
 from layers import flows as flw
@@ -37,6 +38,7 @@ def sources() -> Any:
     "application/geo+json": {}, "image/png": {}, "image/tiff": {}}}})
 def heat_layer(
     conn: Conn,
+    svc: Svc,
     bbox: OptionalBBox,
     window: Window,
     source: str = Query("cases", description="heat source id (an OGC point collection id, or complaints, "
@@ -54,10 +56,10 @@ def heat_layer(
     q = heat.build_query(conn, source=source, bbox=bbox, start=window.start, stop=window.stop, category=category,
                          weight=weight)
     if format in ("geojson", "json"):
-        return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution))
+        return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution, answers=svc.layers))
     if format not in ("png", "tif", "tiff"):
         raise InvalidInput(f"format must be geojson, png or tif, got {format!r}")
-    d = raster.render(conn, q, "png" if format == "png" else "tif", width=width, height=height)
+    d = raster.render(conn, q, "png" if format == "png" else "tif", width=width, height=height, answers=svc.layers)
     w, s, e, n = d.bbox
     headers = {
         "X-Bounds": f"{w},{s},{e},{n}", "X-Bounds-CRS": "EPSG:4490",
@@ -73,13 +75,15 @@ def heat_layer(
 @router.get("/flows", response_class=GeoJSONResponse)
 def flows_layer(
     conn: Conn,
+    svc: Svc,
     window: Window,
     source: str | None = Query(None, description="waste kind: kitchen (default), household, recyclable, "
                                                  "hazardous, muck"),
     resolution: int | None = Query(None, description="H3 resolution of the generator clusters (default 8)"),
 ) -> Response:
     """Flow lines from generator clusters to disposal facilities, weighted by tonnes; plant and street summaries."""
-    return GeoJSONResponse(flw.flows(conn, source=source, start=window.start, stop=window.stop, resolution=resolution))
+    return GeoJSONResponse(flw.flows(conn, source=source, start=window.start, stop=window.stop, resolution=resolution,
+                                     answers=svc.layers))
 
 
 @router.get("/choropleth", response_class=GeoJSONResponse)
