@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import optional_principal
 from api.deps import db
+from api.models import GEOJSON, AlarmKinds
 from api.params import instant, limit_query
 from api.services import Services, Svc
 from gis.errors import InvalidInput, NotFound
@@ -27,12 +28,13 @@ router = APIRouter(tags=["alarms"])
 KEEPALIVE_S = 15.0
 
 
-@router.get("/api/alarms/kinds", summary="Alarm kinds: English ids with Chinese labels")
+@router.get("/api/alarms/kinds", response_model=AlarmKinds, response_model_exclude_unset=True,
+            summary="Alarm kinds: English ids with Chinese labels")
 def alarm_kinds() -> dict[str, Any]:
     return {"kinds": published()}
 
 
-@router.get("/api/alarms", summary="Stored alarms, filtered and paged")
+@router.get("/api/alarms", responses=GEOJSON, summary="Stored alarms, filtered and paged")
 def list_alarms(request: Request, vehicle_id: str | None = None, kind: str | None = None,
                 since: str | None = None, until: str | None = None, fence_id: int | None = None,
                 state: str | None = Query(None, description="open or closed"),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import db
+from api.models import GEOJSON
 from api.params import Crs, limit_query
 from api.services import Svc
 from geocoder import answer, batch, reverse
@@ -19,7 +20,7 @@ from gis.settings import get_settings
 router = APIRouter(tags=["geocoding"])
 
 
-@router.get("/api/geocode", summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
+@router.get("/api/geocode", responses=GEOJSON, summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
 def geocode(
     svc: Svc,
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
@@ -32,7 +33,8 @@ def geocode(
     return answer.features(conn, q, limit, crs, svc.addresses.get(conn), svc.grids)
 
 
-@router.get("/api/reverse", summary="Reverse geocoding: the standard address with direction and distance")
+@router.get("/api/reverse", responses=GEOJSON,
+            summary="Reverse geocoding: the standard address with direction and distance")
 def reverse_geocode(
     svc: Svc,
     lon: float = Query(..., description="x / longitude in `crs`"),

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
 from api.deps import db
+from api.models import GEOJSON, Census, Draws, GridLocation
 from api.params import Crs, limit_query
 from api.services import Svc
 from gis.errors import InvalidInput, TooLarge
@@ -29,7 +30,7 @@ router = APIRouter(tags=["grids"])
 CHUNK = 20_000
 
 
-@router.get("/api/grids/locate")
+@router.get("/api/grids/locate", response_model=GridLocation, response_model_exclude_unset=True)
 def locate_one(
     svc: Svc,
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
@@ -149,7 +150,7 @@ def responsibility_check(
     return responsibility.check_responsibility(conn, lon, lat, crs, person=person, team=team, purpose=purpose)
 
 
-@router.get("/api/grids/census")
+@router.get("/api/grids/census", response_model=Census, response_model_exclude_unset=True)
 def census(
     level: Literal["district", "street", "community"] = "district",
     code: str | None = Query(None, description="Only areas within this region code"),
@@ -174,7 +175,7 @@ def sample(
     return sampling.draw_sample(conn, req.city_class, req.seed, principal.name)
 
 
-@router.get("/api/eval-grids/draws")
+@router.get("/api/eval-grids/draws", response_model=Draws, response_model_exclude_unset=True)
 def draws(
     limit: int = limit_query(50, 1000),
     principal: Principal = Depends(require_role("inspector")),
@@ -198,7 +199,7 @@ def build_eval(
     return {"eval_grids": evaluation.build_eval_grids(conn, req.streets)}
 
 
-@router.get("/api/grids/{layer}")
+@router.get("/api/grids/{layer}", responses=GEOJSON)
 def grid_layer(
     layer: Literal["unit", "eval", "work", "admin"],
     request: Request,

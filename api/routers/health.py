@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.models import Health
 from api.responses import JSONResponse
 from gis.db import migrate
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True)
 def healthz() -> dict[str, str]:
     """The process is alive (says nothing of the database)."""
     return {"status": "ok"}

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from api.auth import optional_principal
 from api.deps import db
+from api.models import HeatSource
 from api.params import OptionalBBox, Window
 from api.responses import GeoJSONResponse, JSONResponse
 from api.services import Svc
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/layers", tags=["layers"], dependencies=[Depends(
 Conn = Annotated[psycopg.Connection, Depends(db)]
 
 
-@router.get("/sources", response_class=JSONResponse)
+@router.get("/sources", response_class=JSONResponse, response_model=list[HeatSource])
 def sources() -> Any:
     """The registered heat sources (ids are those of the OGC point collections) and their filters."""
     return JSONResponse([

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import optional_principal
 from api.deps import db
+from api.models import GEOJSON, Passed
 from api.params import Crs, RequiredWindow, Window, parse_bbox_in
 from gis.errors import InvalidInput
 from gis.params import parse_numbers
@@ -19,7 +20,7 @@ from gis.tracks import queries
 router = APIRouter(tags=["tracks"])
 
 
-@router.get("/api/vehicles/{vehicle_id}/track", summary="Track playback as GeoJSON with times")
+@router.get("/api/vehicles/{vehicle_id}/track", responses=GEOJSON, summary="Track playback as GeoJSON with times")
 def vehicle_track(vehicle_id: str, window: Window, crs: Crs, conn: psycopg.Connection = Depends(db),
                   principal: Any = Depends(optional_principal)) -> dict[str, Any]:
     """A Feature whose LineString has one vertex per fix; `properties.times[i]` (and speeds, headings)
@@ -27,7 +28,8 @@ def vehicle_track(vehicle_id: str, window: Window, crs: Crs, conn: psycopg.Conne
     return queries.track(conn, vehicle_id, window.start, window.stop, crs)
 
 
-@router.get("/api/tracks/passed", summary="Vehicles that passed a box or road segment in a time window (违规反查)")
+@router.get("/api/tracks/passed", response_model=Passed, response_model_exclude_unset=True,
+            summary="Vehicles that passed a box or road segment in a time window (违规反查)")
 def tracks_passed(window: RequiredWindow, crs: Crs, bbox: str | None = None, segment: str | None = None,
                   buffer_m: float = Query(30.0, gt=0, le=1000),
                   conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
