@@ -12,6 +12,7 @@ import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import psycopg
@@ -19,9 +20,9 @@ import shapely
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from geocoder.metric import Frame
 from geocoder.normalise import name_key
 from geocoder.segment import CITY_BY_PROVINCE, parse, strip_regions
+from gis.metric import LocalFrame as Frame
 
 _BRACKET = re.compile(r"[(（]")
 #: Segments of one name closer than this (m) belong to the same road; farther ones are another road.
@@ -419,10 +420,6 @@ def _int(value: object) -> int | None:
 
 # ---- cache ---------------------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_cache: dict[str, ReferenceIndex] = {}
-
-
 def current_version(conn: psycopg.Connection) -> int:
     """The change counter of the reference tables (one indexed row; a stats-based guess on a
     database migrated before 0003 had its trigger)."""
@@ -444,21 +441,43 @@ def _db_key(conn: psycopg.Connection) -> str:
     return f"{info.host}:{info.port}/{info.dbname}"
 
 
-def get_index(conn: psycopg.Connection) -> ReferenceIndex:
-    """The index of this connection's database, rebuilt if the reference data changed since."""
-    key = _db_key(conn)
-    version = current_version(conn)
-    index = _cache.get(key)
-    if index is not None and index.version == version:
+class IndexCache:
+    """One reference index per database, rebuilt when the reference data change. The app holds one
+    on `app.state.services`; code without an app uses `get_index` (its own process default)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indexes: dict[str, ReferenceIndex] = {}
+
+    def get(self, conn: psycopg.Connection) -> ReferenceIndex:
+        """The index of this connection's database, rebuilt if the reference data changed since."""
+        key = _db_key(conn)
+        version = current_version(conn)
+        index = self._indexes.get(key)
+        if index is not None and index.version == version:
+            return index
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is None or index.version != version:
+                index = ReferenceIndex.load(conn)
+                self._indexes[key] = index
         return index
-    with _lock:
-        index = _cache.get(key)
-        if index is None or index.version != version:
-            index = ReferenceIndex.load(conn)
-            _cache[key] = index
-    return index
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()
+
+
+@lru_cache(maxsize=1)
+def default_cache() -> IndexCache:
+    """The cache of callers without an app (CLI, benchmarks, engine tests): made on first use."""
+    return IndexCache()
+
+
+def get_index(conn: psycopg.Connection) -> ReferenceIndex:
+    """The index of this connection's database from the default cache (see `IndexCache`)."""
+    return default_cache().get(conn)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    default_cache().clear()

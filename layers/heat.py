@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,11 @@ import psycopg
 from h3.api import basic_int
 
 from gis.errors import InvalidInput
+from gis.params import BBox, parse_bbox, parse_list, parse_range
 
 from . import cache, rollup
 from . import cells as hcells
 from .classify import breaks, classify, legend
-from .params import BBox, check_range, parse_bbox, parse_list, parse_time
 from .query import HeatQuery
 from .sources import HeatSource, get_source
 from .style import class_colors, load
@@ -29,13 +30,13 @@ from .style import class_colors, load
 
 def build_query(
     conn: psycopg.Connection, *, source: str | None = None, bbox: str | BBox | None = None,
-    start: str | None = None, stop: str | None = None, category: str | None = None, weight: str | None = None,
+    start: str | datetime | None = None, stop: str | datetime | None = None, category: str | None = None,
+    weight: str | None = None,
 ) -> HeatQuery:
     """Validate the request parameters against the source's registry entry."""
     src = get_source(source)
-    box = parse_bbox(bbox) if isinstance(bbox, str) or bbox is None else bbox
-    t0, t1 = parse_time(start, "from"), parse_time(stop, "to", end=True)
-    check_range(t0, t1)
+    box = (parse_bbox(bbox, need_area=True) if bbox else None) if isinstance(bbox, str) or bbox is None else bbox
+    t0, t1 = parse_range(start, stop)
     if (t0 or t1) and not src.time_column:
         raise InvalidInput(f"source {src.id!r} has no time; from/to do not apply")
     cats = parse_list(category)
@@ -184,7 +185,7 @@ def choose_resolution(bbox: BBox, zoom: float | None, resolution: int | None, wi
 
 
 def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = None,
-             resolution: int | None = None) -> dict[str, Any]:
+             resolution: int | None = None, answers: cache.LayerCache | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of hexagons with count, weight and the styled value/colour, plus a legend."""
     if q.bbox is None:
         return _collection(q, [], resolution or hcells.MIN_RES, np.zeros(0), [])
@@ -192,7 +193,8 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
     if not q.cacheable:
         return _hexagons(conn, q, res)
     hcells.ensure_cells(conn, q.source)  # a back-fill bumps the change counter: read it after
-    return cache.get_or_compute(conn, (q.source.table,), ("hexagons", res, q.key()), lambda: _hexagons(conn, q, res))
+    return cache.get_or_compute(answers, conn, (q.source.table,), ("hexagons", res, q.key()),
+                                lambda: _hexagons(conn, q, res))
 
 
 def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from gis.errors import InvalidInput
+from gis.params import BBox
 
-from .params import BBox
 from .sources import HeatSource
 
 

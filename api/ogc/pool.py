@@ -1,14 +1,13 @@
 """The async connection pool of the OGC hot paths.
 
-One pool per event loop (uvicorn workers each run one loop; the test server runs its own), opened
-lazily on the first request. Connections are autocommit, prepare repeated statements on the server
+One pool per app, opened by its lifespan on the app's event loop and held by api.ogc.state.OgcState.
+Connections are autocommit, prepare repeated statements on the server
 (psycopg prepares a query text after it has been run `prepare_threshold` times), and load `text` as
 raw bytes: the GeoJSON and MVT built in the database go to the socket without a decode/encode trip.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,9 +18,6 @@ from psycopg_pool import AsyncConnectionPool
 from gis.db.engine import database_url
 from gis.errors import DatabaseUnavailable, InvalidInput
 from gis.settings import get_settings
-
-_pools: dict[int, AsyncConnectionPool] = {}
-_locks: dict[int, asyncio.Lock] = {}
 
 
 class RawTextLoader(Loader):
@@ -36,27 +32,18 @@ async def _configure(conn: psycopg.AsyncConnection) -> None:
         conn.adapters.register_loader(name, RawTextLoader)
 
 
-async def get_pool() -> AsyncConnectionPool:
-    key = id(asyncio.get_running_loop())
-    pool = _pools.get(key)
-    if pool is not None:
-        return pool
-    lock = _locks.setdefault(key, asyncio.Lock())
-    async with lock:
-        pool = _pools.get(key)
-        if pool is None:
-            pool = AsyncConnectionPool(
-                database_url(), min_size=1, max_size=get_settings().ogc_pool_size, open=False,
-                kwargs={"autocommit": True, "prepare_threshold": 1}, configure=_configure,
-            )
-            await pool.open()
-            _pools[key] = pool
+async def open_pool() -> AsyncConnectionPool:
+    """The app's async pool (opened by the lifespan, on the app's event loop)."""
+    pool = AsyncConnectionPool(
+        database_url(), min_size=1, max_size=get_settings().ogc_pool_size, open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 1}, configure=_configure,
+    )
+    await pool.open()
     return pool
 
 
 @asynccontextmanager
-async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
-    pool = await get_pool()
+async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection]:
     try:
         async with pool.connection() as conn:
             yield conn
@@ -67,21 +54,13 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
         raise DatabaseUnavailable(f"database unreachable: {exc}") from exc
 
 
-async def fetchone(query: str, params: tuple | list = ()) -> tuple | None:
-    async with connection() as conn:
+async def fetchone(pool: AsyncConnectionPool, query: str, params: tuple | list = ()) -> tuple | None:
+    async with connection(pool) as conn:
         cur = await conn.execute(query, params)
         return await cur.fetchone()
 
 
-async def fetchall(query: str, params: tuple | list = ()) -> list[tuple]:
-    async with connection() as conn:
+async def fetchall(pool: AsyncConnectionPool, query: str, params: tuple | list = ()) -> list[tuple]:
+    async with connection(pool) as conn:
         cur = await conn.execute(query, params)
         return await cur.fetchall()
-
-
-async def close_pools() -> None:
-    key = id(asyncio.get_running_loop())
-    pool = _pools.pop(key, None)
-    _locks.pop(key, None)
-    if pool is not None:
-        await pool.close()

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 
 import morecantile
@@ -24,11 +22,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.ogc import crs as ocrs
-from api.ogc import html, openapi, pool, query
+from api.ogc import html, openapi, query
 from api.ogc.collections import TYPES, Collection, get_collection
 from api.ogc.features import JSON, base, json_response, link, negotiate
+from api.ogc.state import Tile, TileCache, ogc
 from gis.errors import NotFound
-from gis.settings import STORAGE_SRID, get_settings
+from gis.settings import STORAGE_SRID
 
 MVT = "application/vnd.mapbox-vector-tile"
 TMS_ID = "WebMercatorQuad"
@@ -42,59 +41,6 @@ router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
 @lru_cache(maxsize=1)
 def tms() -> morecantile.TileMatrixSet:
     return morecantile.tms.get(TMS_ID)
-
-
-@dataclass
-class Tile:
-    """One built tile: its bytes, its ETag, and (made on the first request that accepts it) its gzip twin."""
-
-    data: bytes
-    etag: str
-    gz: bytes | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.data) + len(self.gz or b"")
-
-
-class TileCache:
-    """Bounded by bytes (a tile and its gzip twin both count); least recently used tiles go first."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self.data: OrderedDict[tuple, Tile] = OrderedDict()
-
-    def get(self, key: tuple) -> Tile | None:
-        hit = self.data.get(key)
-        if hit is not None:
-            self.data.move_to_end(key)
-        return hit
-
-    def put(self, key: tuple, tile: Tile) -> None:
-        if tile.size > self.max_bytes // 8:
-            return
-        old = self.data.pop(key, None)
-        if old is not None:
-            self.bytes -= old.size
-        self.data[key] = tile
-        self.bytes += tile.size
-        while self.bytes > self.max_bytes and self.data:
-            _, evicted = self.data.popitem(last=False)
-            self.bytes -= evicted.size
-
-    def grew(self, key: tuple, before: int) -> None:
-        """Accounts for a tile that gained its gzip twin after it was put."""
-        tile = self.data.get(key)
-        if tile is not None:
-            self.bytes += tile.size - before
-
-    def clear(self) -> None:
-        self.data.clear()
-        self.bytes = 0
-
-
-CACHE = TileCache(get_settings().ogc_tile_cache_mb * 1024 * 1024)
 
 
 @lru_cache(maxsize=128)
@@ -214,8 +160,9 @@ async def tilesets(request: Request, collection_id: str) -> Response:
             openapi_extra=openapi.F_ONLY)
 async def tileset(request: Request, collection_id: str, tms_id: str) -> Response:
     c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
-    doc = _tileset(request, c, await query.extent(c, await query.versions()))
+    doc = _tileset(request, c, await query.extent(st, c, await query.versions(st)))
     if negotiate(request):
         return html.render("tileset.html", doc, request)
     return json_response(doc)
@@ -224,8 +171,9 @@ async def tileset(request: Request, collection_id: str, tms_id: str) -> Response
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0")
 async def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
     c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
-    ext = await query.extent(c, await query.versions())
+    ext = await query.extent(st, c, await query.versions(st))
     bounds = list(ext.bbox) if ext.bbox else [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
     doc = {
         "tilejson": "3.0.0", "name": c.title, "description": c.description, "scheme": "xyz",
@@ -247,23 +195,24 @@ async def tilejson(request: Request, collection_id: str, tms_id: str) -> Respons
             openapi_extra=openapi.TILE, responses={200: {"content": {MVT: {}}}})
 async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
     c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
     if not (c.min_zoom <= z <= c.max_zoom) or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
     key: tuple | None = None
     if c.cacheable:
-        row = await pool.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        row = await st.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
         key = (c.id, z, x, y, row[0])
-        hit = CACHE.get(key)
+        hit = st.tiles.get(key)
         if hit is not None:
-            return await _tile_response(request, hit, key)
-    row = await pool.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
+            return await _tile_response(request, hit, key, st.tiles)
+    row = await st.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
     version, data = row[0], bytes(row[1] or b"")
     built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"')
     if c.cacheable:
         key = (c.id, z, x, y, version)
-        CACHE.put(key, built)
-    return await _tile_response(request, built, key)
+        st.tiles.put(key, built)
+    return await _tile_response(request, built, key, st.tiles)
 
 
 def _accepts_gzip(request: Request) -> bool:
@@ -281,7 +230,7 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=4, mtime=0)
 
 
-async def _tile_response(request: Request, tile: Tile, key: tuple | None) -> Response:
+async def _tile_response(request: Request, tile: Tile, key: tuple | None, cache: TileCache) -> Response:
     """The tile, gzip-encoded for clients that accept it (the twin is made once and cached with it).
 
     The gzip answer has its own ETag (`…-gz"`): a validator names one representation. Either one
@@ -301,6 +250,6 @@ async def _tile_response(request: Request, tile: Tile, key: tuple | None) -> Res
         before = tile.size
         tile.gz = _gzip(tile.data) if len(tile.data) < 65536 else await run_in_threadpool(_gzip, tile.data)
         if key is not None:
-            CACHE.grew(key, before)
+            cache.grew(key, before)
     headers["Content-Encoding"] = "gzip"
     return Response(tile.gz, media_type=MVT, headers=headers)

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.models import Health
 from api.responses import JSONResponse
 from gis.db import migrate
-from gis.db.pool import connection
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True)
 def healthz() -> dict[str, str]:
     """The process is alive (says nothing of the database)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz() -> JSONResponse:
+def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers and its migrations are at head."""
     try:
-        with connection() as conn:
+        with request.app.state.services.connection() as conn:
             current = migrate.current_revision_on(conn)
     except Exception as exc:
         return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)

@@ -1,4 +1,5 @@
-"""A process-wide psycopg connection pool for request-sized work (the HTTP server's engines).
+"""psycopg connection pools for request-sized work: `make_pool` for owners (the server's lifespan),
+`get_pool`/`connection` as the default of code without an app.
 
 Engines take a connection as an argument; only the caller decides where it comes from.
 """
@@ -18,23 +19,29 @@ _pool: ConnectionPool | None = None
 _pool_url: str | None = None
 
 
+def make_pool(url: str | None = None) -> ConnectionPool:
+    """A new pool of autocommit connections with the configured size and timeouts (the server makes
+    one in its lifespan and holds it on app.state; see api/services.py)."""
+    settings = get_settings()
+    kwargs = {
+        "autocommit": True,
+        "connect_timeout": 5,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+    }
+    return ConnectionPool(url or database_url(), min_size=1, max_size=settings.db_pool_size, open=True,
+                          kwargs=kwargs, check=ConnectionPool.check_connection,
+                          timeout=settings.db_acquire_timeout_s)
+
+
 def get_pool() -> ConnectionPool:
-    """The pool for the current DATABASE_URL (re-created when the URL changes, as in tests)."""
+    """The process default pool of code without an app (CLI, scripts), for the current DATABASE_URL
+    (re-created when the URL changes, as in tests). The server does not use it."""
     global _pool, _pool_url
     url = database_url()
     if _pool is None or _pool_url != url:
         if _pool is not None:
             _pool.close()
-        size = get_settings().db_pool_size
-        settings = get_settings()
-        kwargs = {
-            "autocommit": True,
-            "connect_timeout": 5,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
-        }
-        _pool = ConnectionPool(url, min_size=1, max_size=size, open=True, kwargs=kwargs,
-                               check=ConnectionPool.check_connection,
-                               timeout=settings.db_acquire_timeout_s)
+        _pool = make_pool(url)
         _pool_url = url
     return _pool
 
