@@ -17,9 +17,9 @@ from gis import catalog
 EXTRA_COUNTED = ("categories",)
 
 
-def counted_tables() -> tuple[str, ...]:
+def counted_tables(layers: tuple[catalog.Layer, ...] = catalog.LAYERS) -> tuple[str, ...]:
     """Tables with a change counter: every table a layer depends on."""
-    found = [t for layer in catalog.LAYERS for t in layer.tables]
+    found = [t for layer in layers for t in layer.tables]
     return tuple(dict.fromkeys([*found, *EXTRA_COUNTED]))
 
 
@@ -28,17 +28,17 @@ def _has_trigger(conn: psycopg.Connection, table: str, name: str) -> bool:
                         (table, name)).fetchone() is not None
 
 
-def sync(conn: psycopg.Connection) -> list[str]:
+def sync(conn: psycopg.Connection, layers: tuple[catalog.Layer, ...] = catalog.LAYERS) -> list[str]:
     """Adds missing counters and H3 columns; returns what it added (empty on an up-to-date schema)."""
     added: list[str] = []
-    for table in counted_tables():
+    for table in counted_tables(layers):
         conn.execute("INSERT INTO ogc_changes (table_name) VALUES (%s) ON CONFLICT DO NOTHING", (table,))
         if not _has_trigger(conn, table, "ogc_changes_bump"):
             conn.execute(sql.SQL("CREATE TRIGGER ogc_changes_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
                                  "ON {} FOR EACH STATEMENT EXECUTE FUNCTION ogc_changes_bump()")
                          .format(sql.Identifier(table)))
             added.append(f"change counter on {table}")
-    for layer in catalog.LAYERS:
+    for layer in layers:
         if not layer.h3 or _has_trigger(conn, layer.table, f"{layer.table}_h3_reset"):
             continue
         t = sql.Identifier(layer.table)
