@@ -554,8 +554,12 @@ def queries(truth: dict, seed: int = 31, per_kind: int = 120) -> list[dict]:
         out.append(Q("street", [r["name"]], {"line": r["pts"]}))
     for r in pick([r for r in truth["roads"] if len(road_towns[r["name"]]) > 1]):
         out.append(Q("street", [r["town"], r["name"]], {"line": r["pts"]}))
+    region_names: dict[str, int] = {}
+    for r in truth["regions"]:
+        region_names[r["name"]] = region_names.get(r["name"], 0) + 1
     for r in pick([r for r in truth["regions"] if "town" in r]):
-        out.append(Q("region", [r["town"], r["name"]] if rng.random() < 0.5 else [r["name"]], {"box": r["box"]}))
+        named = [r["town"], r["name"]] if region_names[r["name"]] > 1 or rng.random() < 0.5 else [r["name"]]
+        out.append(Q("region", named, {"box": r["box"]}))
     # Negatives.
     invented = ["鑫磊路", "淼焱街", "犇骉大道", "晶品路", "峥嵘西路", "沁玥路", "垚鹏街", "霏岚路"]
     for _ in range(per_kind):
