@@ -61,6 +61,8 @@ def variants(key: str, shorts: set[str]) -> set[str]:
         for pattern, repl in CONTRACTIONS:
             c = pattern.sub(repl, c)
         out.add(c)
+        if c.endswith("管委会"):
+            out.add(c[:-1])   # 开发区管委
     return {fold_station(v) for v in out if len(v) >= 2}
 
 

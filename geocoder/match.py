@@ -42,8 +42,9 @@ IN_REGION_M = 100.0
 
 _PLACE_END = re.compile(r"(省|市|区|县|旗|镇|乡|村|街道)$")
 _GROUP_END = re.compile(r"\d+组$")
-#: Abbreviated POI names (geocoder/abbrev.py): confidence = ABBREV_BASE + ABBREV_SPAN × score/100.
-ABBREV_BASE, ABBREV_SPAN = 0.5, 0.3
+#: Abbreviated POI names (geocoder/abbrev.py): confidence = ABBREV_BASE + ABBREV_SPAN × score/100, at most
+#: 0.75, below an exact short name (0.8).
+ABBREV_BASE, ABBREV_SPAN = 0.45, 0.3
 #: A region's share of a place (length of a street inside it …) that counts as "in" it.
 IN_SHARE = 0.3
 _SPLIT = re.compile(r"与|和|跟|同|及|、|/|交")
@@ -176,6 +177,11 @@ def _resolve(index: ReferenceIndex, base: str, context: list[list[int]], p: Pars
         anchors = _exact(index, base + note)
         if anchors:
             break
+    for k in range(len(p.regions)):   # 大丰区第二中学: a full name that starts with region names
+        if anchors:
+            break
+        full = "".join(p.regions[k:]) + base
+        anchors = [Anchor("poi", i) for i in index.poi_keys.get(full, ())]
     if not anchors:
         anchors = _exact(index, base)
     if not anchors:
@@ -187,7 +193,7 @@ def _resolve(index: ReferenceIndex, base: str, context: list[list[int]], p: Pars
             if anchors:
                 p.notes.append(m.group(0))
     if not anchors and not p.has_number and p.building is None and not base.endswith(_ROAD_END):
-        anchors = _abbreviated(index, base)
+        anchors = _abbreviated(index, base, p)
     if not anchors:
         m = _GROUP_END.search(base)   # 海团村3组 with no such group known: the village
         if m and m.start() >= 2:
@@ -197,10 +203,16 @@ def _resolve(index: ReferenceIndex, base: str, context: list[list[int]], p: Pars
     return _in_context(index, anchors, context)
 
 
-def _abbreviated(index: ReferenceIndex, base: str) -> list[Anchor]:
-    """POIs whose name `base` abbreviates (二中, 城东派出所, 便民服务站); ties keep equal confidence."""
+def _abbreviated(index: ReferenceIndex, base: str, p: Parsed) -> list[Anchor]:
+    """POIs whose name `base` abbreviates (二中, 城东派出所, 便民服务站); ties keep equal confidence. The
+    region word cut off before it is tried with it too (西团派出所: 西团 is a town, and part of the name)."""
+    found = index.abbrev.lookup(base)
+    if p.regions:
+        with_region = index.abbrev.lookup(p.regions[-1] + base)
+        if with_region and (not found or with_region[0][1] > found[0][1]):
+            found = with_region
     return [Anchor("poi", i, short=True, conf=round(ABBREV_BASE + ABBREV_SPAN * score / 100, 3))
-            for i, score in index.abbrev.lookup(base)[:8]]
+            for i, score in found[:8]]
 
 
 def _current_first(ids: list[int], items: list, key: str) -> list[int]:

@@ -61,6 +61,9 @@ OTHER_PLACES: tuple[str, ...] = (
     "嘉兴", "绍兴", "温州", "东莞", "佛山", "珠海", "昆山", "太仓",
 )
 _PLACE_SUFFIX = ("省", "市", "自治区", "特别行政区")
+_PLACES_BY_CHAR: dict[str, tuple[str, ...]] = {}
+for _p in OTHER_PLACES:
+    _PLACES_BY_CHAR[_p[0]] = (*_PLACES_BY_CHAR.get(_p[0], ()), _p)
 
 DIRECTION_WORDS = ("东南", "东北", "西南", "西北", "东", "南", "西", "北")
 _DIR_ALT = "|".join(DIRECTION_WORDS)
@@ -163,7 +166,7 @@ def strip_regions(text: str, regions: Mapping[str, object], own_cities: tuple[st
                 break
         if progressed:
             continue
-        for place in OTHER_PLACES:
+        for place in _PLACES_BY_CHAR.get(text[i], ()):
             if text.startswith(place, i) and place not in own_cities:
                 j = i + len(place)
                 for suffix in _PLACE_SUFFIX:
