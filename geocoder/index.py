@@ -33,6 +33,8 @@ DEFAULT_SETBACK_M = 12.0
 #: 经济开发区 and 大丰开发区; 大丰工业园区 also 工业园区.
 ZONE_TYPES = ("经济技术开发区", "高新技术产业开发区", "经济开发区", "高新区", "开发区", "工业园区", "产业园区",
               "工业园", "园区")
+#: Last characters of street names: a region stem ending so would shadow the street (友谊路街道 → 友谊路).
+_STREET_END = set("路街道巷弄里桥条")
 #: Numerals: a one-edit fuzzy match may not change one (第八中学 is not 第三中学, 12号 not 13号).
 _NUMERAL = set("0123456789零一二三四五六七八九十百两")
 #: A plate within this distance (m) of a compound polygon stands in it (lane plates as buildings).
@@ -211,8 +213,10 @@ class ReferenceIndex:
             # (小海派出所, 大丰二中); a longer known name starting the same way is never cut (blockers).
             for k in list(keys):
                 for suffix in ("街道", "区", "县", "镇", "乡"):
-                    if level in ("district", "street") and k.endswith(suffix) and len(k) - len(suffix) >= 2:
-                        keys.add(k[: -len(suffix)])
+                    stem = k[: -len(suffix)]
+                    if level in ("district", "street") and k.endswith(suffix) and len(stem) >= 2 and (
+                            stem[-1] not in _STREET_END):   # 友谊路街道 → not 友谊路 (a street)
+                        keys.add(stem)
             if level in ("street", "community"):
                 # 淞南镇 / 淞南街道 / 海江社区 / 海江居委会 / 海团村村委会: the usual spellings of one place.
                 for k in list(keys):
