@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import shapely
 
+from geocoder.abbrev import fold_station
 from geocoder.index import ReferenceIndex
 from geocoder.interpolate import along_street, within_lane
 from geocoder.metric import DIRECTIONS
@@ -39,6 +40,13 @@ NEAR_STREET_M = 300.0
 #: A place is inside a named region when within this distance (m) of it.
 IN_REGION_M = 100.0
 
+_PLACE_END = re.compile(r"(省|市|区|县|旗|镇|乡|村|街道)$")
+_GROUP_END = re.compile(r"\d+组$")
+#: Abbreviated POI names (geocoder/abbrev.py): confidence = ABBREV_BASE + ABBREV_SPAN × score/100, at most
+#: 0.75, below an exact short name (0.8).
+ABBREV_BASE, ABBREV_SPAN = 0.45, 0.3
+#: A region's share of a place (length of a street inside it …) that counts as "in" it.
+IN_SHARE = 0.3
 _SPLIT = re.compile(r"与|和|跟|同|及|、|/|交")
 _GATE = re.compile(r"(东|南|西|北|东南|东北|西南|西北)?(大门|侧门|正门|后门|门口|门|入口|出口|出入口)$")
 _ROAD_END = ("路", "街", "道", "巷", "弄", "里", "桥", "线", "浜", "港", "公路", "大道", "胡同", "条")
@@ -52,6 +60,7 @@ class Anchor:
     idx: int
     factor: float = 1.0
     short: bool = False
+    conf: float | None = None         # its own confidence (an abbreviated POI name), else by kind
 
 
 @dataclass
@@ -65,18 +74,39 @@ class Match:
 
 
 def geocode(index: ReferenceIndex, query: str, limit: int = 5) -> tuple[Parsed, list[Match]]:
-    """Parse and match one query: (its segments, candidates best first, at most `limit`)."""
+    """Parse and match one query: (its segments, candidates best first, at most `limit`).
+
+    When nothing matches, whatever precedes the first recognisable address part (a known region, street,
+    zone or POI name, or another place) is taken for noise — 寄往, 配送地址：, 现居 … — and the rest is
+    tried; not when that prefix itself looks like a place (ends in 省/市/区/县/镇/乡/村/街道: somewhere we do
+    not know, so no answer rather than a guess)."""
     p = parse(query, index.region_keys, index.own_cities, index.blockers)
+    matches = _geocode_parsed(index, p, limit)
+    if not matches and p.text:
+        i = index.first_known(p.text)
+        if i > 0 and not _PLACE_END.search(p.text[:i]):
+            q = parse(p.text[i:], index.region_keys, index.own_cities, index.blockers)
+            found = _geocode_parsed(index, q, limit)
+            if found:
+                q.raw = query
+                q.notes.insert(0, p.text[:i])
+                return q, found
+    return p, matches
+
+
+def _geocode_parsed(index: ReferenceIndex, p: Parsed, limit: int) -> list[Match]:
     if p.foreign or not p.text:
-        return p, []
+        return []
     context = _context(index, p)
     matches: list[Match] = []
     if not p.base:
         if context and not p.has_number and p.building is None:
-            reg = context[-1]
-            r = index.regions[reg]
-            matches = [Match("region", CONFIDENCE["region"], r.x, r.y, _region_address(index, context),
-                             {"kind": "region", "code": r.code})]
+            inner = context[-1]
+            f = 1.0 if len(inner) == 1 else AMBIGUOUS
+            matches = [Match("region", round(CONFIDENCE["region"] * f, 3), index.regions[r].x, index.regions[r].y,
+                             _region_address(index, [*context[:-1], [r]]), {"kind": "region",
+                                                                            "code": index.regions[r].code})
+                       for r in inner]
     else:
         matches = _match_base(index, p, context)
     if matches and p.direction and p.distance_m is not None:
@@ -86,24 +116,31 @@ def geocode(index: ReferenceIndex, query: str, limit: int = 5) -> tuple[Parsed, 
         matches = [Match("offset", round(m.confidence * OFFSET, 3), m.x + ux * dist, m.y + uy * dist,
                          m.standard_address + text, {**m.ref, "anchor_level": m.level}) for m in matches]
     matches.sort(key=lambda m: -m.confidence)
-    return p, matches[:limit]
+    return matches[:limit]
 
 
-def _context(index: ReferenceIndex, p: Parsed) -> list[int]:
-    """Indexes of our regions the query names, outermost first."""
-    out: list[int] = []
+def _context(index: ReferenceIndex, p: Parsed) -> list[list[int]]:
+    """Our regions the query names, outermost first: per name, the regions it may mean. A name several
+    regions carry (新华村 in two towns) is narrowed to those inside the regions named before it."""
+    out: list[list[int]] = []
     for name in p.regions:
-        for i in index.region_keys.get(name, ()):
-            out.append(i)
-            p.region_codes.append(index.regions[i].code)
+        found = list(dict.fromkeys(index.region_keys.get(name, ())))
+        if not found:
+            continue
+        if out:
+            outer = [index.regions[i].code for i in out[-1]]
+            inside = [i for i in found if any(index.regions[i].code.startswith(c) for c in outer)]
+            found = inside or found
+        out.append(found)
+        p.region_codes.extend(index.regions[i].code for i in found)
     return out
 
 
-def _region_address(index: ReferenceIndex, context: list[int]) -> str:
-    return "".join(index.regions[i].name for i in context)
+def _region_address(index: ReferenceIndex, context: list[list[int]]) -> str:
+    return "".join(index.regions[ids[0]].name for ids in context)
 
 
-def _match_base(index: ReferenceIndex, p: Parsed, context: list[int]) -> list[Match]:
+def _match_base(index: ReferenceIndex, p: Parsed, context: list[list[int]]) -> list[Match]:
     base = p.base
     if p.junction:
         return _intersection(index, p, context)
@@ -130,7 +167,7 @@ def _match_base(index: ReferenceIndex, p: Parsed, context: list[int]) -> list[Ma
 # ---- resolving the place name ------------------------------------------------------------------
 
 
-def _resolve(index: ReferenceIndex, base: str, context: list[int], p: Parsed,
+def _resolve(index: ReferenceIndex, base: str, context: list[list[int]], p: Parsed,
              exact_only: bool = False) -> list[Anchor]:
     """Place names → anchors: exact (name, alias, old name; with a bracketed part of the query such as
     a branch name put back), then road + zone/POI compounds, then a gate/side word cut off, then fuzzy
@@ -140,6 +177,11 @@ def _resolve(index: ReferenceIndex, base: str, context: list[int], p: Parsed,
         anchors = _exact(index, base + note)
         if anchors:
             break
+    for k in range(len(p.regions)):   # 大丰区第二中学: a full name that starts with region names
+        if anchors:
+            break
+        full = "".join(p.regions[k:]) + base
+        anchors = [Anchor("poi", i) for i in index.poi_keys.get(full, ())]
     if not anchors:
         anchors = _exact(index, base)
     if not anchors:
@@ -150,9 +192,27 @@ def _resolve(index: ReferenceIndex, base: str, context: list[int], p: Parsed,
             anchors = _exact(index, base[: m.start()])
             if anchors:
                 p.notes.append(m.group(0))
+    if not anchors and not p.has_number and p.building is None and not base.endswith(_ROAD_END):
+        anchors = _abbreviated(index, base, p)
+    if not anchors:
+        m = _GROUP_END.search(base)   # 海团村3组 with no such group known: the village
+        if m and m.start() >= 2:
+            anchors = [a for a in _exact(index, base[: m.start()]) if a.kind == "region"]
     if not anchors and not exact_only:
         anchors = _fuzzy(index, base)
     return _in_context(index, anchors, context)
+
+
+def _abbreviated(index: ReferenceIndex, base: str, p: Parsed) -> list[Anchor]:
+    """POIs whose name `base` abbreviates (二中, 城东派出所, 便民服务站); ties keep equal confidence. The
+    region word cut off before it is tried with it too (西团派出所: 西团 is a town, and part of the name)."""
+    found = index.abbrev.lookup(base)
+    if p.regions:
+        with_region = index.abbrev.lookup(p.regions[-1] + base)
+        if with_region and (not found or with_region[0][1] > found[0][1]):
+            found = with_region
+    return [Anchor("poi", i, short=True, conf=round(ABBREV_BASE + ABBREV_SPAN * score / 100, 3))
+            for i, score in found[:8]]
 
 
 def _current_first(ids: list[int], items: list, key: str) -> list[int]:
@@ -169,6 +229,10 @@ def _exact(index: ReferenceIndex, key: str) -> list[Anchor]:
     out += [Anchor("poi", i) for i in _current_first(index.poi_keys.get(key, []), index.pois, key)]
     if not out:
         out += [Anchor("poi", i, short=True) for i in index.poi_short_keys.get(key, ())]
+    if not out:
+        folded = fold_station(key)
+        if folded != key:
+            out += [Anchor("poi", i, short=True) for i in index.poi_short_keys.get(folded, ())]
     if not out:
         out += [Anchor("region", i) for i in index.region_keys.get(key, ())]
     return out
@@ -217,16 +281,36 @@ def _same_kind_ending(query: str, key: str) -> bool:
     return len(query) >= 3 and (query[-1] == key[-1] or query[:2] == key[:2])
 
 
-def _in_context(index: ReferenceIndex, anchors: list[Anchor], context: list[int]) -> list[Anchor]:
+def _in_context(index: ReferenceIndex, anchors: list[Anchor], context: list[list[int]]) -> list[Anchor]:
+    """The anchors inside the innermost region the query names, judged by the share of each place in it
+    (a street's length inside the region polygons and unit grids, its doorplates' SubDisCode/CommuCode,
+    the street layer's own code), so a 人民路 that merely touches the town is not taken for the town's
+    own. None inside: all of them, less sure."""
     if not context or not anchors:
         return anchors
-    region = index.regions[context[-1]].geom
-    inside = [a for a in anchors if a.kind == "region" or shapely.distance(_geom(index, a), region) <= IN_REGION_M]
-    if inside:
-        return inside
+    codes = [index.regions[i].code for i in context[-1]]
+    shares = [_share(index, a, codes, context[-1]) for a in anchors]
+    best = max(shares)
+    if best > 0:
+        keep = [a for a, sh in zip(anchors, shares, strict=True) if sh >= min(IN_SHARE, best) and sh >= 0.5 * best]
+        if keep:
+            return keep
     for a in anchors:
         a.factor *= OFF_CONTEXT
     return anchors
+
+
+def _share(index: ReferenceIndex, a: Anchor, codes: list[str], regions: list[int]) -> float:
+    if a.kind == "region":
+        code = index.regions[a.idx].code
+        return 1.0 if any(code.startswith(c) or c.startswith(code) for c in codes) else 0.0
+    item = index.roads[a.idx] if a.kind == "road" else index.zones[a.idx] if a.kind == "zone" else index.pois[a.idx]
+    share = max((item.regions.get(c, 0.0) for c in codes), default=0.0)
+    if share == 0.0 and a.kind != "road":   # a region known only by name and hull (from doorplates)
+        g = _geom(index, a)
+        if any(shapely.distance(g, index.regions[r].geom) <= IN_REGION_M for r in regions):
+            share = 0.5
+    return share
 
 
 def _geom(index: ReferenceIndex, a: Anchor) -> shapely.Geometry:
@@ -256,7 +340,7 @@ def _locate(index: ReferenceIndex, a: Anchor, p: Parsed) -> list[Match]:
         return _locate_zone(index, a, p)
     if a.kind == "poi":
         poi = index.pois[a.idx]
-        conf = CONFIDENCE["poi_short" if a.short else "poi"] * a.factor
+        conf = (a.conf if a.conf is not None else CONFIDENCE["poi_short" if a.short else "poi"]) * a.factor
         return [Match("poi", round(conf, 3), poi.x, poi.y, poi.name, {"kind": "poi", "id": poi.poi_id})]
     if p.has_number or p.building is not None:
         return []
@@ -343,6 +427,10 @@ def _locate_zone(index: ReferenceIndex, a: Anchor, p: Parsed) -> list[Match]:
             hit = index.plate_by_key.get(("zone", a.idx, None, None, p.building, None, None))
         if hit is not None:
             return [_plate_match(index, hit, CONFIDENCE["doorplate"] * f)]
+        n = p.building if p.building is not None else p.number
+        lane_plate = index.zone_lane_plates.get((a.idx, n)) if p.lane is None and n is not None else None
+        if lane_plate is not None:   # 金色家园3号楼 = the lane plate 人民路25弄3号 standing in the compound
+            return [_plate_match(index, lane_plate, CONFIDENCE["doorplate_alt"] * f)]
         return [Match("zone", round(CONFIDENCE["zone_building_missing"] * f, 3), zone.x, zone.y, zone.name,
                       {"kind": "zone", "id": zone.zone_id, "missing": "building"})]
     return [Match("zone", round(CONFIDENCE["zone"] * f, 3), zone.x, zone.y, zone.name,
@@ -352,7 +440,7 @@ def _locate_zone(index: ReferenceIndex, a: Anchor, p: Parsed) -> list[Match]:
 # ---- intersections ---------------------------------------------------------------------------------
 
 
-def _intersection(index: ReferenceIndex, p: Parsed, context: list[int]) -> list[Match]:
+def _intersection(index: ReferenceIndex, p: Parsed, context: list[list[int]]) -> list[Match]:
     """A路与B路交叉口, A路B路路口, 人民公园西大门与飞达路丁字口: where the two meet."""
     splits = _splits(index, p.base, p.junction)
     for fuzzy in (False, True):  # exact names first: fuzzy look-ups over every split are the slow part
@@ -391,7 +479,7 @@ def _splits(index: ReferenceIndex, base: str, junction: str | None) -> list[tupl
     return out
 
 
-def _side(index: ReferenceIndex, text: str, context: list[int], fuzzy: bool) -> list[Anchor]:
+def _side(index: ReferenceIndex, text: str, context: list[list[int]], fuzzy: bool) -> list[Anchor]:
     anchors = _exact(index, text)
     if not anchors:
         m = _GATE.search(text)

@@ -28,6 +28,10 @@ _JUNCTION = [
 ]
 #: Separators that carry no meaning in an address (after NFKC: ASCII punctuation and CJK marks).
 _DROP = re.compile(r"[\s,，。、;；:：'\"“”‘’!！?？·•_~`|]+")
+#: A dash or slash that is not between two digits separates parts; it carries no meaning.
+_SEPARATOR = re.compile(r"(?<!\d)[-/]|[-/](?!\d)")
+_NO = re.compile(r"(?<![A-Z])NO(?=\d)")
+_HASH = re.compile(r"(\d+)#")
 _DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # a dot is dropped unless it is a decimal point
 _DASHES = re.compile(r"[－—–―~～]")
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")", "{": "(", "}": ")",
@@ -66,11 +70,14 @@ def normalise(text: str) -> str:
     s = _DASHES.sub("-", s)
     s = _DOT.sub("", _DROP.sub("", s))
     s = s.replace("()", "")
+    s = _SEPARATOR.sub("", s)   # 大丰区-大中镇/人民路: separators between parts (12-3号 keeps its dash)
     s = _numerals(s)
     s = re.sub(r"(\d+)号号", r"\1号", s)
     for pattern, marker in _JUNCTION:
         s = pattern.sub(marker, s)
-    return s.upper()
+    s = s.upper()
+    s = _NO.sub("", s)            # No.12 / NO12 → 12
+    return _HASH.sub(r"\1号", s)  # 12# → 12号
 
 
 def name_key(name: str) -> str:

@@ -16,10 +16,41 @@ from dataclasses import dataclass, field, fields
 
 from geocoder.normalise import normalise
 
-#: Province-level names by the first two digits of a region code (municipalities get both spellings).
+#: Province-level names by the first two digits of a GB/T 2260 code (municipalities get both spellings).
 CITY_BY_PROVINCE: dict[str, tuple[str, ...]] = {
     "11": ("北京市", "北京"), "12": ("天津市", "天津"), "31": ("上海市", "上海"), "50": ("重庆市", "重庆"),
 }
+PROVINCES: dict[str, str] = {
+    "13": "河北", "14": "山西", "15": "内蒙古", "21": "辽宁", "22": "吉林", "23": "黑龙江", "32": "江苏", "33": "浙江",
+    "34": "安徽", "35": "福建", "36": "江西", "37": "山东", "41": "河南", "42": "湖北", "43": "湖南", "44": "广东",
+    "45": "广西", "46": "海南", "51": "四川", "52": "贵州", "53": "云南", "54": "西藏", "61": "陕西", "62": "甘肃",
+    "63": "青海", "64": "宁夏", "65": "新疆",
+}
+#: Prefecture-level cities by the first four digits of a GB/T 2260 code (a starter set, editable data:
+#: a district whose city is missing here still works, only "<city>市…" prefixes are then not recognised).
+CITIES: dict[str, str] = {
+    "1301": "石家庄", "1401": "太原", "2101": "沈阳", "2102": "大连", "2201": "长春", "2301": "哈尔滨",
+    "3201": "南京", "3202": "无锡", "3203": "徐州", "3204": "常州", "3205": "苏州", "3206": "南通",
+    "3207": "连云港", "3208": "淮安", "3209": "盐城", "3210": "扬州", "3211": "镇江", "3212": "泰州", "3213": "宿迁",
+    "3301": "杭州", "3302": "宁波", "3303": "温州", "3304": "嘉兴", "3306": "绍兴", "3401": "合肥", "3501": "福州",
+    "3502": "厦门", "3601": "南昌", "3701": "济南", "3702": "青岛", "4101": "郑州", "4201": "武汉", "4301": "长沙",
+    "4401": "广州", "4403": "深圳", "4404": "珠海", "4406": "佛山", "4419": "东莞", "4501": "南宁", "5101": "成都",
+    "5201": "贵阳", "5301": "昆明", "6101": "西安", "6201": "兰州",
+}
+
+
+def own_places(codes: set[str]) -> tuple[str, ...]:
+    """The province and city names (with and without 省/市) above the districts of `codes`, longest first:
+    "江苏省盐城市大丰区…" and "江苏盐城大丰区…" are both ours when 320904 is loaded."""
+    out: set[str] = set()
+    for code in codes:
+        out.update(CITY_BY_PROVINCE.get(code[:2], ()))
+        if code[:2] in PROVINCES:
+            name = PROVINCES[code[:2]]
+            out.update({name, name + ("省" if name not in ("内蒙古", "广西", "西藏", "宁夏", "新疆") else "自治区")})
+        if code[:4] in CITIES:
+            out.update({CITIES[code[:4]], CITIES[code[:4]] + "市"})
+    return tuple(sorted(out, key=lambda n: (-len(n), n)))
 #: Other cities and provinces: a query that starts with one of these is somewhere else.
 OTHER_PLACES: tuple[str, ...] = (
     "北京", "天津", "上海", "重庆", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
@@ -30,16 +61,24 @@ OTHER_PLACES: tuple[str, ...] = (
     "嘉兴", "绍兴", "温州", "东莞", "佛山", "珠海", "昆山", "太仓",
 )
 _PLACE_SUFFIX = ("省", "市", "自治区", "特别行政区")
+_PLACES_BY_CHAR: dict[str, tuple[str, ...]] = {}
+for _p in OTHER_PLACES:
+    _PLACES_BY_CHAR[_p[0]] = (*_PLACES_BY_CHAR.get(_p[0], ()), _p)
 
 DIRECTION_WORDS = ("东南", "东北", "西南", "西北", "东", "南", "西", "北")
 _DIR_ALT = "|".join(DIRECTION_WORDS)
+#: 往西约80米, 以东50米, 北侧0.3公里, 东边大约100m左右: every way of writing a direction and a distance.
 _OFFSET = re.compile(
-    rf"(?:往|向|朝)?(?P<dir>{_DIR_ALT})(?:侧|面|边|方向|方)?(?:约|大约|大概)?"
-    r"(?P<dist>\d+(?:\.\d+)?)(?P<unit>米|M|公里|KM)(?:处|左右|远)?$"
+    rf"(?:约|大约|大概)?(?:往|向|朝|以)?(?P<dir>{_DIR_ALT})(?:侧|面|边|方向|方)?(?:约|大约|大概)?"
+    r"(?P<dist>\d+(?:\.\d+)?)(?P<unit>米|M|公里|KM|千米)(?:处|左右|远)?$"
 )
-_NOTE_SUFFIX = re.compile(r"(附近|旁边|对面|门口|周边|一带|旁|处|内|边上)$")
+_NOTE_SUFFIX = re.compile(rf"(附近|旁边|对面|门口|周边|一带|旁|处|内|边上|(?:{_DIR_ALT})(?:侧|边|面|门))$")
+#: Text after the last number-with-unit that holds no number is a note (人民路88号放门卫, …3幢楼下).
+_AFTER_UNIT = re.compile(r"(\d+(?:号楼|号院|支弄|单元|号|弄|幢|栋|座|室|层|组))(?!楼|院|支弄|单元|层|室)([^\d]+)$")
+#: A number without its unit at the very end: 人民路12弄3, 新华村3组6 (the 号 left out).
+_NO_UNIT = re.compile(r"((?:弄|支弄|组|号楼|幢|栋|座))(\d+)$")
 _PAREN = re.compile(r"\(([^()]*)\)")
-_GROUP = re.compile(r"(\d+)组$")
+_GROUP_HEAD = re.compile(r"\d+组")
 _JUNCTION_END = re.compile(r"(交叉口|丁字口)$")
 _TAIL = re.compile(
     r"^(?P<base>.*?)"
@@ -52,7 +91,8 @@ _TAIL = re.compile(
     r"(?:(?P<room>\d+)室)?$"
 )
 #: "…区" that are not districts (compounds, parks, campuses …).
-_NOT_DISTRICT = ("小区", "园区", "社区", "景区", "校区", "厂区", "片区", "营区", "住区", "城区", "街区", "新区小")
+_NOT_DISTRICT = ("小区", "园区", "社区", "景区", "校区", "厂区", "片区", "营区", "住区", "城区", "街区", "新区小",
+                 "开发区", "工业区", "高新区", "保税区", "示范区", "试验区", "度假区", "风景区", "商务区", "新城区")
 _BARE_NUMBER = re.compile(r"^(.*[^\d\-])(\d{1,5})$")
 _FOREIGN_DISTRICT = re.compile(r"^[\u4e00-\u9fff]{1,4}?(?:新区|区|县)")
 
@@ -126,7 +166,7 @@ def strip_regions(text: str, regions: Mapping[str, object], own_cities: tuple[st
                 break
         if progressed:
             continue
-        for place in OTHER_PLACES:
+        for place in _PLACES_BY_CHAR.get(text[i], ()):
             if text.startswith(place, i) and place not in own_cities:
                 j = i + len(place)
                 for suffix in _PLACE_SUFFIX:
@@ -186,10 +226,13 @@ def parse(raw: str, regions: Mapping[str, object], own_cities: tuple[str, ...] =
             break
         p.notes.append(m.group(1))
         s = s[: m.start()]
-    m = _GROUP.search(s)
-    if m:
-        p.notes.append(m.group(0))
-        s = s[: m.start()]
+    m = _AFTER_UNIT.search(s)
+    if m and not _JUNCTION_END.search(s) and not s.endswith("路口"):
+        p.notes.append(m.group(2))
+        s = s[: m.end(1)]
+    s = _NO_UNIT.sub(r"\1\2号", s)
+    if p.regions and _GROUP_HEAD.match(s):
+        s = p.regions[-1] + s   # 海团村一组5号: the group belongs to its village, a place of its own
     m = _JUNCTION_END.search(s)
     if m:
         p.junction = m.group(1)

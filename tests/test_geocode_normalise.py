@@ -69,7 +69,7 @@ def test_other_cities_and_districts_are_foreign() -> None:
     ("淞滨路100号(靠近地铁站)", {"base": "淞滨路", "number": 100, "brackets": ["靠近地铁站"]}),
     ("淞滨路与长江路交叉口", {"base": "淞滨路与长江路", "junction": "交叉口"}),
     ("淞滨路长江路路口", {"base": "淞滨路长江路路口", "junction": "路口"}),
-    ("海团村一组", {"regions": ["海团村"], "notes": ["1组"]}),
+    ("海团村一组", {"regions": ["海团村"], "base": "海团村1组"}),   # a group is a place of its own
 ])
 def test_segment_kinds(raw: str, parts: dict) -> None:
     got = parse(raw, REGIONS, CITIES).as_dict()

@@ -407,3 +407,36 @@ def test_a_crs_declared_only_by_the_file_is_honoured(io_district, tmp_path):
     assert report.inserted == 1
     x, y = io_district.execute("SELECT ST_X(geom), ST_Y(geom) FROM pois WHERE poi_id = 'P7'").fetchone()
     assert abs(x - 121.31) < 1e-9 and abs(y - 31.35) < 1e-9
+
+
+def test_regions_file_holding_unit_grids_stores_them_as_unit_grids(clean_db, db, tmp_path):
+    """GB/T 30428.3's 区域 layer holds 6/9/12/15-digit AddIDs: the 15-digit rows become unit grids."""
+    regions = write_geojson(tmp_path / "regions.geojson", [
+        (shapely.box(121.30, 31.30, 121.35, 31.40), {"AddID": GRID1, "AddName": "一村1号网格"}),   # before its parent
+        (shapely.box(121.30, 31.30, 121.50, 31.40), {"AddID": DISTRICT, "AddName": "宝山区"}),
+        (shapely.box(121.30, 31.30, 121.50, 31.40), {"AddID": STREET, "AddName": "友谊路街道"}),
+        (shapely.box(121.30, 31.30, 121.40, 31.40), {"AddID": COMM1, "AddName": "一村"}),
+        (shapely.box(121.35, 31.30, 121.40, 31.40), {"AddID": GRID2, "AddName": "一村2号网格", "ORDate": "20240101"}),
+    ])
+    report = import_file(db, "regions", regions)
+    assert (report.layer, report.read, report.inserted, report.rejected) == ("admin_areas", 5, 5, [])
+    assert db.execute("SELECT code FROM admin_areas ORDER BY code").fetchall() == [(DISTRICT,), (STREET,), (COMM1,)]
+    assert db.execute("SELECT code, community_code, name, or_date::text FROM unit_grids ORDER BY code").fetchall() == [
+        (GRID1, COMM1, "一村1号网格", None), (GRID2, COMM1, "一村2号网格", "2024-01-01")]
+    # replace mode reloads both parts of the layer
+    again = import_file(db, "regions", regions, mode="replace")
+    assert again.inserted == 5 and db.execute("SELECT count(*) FROM unit_grids").fetchone()[0] == 2
+
+
+def test_regions_file_with_a_bad_unit_grid_is_refused_whole_with_its_file_row(clean_db, db, tmp_path):
+    regions = write_geojson(tmp_path / "regions.geojson", [
+        (shapely.box(121.30, 31.30, 121.50, 31.40), {"AddID": DISTRICT, "AddName": "宝山区"}),
+        (shapely.box(121.30, 31.30, 121.50, 31.40), {"AddID": STREET, "AddName": "友谊路街道"}),
+        (shapely.box(121.30, 31.30, 121.40, 31.40), {"AddID": COMM1, "AddName": "一村"}),
+        (shapely.box(121.30, 31.30, 121.35, 31.40), {"AddID": "310113003009001", "AddName": "无主网格"}),
+    ])
+    with pytest.raises(ImportRejected) as exc:
+        import_file(db, "regions", regions)
+    assert [r["row"] for r in exc.value.rows] == [4]
+    assert "community" in exc.value.rows[0]["reasons"][0]
+    assert db.execute("SELECT count(*) FROM admin_areas").fetchone()[0] == 0   # all or nothing

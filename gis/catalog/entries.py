@@ -93,7 +93,7 @@ LAYERS: tuple[Layer, ...] = (
          *ALIASES, *SOURCE_FIELDS, F("area_m2", "面积（平方米）", "float", ("Area", "面积"))),
         id_column="code", keywords=("区域", "行政区"), max_zoom=18,
         io=Import(("code",), "MultiPolygon", aliases=("regions",), gbt=True, order="length(code), row_no",
-                  in_district=False),
+                  in_district=False, route=(15, "unit_grids")),
     ),
     Layer(
         "unit_grids", "单元网格", "Unit grids",

@@ -191,6 +191,9 @@ class Import:
     checks: tuple[str, ...] = ()
     #: Checked against the loaded districts' extent (a wrong --crs shows there).
     in_district: bool = True
+    #: Rows of a file whose key code has this many digits belong to another layer: (digits, layer id).
+    #: GB/T 30428.3's 区域 files hold unit grids (15 digits) besides regions; they load into unit_grids.
+    route: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from gis.errors import ImportRejected, InvalidInput, UnknownCRS
 from gis.h3cells import point_cells
 from gis.io import checks
 from gis.io import geometry as ggeom
-from gis.io.layers import PG_TYPES, LayerSpec, get_layer
+from gis.io.layers import PG_TYPES, LayerSpec, get_layer, norm
 from gis.io.mapping import derive, duplicates, map_fields
 from gis.io.readers import RawTable, read
 from gis.settings import STORAGE_SRID
@@ -275,6 +275,17 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
         raise InvalidInput(f"unknown mode {mode!r}: use append or replace")
     path = Path(path)
     raw = read(path, encoding, layer=spec.name)
+    if spec.io.route:
+        routed = _routed_rows(raw, spec)
+        if routed.any():
+            return _import_routed(conn, spec, raw, routed, path, crs=crs, mode=mode, keep_good=keep_good,
+                                  started=started)
+    return _import_raw(conn, spec, raw, path, crs=crs, mode=mode, keep_good=keep_good, started=started)
+
+
+def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: Path, *, crs: str | None,
+                mode: str, keep_good: bool, started: float) -> ImportReport:
+    """The import of one read table into one layer (see the module docstring)."""
     timings = {"read": time.perf_counter() - started}
     warnings = list(raw.warnings)
     ref = resolve_crs(crs, raw, warnings)
@@ -330,6 +341,67 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
     report.rejected = rejected
     report.seconds = round(time.perf_counter() - started, 3)
     report.timings = {k: round(v, 3) for k, v in timings.items()}
+    return report
+
+
+# ---- a file whose rows belong to two layers (the catalog's `Import.route`) ------------------------------
+# GB/T 30428.3's 区域 layer holds districts, streets/towns, communities AND unit grids (6/9/12/15-digit
+# AddID). Our schema keeps unit grids in their own table, so the 15-digit rows of such a file are routed
+# to layer unit_grids (same transaction, after the regions they belong to), not refused.
+
+
+def _routed_rows(raw: RawTable, spec: LayerSpec) -> np.ndarray:
+    """Mask of the rows whose key code has the routed number of digits."""
+    digits = spec.io.route[0]  # type: ignore[index]
+    names = {norm(n) for n in spec.get_field(spec.id_column).accepted_names()}
+    col = next((i for i, f in enumerate(raw.fields) if norm(f) in names), None)
+    if col is None or raw.n == 0:
+        return np.zeros(raw.n, dtype=bool)
+    codes = np.array([str(v).strip() if v is not None else "" for v in raw.values[col]], dtype=object)
+    return np.array([len(c) == digits and c.isdigit() for c in codes], dtype=bool)
+
+
+def _subset(raw: RawTable, rows: np.ndarray) -> RawTable:
+    """The rows `rows` (indexes into raw) as a table of their own; read errors follow their rows."""
+    where = {int(r): i for i, r in enumerate(rows)}
+    return replace(raw, values=[v[rows] for v in raw.values],
+                   geometry=None if raw.geometry is None else raw.geometry[rows],
+                   errors={where[i]: m for i, m in raw.errors.items() if i in where}, warnings=list(raw.warnings))
+
+
+def _import_routed(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, grids: np.ndarray, path: Path, *,
+                   crs: str | None, mode: str, keep_good: bool, started: float) -> ImportReport:
+    """The layer's own rows first (regions), then the routed rows (unit grids) of the same file, in one
+    transaction; one report whose row numbers are those of the file. In replace mode the routed layer is
+    emptied before the layer itself."""
+    region_rows, grid_rows = np.flatnonzero(~grids), np.flatnonzero(grids)
+    digits, target = spec.io.route  # type: ignore[misc]
+    grid_spec = get_layer(target)
+    with conn.transaction():
+        deleted = 0
+        if mode == "replace":
+            deleted += _delete_layer(conn, grid_spec)
+        parts: list[tuple[ImportReport, np.ndarray]] = []
+        try:
+            if len(region_rows):
+                parts.append((_import_raw(conn, spec, _subset(raw, region_rows), path, crs=crs,
+                                          mode=mode, keep_good=keep_good, started=started), region_rows))
+            parts.append((_import_raw(conn, grid_spec, _subset(raw, grid_rows), path, crs=crs, mode="append",
+                                      keep_good=keep_good, started=started), grid_rows))
+        except ImportRejected as exc:
+            rows = region_rows if len(parts) == 0 and len(region_rows) else grid_rows
+            moved = [{**r, "row": int(rows[r["row"] - 1]) + 1} for r in exc.rows]
+            raise _rejection(path, raw.n, moved) from None
+    first = parts[0][0]
+    report = ImportReport(spec.name, str(path), first.format, first.crs, first.encoding, mode, keep_good,
+                          read=raw.n, deleted=deleted + sum(p.deleted for p, _ in parts),
+                          inserted=sum(p.inserted for p, _ in parts),
+                          warnings=list(dict.fromkeys(w for p, _ in parts for w in p.warnings)))
+    report.rejected = sorted(({**r, "row": int(rows[r["row"] - 1]) + 1} for p, rows in parts for r in p.rejected),
+                             key=lambda r: r["row"])
+    report.warnings.append(f"{len(grid_rows)} rows with a {digits}-digit code stored in layer {target}")
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.timings = {"total": report.seconds}
     return report
 
 
