@@ -32,6 +32,8 @@ from api.routers import (
     web,
 )
 from geocoder import index as address_index
+from gis.db.breaker import get_breaker
+from gis.db.breaker import stop_all as stop_breakers
 from gis.db.pool import close_pool, connection
 from gis.grids import locate as grid_locate
 from gis.settings import get_settings
@@ -57,6 +59,7 @@ def warm_up() -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.endpoint_threads
+    get_breaker().start()  # the background probe: database paths fail fast while it is unreachable
     if settings.warm_indexes:
         await run_in_threadpool(warm_up)
     # Everything loaded at start-up (modules, indexes) is long-lived: keep it out of the collector's
@@ -64,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     close_pool()
+    stop_breakers()
 
 
 def create_app() -> FastAPI:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import anyio
 import psycopg
 
-from gis.db.pool import get_pool
+from gis.db.pool import acquire, release
+from gis.errors import DatabaseUnavailable
 from gis.settings import get_settings
 
 _acquiring: anyio.CapacityLimiter | None = None
@@ -35,9 +36,24 @@ async def db() -> AsyncIterator[psycopg.Connection]:
     """
     acquiring, holding = _limits()
     async with holding:
-        pool = get_pool()
-        conn = await anyio.to_thread.run_sync(pool.getconn, limiter=acquiring)
+        pool, conn = await anyio.to_thread.run_sync(acquire, limiter=acquiring)
         try:
             yield conn
         finally:
-            await anyio.to_thread.run_sync(pool.putconn, conn, limiter=acquiring)
+            await anyio.to_thread.run_sync(release, pool, conn, limiter=acquiring)
+
+
+async def db_or_memory() -> AsyncIterator[psycopg.Connection | None]:
+    """Like `db`, but None while the database is unreachable (circuit breaker open): for the paths
+    that can answer from their in-memory index (locate, geocode, reverse), marked as maybe stale."""
+    acquiring, holding = _limits()
+    async with holding:
+        try:
+            pool, conn = await anyio.to_thread.run_sync(acquire, limiter=acquiring)
+        except DatabaseUnavailable:
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            await anyio.to_thread.run_sync(release, pool, conn, limiter=acquiring)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -22,6 +23,9 @@ from rapidfuzz.distance import Levenshtein
 from geocoder.metric import Frame
 from geocoder.normalise import name_key
 from geocoder.segment import CITY_BY_PROVINCE, parse, strip_regions
+from gis.db import degraded
+from gis.db.breaker import get_breaker
+from gis.errors import DatabaseUnavailable
 
 _BRACKET = re.compile(r"[(（]")
 #: Segments of one name closer than this (m) belong to the same road; farther ones are another road.
@@ -421,6 +425,7 @@ def _int(value: object) -> int | None:
 
 _lock = threading.Lock()
 _cache: dict[str, ReferenceIndex] = {}
+_last: tuple[ReferenceIndex, float] | None = None  # (index, wall time it was last confirmed)
 
 
 def current_version(conn: psycopg.Connection) -> int:
@@ -444,8 +449,35 @@ def _db_key(conn: psycopg.Connection) -> str:
     return f"{info.host}:{info.port}/{info.dbname}"
 
 
-def get_index(conn: psycopg.Connection) -> ReferenceIndex:
-    """The index of this connection's database, rebuilt if the reference data changed since."""
+def get_index(conn: psycopg.Connection | None) -> ReferenceIndex:
+    """The index of this connection's database, rebuilt if the reference data changed since.
+
+    With no connection (database unreachable), or when the version check fails, the last index
+    confirmed against the database answers, and the answer is noted as possibly stale.
+    """
+    global _last
+    if conn is None:
+        return _last_index()
+    try:
+        index = _current_index(conn)
+    except psycopg.OperationalError:
+        if _last is None:
+            raise
+        get_breaker().record_failure()
+        return _last_index()
+    _last = (index, time.time())
+    return index
+
+
+def _last_index() -> ReferenceIndex:
+    last = _last
+    if last is None:
+        raise DatabaseUnavailable("the database is not reachable and no address index was loaded yet; retry shortly")
+    degraded.note_stale(last[1])
+    return last[0]
+
+
+def _current_index(conn: psycopg.Connection) -> ReferenceIndex:
     key = _db_key(conn)
     version = current_version(conn)
     index = _cache.get(key)
@@ -460,5 +492,7 @@ def get_index(conn: psycopg.Connection) -> ReferenceIndex:
 
 
 def clear_cache() -> None:
+    global _last
     with _lock:
         _cache.clear()
+        _last = None

@@ -21,6 +21,9 @@ from functools import lru_cache
 from api.ogc import pool
 from api.ogc.collections import Collection, Prop
 from api.ogc.crs import OgcCrs
+from gis.db import degraded
+from gis.db.breaker import get_breaker
+from gis.errors import DatabaseUnavailable
 
 VERSION_SQL = "(SELECT coalesce(sum(version), 0)::bigint FROM ogc_changes WHERE table_name = ANY(%s))"
 
@@ -162,9 +165,23 @@ async def one(c: Collection, fid: str, crs: OgcCrs, props: tuple[Prop, ...]) -> 
     return row[0] if row else None
 
 
+_last_versions: tuple[dict[str, int], float] | None = None
+
+
 async def versions() -> dict[str, int]:
-    rows = await pool.fetchall("SELECT table_name, version FROM ogc_changes")
-    return {_text(name): v for name, v in rows}
+    """The change counters of the tables; while the database is unreachable, the last ones read
+    (noted as stale), so that collection documents cached at those versions still answer."""
+    global _last_versions
+    try:
+        rows = await pool.fetchall("SELECT table_name, version FROM ogc_changes")
+    except DatabaseUnavailable:
+        if _last_versions is None:
+            raise
+        degraded.note_stale(_last_versions[1])
+        return _last_versions[0]
+    found = {_text(name): v for name, v in rows}
+    _last_versions = (found, time.time())
+    return found
 
 
 def version_of(c: Collection, table_versions: dict[str, int]) -> int:
@@ -192,8 +209,8 @@ async def extent(c: Collection, table_versions: dict[str, int]) -> Extent:
             return hit[1]
     else:
         kept = _volatile_extents.get(c.id)
-        if kept is not None and time.monotonic() - kept[0] < VOLATILE_EXTENT_TTL_S:
-            return kept[1]
+        if kept is not None and (time.monotonic() - kept[0] < VOLATILE_EXTENT_TTL_S or get_breaker().is_open):
+            return kept[1]  # (while the database is down, an older extent beats none)
     temporal = "NULL::text AS tmin, NULL::text AS tmax"
     if c.temporal:
         start, end = c.temporal

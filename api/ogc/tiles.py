@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +28,8 @@ from api.ogc import crs as ocrs
 from api.ogc import html, openapi, pool, query
 from api.ogc.collections import REGISTRY, TYPES, Collection
 from api.ogc.features import JSON, base, json_response, link, negotiate
-from gis.errors import NotFound
+from gis.db import degraded
+from gis.errors import DatabaseUnavailable, NotFound
 from gis.settings import STORAGE_SRID, get_settings
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -51,6 +53,7 @@ class Tile:
     data: bytes
     etag: str
     gz: bytes | None = None
+    checked: float = 0.0  # wall time the database last confirmed this tile current
 
     @property
     def size(self) -> int:
@@ -64,6 +67,9 @@ class TileCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.data: OrderedDict[tuple, Tile] = OrderedDict()
+        #: (collection, z, x, y) -> the key of its newest cached version: what answers while the
+        #: database is unreachable.
+        self.newest: dict[tuple, tuple] = {}
 
     def get(self, key: tuple) -> Tile | None:
         hit = self.data.get(key)
@@ -79,9 +85,18 @@ class TileCache:
             self.bytes -= old.size
         self.data[key] = tile
         self.bytes += tile.size
+        self.newest[key[:-1]] = key
         while self.bytes > self.max_bytes and self.data:
-            _, evicted = self.data.popitem(last=False)
+            gone, evicted = self.data.popitem(last=False)
             self.bytes -= evicted.size
+            if self.newest.get(gone[:-1]) == gone:
+                del self.newest[gone[:-1]]
+
+    def last_known(self, where: tuple) -> tuple[tuple, Tile] | None:
+        """The newest cached version of the tile at (collection, z, x, y), whatever its version."""
+        key = self.newest.get(where)
+        tile = self.data.get(key) if key is not None else None
+        return (key, tile) if tile is not None and key is not None else None
 
     def grew(self, key: tuple, before: int) -> None:
         """Accounts for a tile that gained its gzip twin after it was put."""
@@ -91,6 +106,7 @@ class TileCache:
 
     def clear(self) -> None:
         self.data.clear()
+        self.newest.clear()
         self.bytes = 0
 
 
@@ -252,14 +268,23 @@ async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
     key: tuple | None = None
     if c.cacheable:
-        row = await pool.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        try:
+            row = await pool.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        except DatabaseUnavailable:
+            # The database is unreachable: the newest tile this worker built answers, marked stale.
+            known = CACHE.last_known((c.id, z, x, y))
+            if known is None:
+                raise
+            degraded.note_stale(known[1].checked)
+            return await _tile_response(request, known[1], known[0])
         key = (c.id, z, x, y, row[0])
         hit = CACHE.get(key)
         if hit is not None:
+            hit.checked = time.time()
             return await _tile_response(request, hit, key)
     row = await pool.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
     version, data = row[0], bytes(row[1] or b"")
-    built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"')
+    built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"', checked=time.time())
     if c.cacheable:
         key = (c.id, z, x, y, version)
         CACHE.put(key, built)

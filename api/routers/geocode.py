@@ -9,10 +9,10 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import db
+from api.deps import db_or_memory
 from geocoder import answer, batch, reverse
 from gis import crs as gcrs
-from gis.db.pool import connection
+from gis.db.pool import connection_or_none
 from gis.errors import InvalidInput, TooLarge
 from gis.settings import get_settings
 
@@ -24,7 +24,7 @@ def geocode(
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
     limit: int = Query(5, ge=1, le=20),
     crs: str | None = Query(None, description="CRS of the answer's coordinates (default CRS84)"),
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
@@ -36,7 +36,7 @@ def reverse_geocode(
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
     crs: str | None = Query(None, description="CRS of lon/lat (default CRS84; GCJ02, BD09, EPSG codes)"),
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     return reverse.reverse(conn, lon, lat, crs)
 
@@ -67,7 +67,7 @@ async def geocode_batch(
     want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
 
     def stream() -> Iterator[bytes]:
-        with connection() as conn:
+        with connection_or_none() as conn:
             feats = batch.answers(conn, rows, crs)
             yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
 

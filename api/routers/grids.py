@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
-from api.deps import db
-from gis.db.pool import connection
+from api.deps import db, db_or_memory
+from gis.db.pool import connection_or_none
 from gis.errors import InvalidInput, TooLarge
 from gis.grids import census as census_engine
 from gis.grids import evaluation, responsibility, sampling, sync
@@ -33,9 +33,10 @@ def locate_one(
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
     crs: str | None = Query(None, description="EPSG code, OGC URI, CRS84 (default), GCJ02, BD09 or a local CRS"),
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
-    """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name."""
+    """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name.
+    While the database is unreachable, answered from the last index with an `X-Data-Stale` header."""
     return locate_engine.locate_point(conn, lon, lat, crs)
 
 
@@ -125,7 +126,7 @@ async def locate_many(
 
     def work() -> tuple[locate_engine.Located, bool]:
         xs, ys, body_crs, ndjson = parse_points(body, ndjson_in)
-        with connection() as conn:
+        with connection_or_none() as conn:
             index = locate_engine.cache.get(conn)
         return index.locate(xs, ys, crs or body_crs), ndjson
 
