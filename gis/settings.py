@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     #: the price: writes stall while the standby is down, until `citygrid db standby --drop`.
     pg_standby_sync: bool = True
 
-    # Point-in-time recovery (pgBackRest): repository folder, full backups kept, stanza name.
-    backup_repo: Path = ROOT / "var" / "pgbackrest"
+    # Point-in-time recovery (pgBackRest): repository folder (default: `pgbackrest/` beside the
+    # cluster's data; put it on another disk in production), full backups kept, stanza name.
+    backup_repo: Path | None = None
     backup_retention_full: int = 2
     backup_stanza: str = "citygrid"
     #: WAL segments are archived at least this often (bounds the data lost with the server: RPO).
