@@ -9,6 +9,7 @@ slices so that a waiter notices an outage that began while it waited.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ from gis.db.breaker import get_breaker
 from gis.db.engine import database_url
 from gis.errors import DatabaseUnavailable
 from gis.settings import get_settings
+
+# While the database is down, psycopg_pool logs every failed reconnect attempt of every pool (a
+# screenful a second); the breaker logs the outage and the recovery once each, so keep only errors.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 #: Longest single wait for a pooled connection before the breaker is looked at again.
 SLICE_S = 0.2
