@@ -15,11 +15,14 @@ run: db
 	@$(CITYGRID) demo load --if-empty
 	@$(CITYGRID) serve
 
+# The layering contracts (pyproject.toml, [tool.importlinter]) first: a violation fails CI before any test runs.
 test: db
+	@$(VENV)/lint-imports
 	@$(VENV)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	@$(VENV)/ruff check .
+	@$(VENV)/lint-imports
 
 bench: db
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done

@@ -20,6 +20,7 @@ from api.responses import JSONResponse
 from api.routers import (
     alarms,
     auth,
+    catalog,
     codes,
     fences,
     geocode,
@@ -31,43 +32,40 @@ from api.routers import (
     tracks,
     web,
 )
-from geocoder import index as address_index
-from gis.db.breaker import get_breaker
-from gis.db.breaker import stop_all as stop_breakers
-from gis.db.pool import close_pool, connection
-from gis.grids import locate as grid_locate
+from api.services import Services
 from gis.settings import get_settings
 
 log = logging.getLogger("citygrid.app")
 
 
-def warm_up() -> None:
+def warm_up(services: Services) -> None:
     """Builds the in-memory indexes (grids, addresses) once, before the first request.
 
     Without this, the first burst of requests would all wait on one rebuild while holding pooled
     connections. A database that is down at start-up only delays the build to the first request.
     """
     try:
-        with connection() as conn:
-            grid_locate.cache.get(conn)
-            address_index.get_index(conn)
+        services.warm_up()
     except Exception:
         log.warning("index warm-up skipped: database not ready", exc_info=True)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Creates the process state (api/services.py) on `app.state.services` and closes it at the end."""
     settings = get_settings()
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.endpoint_threads
-    get_breaker().start()  # the background probe: database paths fail fast while it is unreachable
-    if settings.warm_indexes:
-        await run_in_threadpool(warm_up)
-    # Everything loaded at start-up (modules, indexes) is long-lived: keep it out of the collector's
-    # scans, so a full collection during a request costs ~0 ms instead of ~50 ms (a p99 spike).
-    gc.freeze()
-    yield
-    close_pool()
-    stop_breakers()
+    services = await Services.start()
+    app.state.services = services
+    try:
+        if settings.warm_indexes:
+            await run_in_threadpool(warm_up, services)
+        # Everything loaded at start-up (modules, indexes) is long-lived: keep it out of the collector's
+        # scans, so a full collection during a request costs ~0 ms instead of ~50 ms (a p99 spike).
+        gc.freeze()
+        yield
+    finally:
+        await services.close()
 
 
 def create_app() -> FastAPI:
@@ -87,7 +85,7 @@ def create_app() -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
-    for module in (health, auth, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
+    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from gis.db.pool import connection
 from gis.errors import Forbidden, RateLimited, Unauthorized
 from gis.security.keys import ANONYMOUS, Principal, authenticate
 from gis.settings import get_settings
@@ -81,7 +80,7 @@ def principal_from(request: Request, *, required: bool) -> Principal:
             raise Unauthorized(f"this request needs an API key in the {HEADER} header")
         return ANONYMOUS
     limiter.check_locked(client)
-    with connection() as conn:
+    with request.app.state.services.connection() as conn:
         principal = authenticate(conn, secret)
     if principal is None:
         limiter.failed(client)

@@ -6,26 +6,13 @@ from collections.abc import AsyncIterator
 
 import anyio
 import psycopg
+from fastapi import Request
 
-from gis.db.pool import acquire, release
 from gis.errors import DatabaseUnavailable
-from gis.settings import get_settings
-
-_acquiring: anyio.CapacityLimiter | None = None
-_holding: anyio.Semaphore | None = None
 
 
-def _limits() -> tuple[anyio.CapacityLimiter, anyio.Semaphore]:
-    global _acquiring, _holding
-    if _acquiring is None or _holding is None:
-        settings = get_settings()
-        _acquiring = anyio.CapacityLimiter(64)
-        _holding = anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads))
-    return _acquiring, _holding
-
-
-async def db() -> AsyncIterator[psycopg.Connection]:
-    """A pooled autocommit connection for the duration of one request.
+async def db(request: Request) -> AsyncIterator[psycopg.Connection]:
+    """A pooled autocommit connection (from the app's pool, api/services.py) for one request.
 
     Why the two limits: a sync endpoint gets its connection here, before it waits for one of the
     `endpoint_threads` threads, while some code running *on* those threads takes connections itself
@@ -34,26 +21,26 @@ async def db() -> AsyncIterator[psycopg.Connection]:
     at `db_pool_size - endpoint_threads`, which always leaves one for every thread, and waiting for a
     connection happens on threads of a limiter of its own, never on an endpoint thread.
     """
-    acquiring, holding = _limits()
-    async with holding:
-        pool, conn = await anyio.to_thread.run_sync(acquire, limiter=acquiring)
+    svc = request.app.state.services
+    async with svc.holding:
+        pool, conn = await anyio.to_thread.run_sync(svc.pool.acquire, limiter=svc.acquiring)
         try:
             yield conn
         finally:
-            await anyio.to_thread.run_sync(release, pool, conn, limiter=acquiring)
+            await anyio.to_thread.run_sync(svc.pool.release, pool, conn, limiter=svc.acquiring)
 
 
-async def db_or_memory() -> AsyncIterator[psycopg.Connection | None]:
+async def db_or_memory(request: Request) -> AsyncIterator[psycopg.Connection | None]:
     """Like `db`, but None while the database is unreachable (circuit breaker open): for the paths
     that can answer from their in-memory index (locate, geocode, reverse), marked as maybe stale."""
-    acquiring, holding = _limits()
-    async with holding:
+    svc = request.app.state.services
+    async with svc.holding:
         try:
-            pool, conn = await anyio.to_thread.run_sync(acquire, limiter=acquiring)
+            pool, conn = await anyio.to_thread.run_sync(svc.pool.acquire, limiter=svc.acquiring)
         except DatabaseUnavailable:
             yield None
             return
         try:
             yield conn
         finally:
-            await anyio.to_thread.run_sync(release, pool, conn, limiter=acquiring)
+            await anyio.to_thread.run_sync(svc.pool.release, pool, conn, limiter=svc.acquiring)

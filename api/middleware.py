@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import dumps
 from gis.db import degraded
-from gis.db.pool import connection
 from gis.logs import request_id as request_id_var
 from gis.security import audit
 from gis.settings import get_settings
@@ -142,7 +141,7 @@ def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
     extra = state.get("audit") or {}
     client = scope.get("client")
     try:
-        with connection() as conn:
+        with scope["app"].state.services.connection() as conn:
             audit.record(
                 conn,
                 actor=f"{principal.name}#{principal.key_id}",

@@ -13,6 +13,7 @@ from geocoder.index import ReferenceIndex, get_index
 from geocoder.match import Match, geocode
 from geocoder.segment import Parsed
 from gis import crs as gcrs
+from gis.grids.locate import IndexCache as GridIndexes
 from gis.grids.locate import locate as locate_grids
 from gis.settings import STORAGE_SRID
 
@@ -22,10 +23,11 @@ def storage_coords(index: ReferenceIndex, matches: list[Match]) -> tuple[np.ndar
     return index.frame.to_lonlat([m.x for m in matches], [m.y for m in matches])
 
 
-def grids_for(conn: psycopg.Connection | None, lon: np.ndarray, lat: np.ndarray) -> list[dict[str, Any]]:
+def grids_for(conn: psycopg.Connection | None, lon: np.ndarray, lat: np.ndarray,
+              grids: GridIndexes | None = None) -> list[dict[str, Any]]:
     if not len(lon):
         return []
-    return locate_grids(conn, lon, lat, STORAGE_SRID).records()
+    return locate_grids(conn, lon, lat, STORAGE_SRID, grids).records()
 
 
 def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
@@ -48,13 +50,13 @@ def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
 
 
 def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: str | int | None = None,
-             index: ReferenceIndex | None = None) -> dict[str, Any]:
+             index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/geocode`: a FeatureCollection, best first; no match → no features."""
     ref = gcrs.resolve(crs)
     index = index or get_index(conn)
     parsed, matches = geocode(index, query, limit)
     lon, lat = storage_coords(index, matches)
-    grids = grids_for(conn, lon, lat)
+    located = grids_for(conn, lon, lat, grids)
     out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(lon) else (lon, lat)
     feats = []
     for i, m in enumerate(matches):
@@ -66,7 +68,7 @@ def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: s
                 "match_level": m.level,
                 "confidence": m.confidence,
                 "segments": segments_of(parsed, m),
-                "grid": grids[i],
+                "grid": located[i],
                 "source": m.ref,
             },
         })

@@ -17,6 +17,7 @@ from geocoder.index import ReferenceIndex, get_index
 from geocoder.match import geocode
 from gis import crs as gcrs
 from gis.errors import InvalidInput
+from gis.grids.locate import IndexCache as GridIndexes
 
 #: Column names that hold the address (first match wins), and the id column.
 ADDRESS_COLUMNS = ("address", "q", "query", "addr", "地址", "address_text", "text", "标准地址", "位置描述")
@@ -105,8 +106,9 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
         yield list(row)
 
 
-def answers(conn: psycopg.Connection, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
-            index: ReferenceIndex | None = None, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
+def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
+            index: ReferenceIndex | None = None, chunk: int = CHUNK,
+            grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
     """One GeoJSON Feature per row (geometry null when nothing matched), in input order."""
     ref = gcrs.resolve(crs)
     index = index or get_index(conn)
@@ -114,18 +116,18 @@ def answers(conn: psycopg.Connection, rows: Iterable[tuple[Any, str]], crs: str 
     for row in rows:
         buf.append(row)
         if len(buf) >= chunk:
-            yield from _chunk(conn, index, buf, ref)
+            yield from _chunk(conn, index, buf, ref, grids)
             buf = []
     if buf:
-        yield from _chunk(conn, index, buf, ref)
+        yield from _chunk(conn, index, buf, ref, grids)
 
 
-def _chunk(conn: psycopg.Connection, index: ReferenceIndex, rows: list[tuple[Any, str]],
-           ref: gcrs.CrsRef) -> Iterator[dict[str, Any]]:
+def _chunk(conn: psycopg.Connection | None, index: ReferenceIndex, rows: list[tuple[Any, str]],
+           ref: gcrs.CrsRef, grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
     results = [geocode(index, q, 1) for _, q in rows]
     best = [m[0] for _, m in results if m]
     lon, lat = storage_coords(index, best)
-    grids = grids_for(conn, lon, lat)
+    located = grids_for(conn, lon, lat, grids)
     out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(best) else (lon, lat)
     k = 0
     for (rid, q), (parsed, matches) in zip(rows, results, strict=True):
@@ -133,7 +135,7 @@ def _chunk(conn: psycopg.Connection, index: ReferenceIndex, rows: list[tuple[Any
         if matches:
             m = matches[0]
             props.update(standard_address=m.standard_address, match_level=m.level, confidence=m.confidence,
-                         segments=segments_of(parsed, m), grid=grids[k])
+                         segments=segments_of(parsed, m), grid=located[k])
             geom = {"type": "Point", "coordinates": [round(float(out_x[k]), 7), round(float(out_y[k]), 7)]}
             k += 1
         else:

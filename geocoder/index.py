@@ -13,6 +13,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import psycopg
@@ -20,12 +21,12 @@ import shapely
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from geocoder.metric import Frame
 from geocoder.normalise import name_key
 from geocoder.segment import CITY_BY_PROVINCE, parse, strip_regions
 from gis.db import degraded
 from gis.db.breaker import get_breaker
 from gis.errors import DatabaseUnavailable
+from gis.metric import LocalFrame as Frame
 
 _BRACKET = re.compile(r"[(（]")
 #: Segments of one name closer than this (m) belong to the same road; farther ones are another road.
@@ -423,11 +424,6 @@ def _int(value: object) -> int | None:
 
 # ---- cache ---------------------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_cache: dict[str, ReferenceIndex] = {}
-_last: tuple[ReferenceIndex, float] | None = None  # (index, wall time it was last confirmed)
-
-
 def current_version(conn: psycopg.Connection) -> int:
     """The change counter of the reference tables (one indexed row; a stats-based guess on a
     database migrated before 0003 had its trigger)."""
@@ -449,50 +445,72 @@ def _db_key(conn: psycopg.Connection) -> str:
     return f"{info.host}:{info.port}/{info.dbname}"
 
 
-def get_index(conn: psycopg.Connection | None) -> ReferenceIndex:
-    """The index of this connection's database, rebuilt if the reference data changed since.
+class IndexCache:
+    """One reference index per database, rebuilt when the reference data change. The app holds one
+    on `app.state.services`; code without an app uses `get_index` (its own process default).
 
     With no connection (database unreachable), or when the version check fails, the last index
-    confirmed against the database answers, and the answer is noted as possibly stale.
+    confirmed against the database answers, and the answer is noted as possibly stale
+    (gis/db/degraded.py).
     """
-    global _last
-    if conn is None:
-        return _last_index()
-    try:
-        index = _current_index(conn)
-    except psycopg.OperationalError:
-        if _last is None:
-            raise
-        get_breaker().record_failure()
-        return _last_index()
-    _last = (index, time.time())
-    return index
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indexes: dict[str, ReferenceIndex] = {}
+        self._last: tuple[ReferenceIndex, float] | None = None  # (index, wall time it was last confirmed)
 
-def _last_index() -> ReferenceIndex:
-    last = _last
-    if last is None:
-        raise DatabaseUnavailable("the database is not reachable and no address index was loaded yet; retry shortly")
-    degraded.note_stale(last[1])
-    return last[0]
-
-
-def _current_index(conn: psycopg.Connection) -> ReferenceIndex:
-    key = _db_key(conn)
-    version = current_version(conn)
-    index = _cache.get(key)
-    if index is not None and index.version == version:
+    def get(self, conn: psycopg.Connection | None) -> ReferenceIndex:
+        """The index of this connection's database, rebuilt if the reference data changed since."""
+        if conn is None:
+            return self.last()
+        try:
+            index = self._current(conn)
+        except psycopg.OperationalError:
+            if self._last is None:
+                raise
+            get_breaker().record_failure()
+            return self.last()
+        self._last = (index, time.time())
         return index
-    with _lock:
-        index = _cache.get(key)
-        if index is None or index.version != version:
-            index = ReferenceIndex.load(conn)
-            _cache[key] = index
-    return index
+
+    def last(self) -> ReferenceIndex:
+        """The last confirmed index, noted as maybe stale; DatabaseUnavailable when there is none."""
+        last = self._last
+        if last is None:
+            raise DatabaseUnavailable(
+                "the database is not reachable and no address index was loaded yet; retry shortly")
+        degraded.note_stale(last[1])
+        return last[0]
+
+    def _current(self, conn: psycopg.Connection) -> ReferenceIndex:
+        key = _db_key(conn)
+        version = current_version(conn)
+        index = self._indexes.get(key)
+        if index is not None and index.version == version:
+            return index
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is None or index.version != version:
+                index = ReferenceIndex.load(conn)
+                self._indexes[key] = index
+        return index
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()
+            self._last = None
+
+
+@lru_cache(maxsize=1)
+def default_cache() -> IndexCache:
+    """The cache of callers without an app (CLI, benchmarks, engine tests): made on first use."""
+    return IndexCache()
+
+
+def get_index(conn: psycopg.Connection | None) -> ReferenceIndex:
+    """The index of this connection's database from the default cache (see `IndexCache`)."""
+    return default_cache().get(conn)
 
 
 def clear_cache() -> None:
-    global _last
-    with _lock:
-        _cache.clear()
-        _last = None
+    default_cache().clear()

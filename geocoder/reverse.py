@@ -17,6 +17,7 @@ from geocoder.interpolate import _fit, measure_offset, point_at
 from geocoder.metric import direction_of
 from gis import crs as gcrs
 from gis.errors import NotFound
+from gis.grids.locate import IndexCache as GridIndexes
 from gis.grids.locate import check_coordinates
 from gis.grids.locate import locate as locate_grids
 from gis.settings import STORAGE_SRID
@@ -38,13 +39,13 @@ def describe(name: str, dx: float, dy: float) -> str:
 
 
 def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | int | None = None,
-            index: ReferenceIndex | None = None) -> dict[str, Any]:
+            index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/reverse`: a GeoJSON Feature at the point; NotFound when it is near nothing we know."""
     xs, ys = check_coordinates([lon], [lat], crs)
     slon, slat = gcrs.to_storage(xs, ys, crs)
     index = index or get_index(conn)
     x, y = (float(v[0]) for v in index.frame.to_xy(slon, slat))
-    grid = locate_grids(conn, slon, slat, STORAGE_SRID).record(0)
+    grid = locate_grids(conn, slon, slat, STORAGE_SRID, grids).record(0)
     props = _nearest_plate(index, x, y) or _nearest_street(index, x, y) or _region(grid)
     if props is None:
         raise NotFound(f"no address is known near ({lon:g}, {lat:g}): the point is outside the reference data")

@@ -1,13 +1,16 @@
-"""The `citygrid` command line.
+"""The `citygrid` command line: builds the root command from command modules and runs it.
 
-The core commands live here; higher layers (the server, the geocoder, the layer reports) add their
-own sub-commands through the `citygrid.cli` entry-point group, so this module imports none of them.
+Every command module, in the core and in the higher layers alike, exposes `register(app)` and imports
+nothing from here. The core ones are listed below; the higher layers (the server, the geocoder, the
+layer reports) declare theirs in the `citygrid.cli` entry-point group (pyproject.toml), so this module
+imports none of them. Both lists are loaded by the same function, in this order: core, then entry points.
 """
 
 from __future__ import annotations
 
 import sys
-from importlib.metadata import entry_points
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 
 import psycopg
 import sqlalchemy.exc
@@ -15,113 +18,53 @@ import typer
 
 from gis.errors import CityGridError
 
-app = typer.Typer(help="CityGrid: grids, geocoding, OGC API and fences for city operations.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="The database: local cluster and migrations.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+GROUP = "citygrid.cli"
+
+#: The core's command modules, written as entry points of GROUP so that they load like the plugins'.
+CORE_COMMANDS: tuple[EntryPoint, ...] = tuple(
+    EntryPoint(name=name, value=f"{module}:register", group=GROUP)
+    for name, module in (
+        ("db", "gis.db.cli"),
+        ("io", "gis.io.cli"),
+        ("demo", "gis.demo.cli"),
+        ("grids", "gis.grids.cli"),
+        ("security", "gis.security.cli"),
+        ("ops", "gis.ops.cli"),
+    )
+)
 
 
-@db_app.command("start")
-def db_start() -> None:
-    """Start the project-local PostgreSQL cluster (creating it on first use)."""
-    from gis.db.cluster import local_cluster
-    from gis.settings import get_settings
-
-    if get_settings().database_url:
-        typer.echo("DATABASE_URL is set: nothing to start.")
-        return
-    cluster = local_cluster()
-    cluster.start()
-    typer.echo(cluster.status())
+def command_modules() -> list[EntryPoint]:
+    """The core's command modules, then those the installed higher layers declare."""
+    return [*CORE_COMMANDS, *entry_points(group=GROUP)]
 
 
-@db_app.command("stop")
-def db_stop() -> None:
-    """Stop the project-local cluster."""
-    from gis.db.cluster import local_cluster
+def register_all(app: typer.Typer, modules: Iterable[EntryPoint]) -> None:
+    """Call each module's `register(app)`.
 
-    local_cluster().stop()
-    typer.echo("stopped")
-
-
-@db_app.command("status")
-def db_status() -> None:
-    """Say whether the database is up and its migrations current."""
-    from gis.db import migrate
-    from gis.db.cluster import local_cluster
-    from gis.settings import get_settings
-
-    if not get_settings().database_url:
-        typer.echo(local_cluster().status())
-    try:
-        rev = migrate.current_revision()
-    except Exception as exc:
-        typer.echo(f"database unreachable: {exc}")
-        raise typer.Exit(1) from None
-    head = migrate.head_revision()
-    typer.echo(f"migration {rev or 'none'} (head {head}){'' if rev == head else ' — run citygrid db migrate'}")
-
-
-@db_app.command("standby")
-def db_standby(
-    drop: bool = typer.Option(False, "--drop", help="stop and remove the standby; the primary stops waiting for it"),
-    asynchronous: bool = typer.Option(False, "--async", help="do not make commits wait for the standby"),
-) -> None:
-    """Create and start a hot standby of the local cluster (streaming replication; another port and folder)."""
-    from gis.db.cluster import local_cluster
-    from gis.db.replication import create_standby, drop_standby, local_failover_url, standby_cluster
-    from gis.settings import get_settings
-
-    primary, standby = local_cluster(), standby_cluster()
-    if drop:
-        drop_standby(primary, standby)
-        typer.echo(f"standby removed from {standby.link}")
-        return
-    create_standby(primary, standby, sync=get_settings().pg_standby_sync and not asynchronous)
-    typer.echo(standby.status())
-    typer.echo(f"the application now connects with: {local_failover_url()}")
-
-
-@db_app.command("promote")
-def db_promote() -> None:
-    """Promote the local standby to primary (fail over); the old primary is stopped and fenced."""
-    from gis.db.cluster import local_cluster
-    from gis.db.replication import promote, standby_cluster
-
-    standby = standby_cluster()
-    promote(standby, local_cluster())
-    typer.echo(f"promoted: {standby.status()} is the primary now")
-
-
-@db_app.command("migrate")
-def db_migrate(revision: str = typer.Argument("head")) -> None:
-    """Bring the schema up to date (and load the category table)."""
-    from gis.db import migrate
-    from gis.db.seed import seed_reference_data
-
-    migrate.upgrade(revision=revision)
-    seed_reference_data()
-    typer.echo(f"migrated to {migrate.current_revision()}")
-
-
-def _load_plugins() -> None:
-    # A broken higher layer must not take the core commands (db, import, backup) down with it.
-    for ep in entry_points(group="citygrid.cli"):
+    A module that cannot be imported is reported and skipped: a broken layer must not take the others
+    (db, import, backup) down with it.
+    """
+    for ep in modules:
         try:
-            ep.load()(app)
+            register = ep.load()
         except ImportError as exc:
             typer.echo(f"warning: command group {ep.name!r} unavailable: {exc}", err=True)
+            continue
+        register(app)
 
 
-def _load_core_commands() -> None:
-    from gis import cli_data
-
-    cli_data.load()
+def create_app() -> typer.Typer:
+    """A fresh root command with every command registered (tests drive it with typer's CliRunner)."""
+    app = typer.Typer(help="CityGrid: grids, geocoding, OGC API and fences for city operations.",
+                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register_all(app, command_modules())
+    return app
 
 
 def main() -> None:
-    _load_core_commands()
-    _load_plugins()
+    """The console script: exit 2 on a CityGrid error or an unreachable database, else click's code."""
+    app = create_app()
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here

@@ -19,9 +19,6 @@ from h3.api import basic_int
 STORED_RES = 15
 RES_MASK = 15 << 52
 
-#: Point tables that carry a stored `h3_cell` (migration 0006); whoever loads them supplies it.
-H3_TABLES = frozenset({"cases", "waste_records", "components", "pois", "doorplates", "waste_facilities"})
-
 
 def digits_mask(res: int) -> int:
     """Bits of the digits finer than `res`."""

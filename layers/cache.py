@@ -4,8 +4,8 @@
 the writing transaction, so one cheap read tells whether anything a layer reads has changed. The counter
 is read before the answer is computed: an entry can only be newer than its key, never older, and the
 next request after a write misses and recomputes. The time of the last bump is part of the key too, so a
-database restored to an older counter does not meet entries of another timeline. Per worker process;
-bounded by bytes (least recently used entries go first).
+database restored to an older counter does not meet entries of another timeline. One `LayerCache` per app (per worker
+process); bounded by bytes (least recently used entries go first).
 """
 
 from __future__ import annotations
@@ -25,12 +25,6 @@ MAX_BYTES = 128 * 1024 * 1024
 #: Size assumed for answers that are not bytes (GeoJSON dicts of a few hundred features).
 OBJECT_BYTES = 256 * 1024
 
-_lock = threading.Lock()
-_entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-_used = 0
-stats = {"hits": 0, "misses": 0}
-
-
 def version(conn: psycopg.Connection, tables: Iterable[str]) -> tuple[int, Any]:
     """(sum of the tables' change counters, time of the last change) as the caller's connection sees them."""
     row = conn.execute("SELECT coalesce(sum(version), 0)::bigint, max(changed_at) FROM ogc_changes "
@@ -38,37 +32,55 @@ def version(conn: psycopg.Connection, tables: Iterable[str]) -> tuple[int, Any]:
     return int(row[0]), row[1]
 
 
-def get_or_compute(conn: psycopg.Connection, tables: Iterable[str], key: Hashable, compute: Callable[[], T]) -> T:
-    """The cached answer for `key` at the tables' current version, else `compute()` stored under it."""
-    global _used
-    info = conn.info
-    full = (info.host, info.port, info.dbname, version(conn, tables), key)
-    with _lock:
-        hit = _entries.get(full)
-        if hit is not None:
-            _entries.move_to_end(full)
-            stats["hits"] += 1
-            return hit[0]
-    value = compute()
-    size = _size(value)
-    if size > MAX_BYTES // 4:
+class LayerCache:
+    """Layer answers keyed by the change version of the tables they read. One per app (held on
+    `app.state.services`); code without an app (CLI, reports, tests of the engines) passes none and
+    computes every answer."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._used = 0
+        self.stats = {"hits": 0, "misses": 0}
+
+    def get_or_compute(self, conn: psycopg.Connection, tables: Iterable[str], key: Hashable,
+                       compute: Callable[[], T]) -> T:
+        """The cached answer for `key` at the tables' current version, else `compute()` stored under it."""
+        info = conn.info
+        full = (info.host, info.port, info.dbname, version(conn, tables), key)
+        with self._lock:
+            hit = self._entries.get(full)
+            if hit is not None:
+                self._entries.move_to_end(full)
+                self.stats["hits"] += 1
+                return hit[0]
+        value = compute()
+        size = _size(value)
+        if size > self.max_bytes // 4:
+            return value
+        with self._lock:
+            self.stats["misses"] += 1
+            if full not in self._entries:
+                self._entries[full] = (value, size)
+                self._used += size
+            while self._used > self.max_bytes and self._entries:
+                _, (_, s) = self._entries.popitem(last=False)
+                self._used -= s
         return value
-    with _lock:
-        stats["misses"] += 1
-        if full not in _entries:
-            _entries[full] = (value, size)
-            _used += size
-        while _used > MAX_BYTES and _entries:
-            _, (_, s) = _entries.popitem(last=False)
-            _used -= s
-    return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._used = 0
 
 
-def clear() -> None:
-    global _used
-    with _lock:
-        _entries.clear()
-        _used = 0
+def get_or_compute(cache: LayerCache | None, conn: psycopg.Connection, tables: Iterable[str], key: Hashable,
+                   compute: Callable[[], T]) -> T:
+    """Through `cache` when there is one, else computed."""
+    if cache is None:
+        return compute()
+    return cache.get_or_compute(conn, tables, key, compute)
 
 
 def _size(value: Any) -> int:

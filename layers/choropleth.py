@@ -7,6 +7,7 @@ whose 12- and 9-digit prefixes are the community and street codes: one grouped s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,9 @@ GRADES = ("优", "良", "中", "差")
 
 
 def choropleth(conn: psycopg.Connection, *, level: str = "community", metric: str = "cases",
-               source: str | None = "cases", start: str | None = None, stop: str | None = None,
-               category: str | None = None, bbox: str | None = None, method: str = "quantiles", classes: int = 5,
-               geometry: bool = True) -> dict[str, Any]:
+               source: str | None = "cases", start: str | datetime | None = None, stop: str | datetime | None = None,
+               category: str | None = None, bbox: str | tuple | None = None, method: str = "quantiles",
+               classes: int = 5, geometry: bool = True) -> dict[str, Any]:
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if metric not in METRICS:

@@ -14,17 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from h3.api import basic_int
 
 from gis.errors import InvalidInput
+from gis.params import check_range, district_tz, parse_range
 from gis.settings import get_settings
 
 from . import cache
 from . import cells as hcells
-from .params import check_range, parse_time
 from .sources import SOURCES
 from .style import load
 
@@ -69,14 +68,15 @@ def default_window(conn: psycopg.Connection, kind: str) -> tuple[datetime, datet
     row = conn.execute("SELECT max(ts) FROM waste_records WHERE waste_kind = %s", (kind,)).fetchone()
     if not row or row[0] is None:
         return None
-    tz = ZoneInfo(get_settings().timezone)
+    tz = district_tz()
     last_day = row[0].astimezone(tz).date()
     stop = datetime.combine(last_day + timedelta(days=1), time.min, tz)  # whole days, in the district's time
     return stop - timedelta(days=DEFAULT_DAYS), stop
 
 
-def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | None = None,
-          stop: str | None = None, resolution: int | None = None) -> dict[str, Any]:
+def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | datetime | None = None,
+          stop: str | datetime | None = None, resolution: int | None = None,
+          answers: cache.LayerCache | None = None) -> dict[str, Any]:
     """Flow lines (GeoJSON) from generator clusters to facilities, with plant and street summaries."""
     kind = source or "kitchen"
     if kind == "waste_records":
@@ -86,8 +86,7 @@ def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | N
     res = 8 if resolution is None else resolution
     if not hcells.MIN_RES <= res <= hcells.MAX_RES:
         raise InvalidInput(f"resolution must be {hcells.MIN_RES}–{hcells.MAX_RES}, got {res}")
-    t0, t1 = parse_time(start, "from"), parse_time(stop, "to", end=True)
-    check_range(t0, t1)
+    t0, t1 = parse_range(start, stop)
     if t0 is None or t1 is None:
         window = default_window(conn, kind)
         if window is None:
@@ -102,7 +101,7 @@ def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | N
     hcells.ensure_cells(conn, SOURCES["pois"])
     hcells.ensure_cells(conn, SOURCES["waste_records"])
     key = ("flows", kind, res, t0, t1)
-    return cache.get_or_compute(conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
+    return cache.get_or_compute(answers, conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
 
 
 #: Tables whose change counters (ogc_changes) invalidate a cached flows answer.

@@ -9,7 +9,7 @@ parent expression (see layers.cells). Time, category and source filters are plai
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,92 +18,25 @@ import psycopg
 from h3.api import basic_int
 
 from gis.errors import InvalidInput
+from gis.params import BBox, parse_bbox, parse_list, parse_range
 
 from . import cache, rollup
 from . import cells as hcells
 from .classify import breaks, classify, legend
-from .params import BBox, check_range, parse_bbox, parse_list, parse_time
+from .query import HeatQuery
 from .sources import HeatSource, get_source
 from .style import class_colors, load
 
 
-@dataclass
-class HeatQuery:
-    """A validated heat request (the filters; resolution and viewport are chosen per output)."""
-
-    source: HeatSource
-    bbox: BBox | None
-    start: datetime | None = None
-    stop: datetime | None = None
-    categories: list[str] = field(default_factory=list)
-    weight: str | None = None  # SQL column, None = count
-
-    def where(self, alias: str = "") -> tuple[list[str], dict[str, Any]]:
-        """SQL conditions and their parameters (column names come from the registry, never the caller)."""
-        p = f"{alias}." if alias else ""
-        conds: list[str] = []
-        params: dict[str, Any] = {}
-        src = self.source
-        if src.where:
-            conds.append(f"({src.where})")
-        if src.time_column:
-            if self.start:
-                conds.append(f"{p}{src.time_column} >= %(start)s")
-                params["start"] = self.start
-            if self.stop:
-                conds.append(f"{p}{src.time_column} < %(stop)s")
-                params["stop"] = self.stop
-        if self.categories:
-            if src.category == "class":
-                majors, pairs = _class_filter(self.categories)
-                ors = []
-                if majors:
-                    ors.append(f"{p}major = ANY(%(majors)s)")
-                    params["majors"] = majors
-                if pairs:
-                    ors.append(f"({p}major || {p}minor) = ANY(%(pairs)s)")
-                    params["pairs"] = pairs
-                conds.append("(" + " OR ".join(ors) + ")")
-            else:
-                conds.append(f"{p}{src.category} = ANY(%(cats)s)")
-                params["cats"] = self.categories
-        return conds, params
-
-    @property
-    def cacheable(self) -> bool:
-        """Answers of plain indexed tables are cached (their changes are counted in ogc_changes)."""
-        return self.source.indexed and not self.source.select and self.bbox is not None
-
-    def key(self) -> tuple:
-        """What identifies the answer, apart from resolution and output format."""
-        return (self.source.id, self.bbox, self.start, self.stop, tuple(self.categories), self.weight)
-
-    def weight_sql(self, alias: str = "") -> str:
-        return f"{alias + '.' if alias else ''}{self.weight}" if self.weight else "1"
-
-
-def _class_filter(values: list[str]) -> tuple[list[str], list[str]]:
-    """`01` (大类), `0101` (大类+小类) or a 10-digit type code `3101130101` → majors and major+minor pairs."""
-    majors, pairs = [], []
-    for v in values:
-        if not v.isdigit() or len(v) not in (2, 4, 10):
-            raise InvalidInput(f"category {v!r} must be a 大类 (2 digits), 大类+小类 (4) or a 10-digit type code")
-        if len(v) == 2:
-            majors.append(v)
-        else:
-            pairs.append(v[-4:])
-    return majors, pairs
-
-
 def build_query(
     conn: psycopg.Connection, *, source: str | None = None, bbox: str | BBox | None = None,
-    start: str | None = None, stop: str | None = None, category: str | None = None, weight: str | None = None,
+    start: str | datetime | None = None, stop: str | datetime | None = None, category: str | None = None,
+    weight: str | None = None,
 ) -> HeatQuery:
     """Validate the request parameters against the source's registry entry."""
     src = get_source(source)
-    box = parse_bbox(bbox) if isinstance(bbox, str) or bbox is None else bbox
-    t0, t1 = parse_time(start, "from"), parse_time(stop, "to", end=True)
-    check_range(t0, t1)
+    box = (parse_bbox(bbox, need_area=True) if bbox else None) if isinstance(bbox, str) or bbox is None else bbox
+    t0, t1 = parse_range(start, stop)
     if (t0 or t1) and not src.time_column:
         raise InvalidInput(f"source {src.id!r} has no time; from/to do not apply")
     cats = parse_list(category)
@@ -252,7 +185,7 @@ def choose_resolution(bbox: BBox, zoom: float | None, resolution: int | None, wi
 
 
 def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = None,
-             resolution: int | None = None) -> dict[str, Any]:
+             resolution: int | None = None, answers: cache.LayerCache | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of hexagons with count, weight and the styled value/colour, plus a legend."""
     if q.bbox is None:
         return _collection(q, [], resolution or hcells.MIN_RES, np.zeros(0), [])
@@ -260,7 +193,8 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
     if not q.cacheable:
         return _hexagons(conn, q, res)
     hcells.ensure_cells(conn, q.source)  # a back-fill bumps the change counter: read it after
-    return cache.get_or_compute(conn, (q.source.table,), ("hexagons", res, q.key()), lambda: _hexagons(conn, q, res))
+    return cache.get_or_compute(answers, conn, (q.source.table,), ("hexagons", res, q.key()),
+                                lambda: _hexagons(conn, q, res))
 
 
 def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from gis.errors import InvalidInput
 
 from . import cache
 from . import cells as hcells
-from .heat import HeatQuery, aggregate
+from .heat import aggregate
+from .query import HeatQuery
 from .style import load, ramp_rgba
 
 MAX_PIXELS = 4096
@@ -166,7 +167,8 @@ class Rendered:
     resolution: int
 
 
-def render(conn: psycopg.Connection, q: HeatQuery, fmt: str, width: int = 1024, height: int = 1024) -> Rendered:
+def render(conn: psycopg.Connection, q: HeatQuery, fmt: str, width: int = 1024, height: int = 1024,
+           answers: cache.LayerCache | None = None) -> Rendered:
     """PNG (`png`) or GeoTIFF (`tif`) of the query, cached per query and the source table's change counter."""
     def compute() -> Rendered:
         d = density(conn, q, width=width, height=height)
@@ -176,7 +178,7 @@ def render(conn: psycopg.Connection, q: HeatQuery, fmt: str, width: int = 1024, 
     if not q.cacheable:
         return compute()
     hcells.ensure_cells(conn, q.source)  # a back-fill bumps the counter: read it after
-    return cache.get_or_compute(conn, (q.source.table,), ("raster", fmt, width, height, q.key()), compute)
+    return cache.get_or_compute(answers, conn, (q.source.table,), ("raster", fmt, width, height, q.key()), compute)
 
 
 def to_geotiff(d: Density) -> bytes:

@@ -11,32 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
 
-from . import cells as hcells
+from gis import catalog
+from gis.catalog import Rollup
 
-if TYPE_CHECKING:
-    from .heat import HeatQuery
+from . import cells as hcells
+from .query import HeatQuery
 
 #: Resolution of the rollup cells (the constants in 0007_heat_rollup.sql are gis.h3cells.parent_sql(…, 8)).
 ROLLUP_RES = 8
 
 
-@dataclass(frozen=True)
-class RollupSpec:
-    """What the triggers of 0007 store for one table (must agree with the SQL)."""
-
-    part: str    # column stored as `part`
-    weight: str  # column summed into `w`
-    time: str    # column bucketed into `period`
-
-
-SPECS: dict[str, RollupSpec] = {
-    "cases": RollupSpec("source", "weight", "reported_at"),
-    "waste_records": RollupSpec("waste_kind", "tonnes", "ts"),
+#: What the triggers of 0007 store per table (declared with the heat entries of gis.catalog).
+SPECS: dict[str, Rollup] = {
+    layer.table: layer.heat.rollup for layer in catalog.LAYERS if layer.heat and layer.heat.rollup
 }
 
 

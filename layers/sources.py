@@ -1,19 +1,16 @@
-"""The registry of heat sources: which point table answers `source=<id>` and with which columns.
+"""Heat sources: the catalog layers with a `heat` entry, seen as what the heat queries need.
 
-Ids are those of the OGC API point collections (api/ogc owns that registry; layers/ may not import api/,
-so this one repeats the ids and says only what heat needs: table, key, time column, category filter,
-weights). Adding a heat source = adding an entry here.
+`source=<id>` takes a catalog layer id (the OGC collection id where the layer is published). Adding a
+heat source is giving a catalog layer a `heat` entry (gis/catalog/entries.py); nothing here changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from gis import catalog
 from gis.errors import NotFound
-
-#: `cases.source` values that count as citizen complaints (the 12345 hotline).
-COMPLAINT_SOURCES = ("hotline", "12345", "热线")
-_COMPLAINTS = f"source IN ({', '.join(repr(v) for v in COMPLAINT_SOURCES)})"
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ class HeatSource:
     where: str | None = None
     #: The same condition as values of the table's rollup part column (layers.rollup), when it is one.
     parts: tuple[str, ...] | None = None
-    #: True when the table has an `h3_cell` column (migration 0006) kept by layers.cells.
+    #: True when the table has an `h3_cell` column kept by layers.cells.
     indexed: bool = True
     #: For sources that are not a plain table: a SELECT yielding key, geom, and the columns named above.
     select: str | None = None
@@ -44,26 +41,21 @@ class HeatSource:
     ogc: bool = True
 
 
-SOURCES: dict[str, HeatSource] = {
-    s.id: s
-    for s in [
-        HeatSource("cases", "案件", "cases", "id", "bigint", "reported_at", "class", {"weight": "weight"}),
-        HeatSource("complaints", "投诉 (热线案件)", "cases", "id", "bigint", "reported_at", "class",
-                   {"weight": "weight"}, where=_COMPLAINTS, parts=COMPLAINT_SOURCES, ogc=False),
-        HeatSource("components", "部件", "components", "id", "text", None, "class"),
-        HeatSource("pois", "兴趣点", "pois", "poi_id", "text", None, "category"),
-        HeatSource("doorplates", "门（楼）牌", "doorplates", "add_id", "text"),
-        HeatSource("waste_facilities", "环卫设施", "waste_facilities", "id", "bigint", None, "kind",
-                   {"capacity_tpd": "capacity_tpd"}),
-        HeatSource("waste_records", "垃圾产生量 (称重记录, 吨)", "waste_records", "id", "bigint", "ts", "waste_kind",
-                   {"tonnes": "tonnes"}, default_weight="tonnes", ogc=False),
-        HeatSource(
-            "vehicles", "车辆 (最新位置)", "v", "id", "text", "ts", "kind", indexed=False,
-            select="SELECT v.id, v.kind, p.ts, p.geom FROM vehicles v CROSS JOIN LATERAL "
-                   "(SELECT ts, geom FROM positions WHERE vehicle_id = v.id ORDER BY ts DESC LIMIT 1) p",
-        ),
-    ]
-}
+def _source(layer: catalog.Layer) -> HeatSource:
+    heat = layer.heat
+    assert heat is not None
+    return HeatSource(
+        layer.id, heat.title or layer.title, layer.table, layer.id_column, layer.key_sql_type, heat.time,
+        heat.category, dict(heat.weights), heat.default_weight, layer.where, heat.parts,
+        layer.table in catalog.h3_tables() and not heat.select, heat.select,
+        layer.publish,
+    )
+
+
+#: Every heat source by id, in the order the web map offers them (derived from the catalog once).
+SOURCES: MappingProxyType[str, HeatSource] = MappingProxyType({
+    layer.id: _source(layer) for layer in catalog.heat_sources()
+})
 
 
 def get_source(source_id: str | None) -> HeatSource:

@@ -11,20 +11,17 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import grid_fixtures
+import io_helpers
+import layers_world
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from tables import DATA_TABLES
 
 from gis.db import engine as db_engine
 from gis.db import migrate
 from gis.db.seed import seed_reference_data
-
-#: Tables emptied by the `clean_db` fixture (reference data and the append-only audit log stay).
-DATA_TABLES = [
-    "waste_records", "alarms", "positions", "fences", "routes", "cases", "waste_facilities", "components",
-    "vehicles", "pois", "doorplates", "zones", "streets", "work_grids", "unit_grids", "eval_grids",
-    "eval_draws", "admin_areas", "dataset_meta",
-]
 
 
 def _server_url() -> str:
@@ -77,6 +74,47 @@ def clean_db(database_url: str) -> Iterator[str]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
     yield database_url
+
+
+# -- The three hand-made districts. Each test module that needs one asks for it by name; their data live
+# in helper modules (tests/grid_fixtures.py, io_helpers.py, layers_world.py), which the tests import for
+# the codes and coordinates they assert on.
+
+
+@pytest.fixture
+def grid_district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
+    """The grid-engine district (tests/grid_fixtures.py): 2 streets, 3 communities, 6 unit grids, eval and
+    work grids. Codes, locate, census, assignment and the grid endpoints are checked against it."""
+    grid_fixtures.load_district(db)
+    return db
+
+
+@pytest.fixture
+def grid_district_with_components(grid_district: psycopg.Connection) -> psycopg.Connection:
+    """The grid district and four components (grid_fixtures.COMPONENTS), for the census figures."""
+    grid_fixtures.add_components(grid_district)
+    return grid_district
+
+
+@pytest.fixture
+def io_district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
+    """The import/export district (tests/io_helpers.py): one street, two communities, two unit grids."""
+    io_helpers.load_district(db)
+    return db
+
+
+@pytest.fixture
+def io_district_with_components(io_district: psycopg.Connection) -> psycopg.Connection:
+    """The import/export district and the components CID1 and CID2 (io_helpers), for the export tests."""
+    io_helpers.add_components(io_district)
+    return io_district
+
+
+@pytest.fixture
+def layers_district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
+    """The layer-tests district (tests/layers_world.py): four unit grids and 162 cases in January 2024."""
+    layers_world.load_district(db)
+    return db
 
 
 def _free_port() -> int:
@@ -134,8 +172,3 @@ def api_keys(database_url: str) -> dict[str, str]:
         for role in ALL_ROLES:
             _, keys[role] = create_key(conn, f"test-{role}", role, ["dev-1", "dev-2"] if role == "device" else None)
     return keys
-
-
-def auth(key: str) -> dict[str, str]:
-    """Headers carrying an API key."""
-    return {"X-API-Key": key}

@@ -36,7 +36,7 @@ def ensure_world(database_url: str) -> None:
         row = conn.execute("SELECT 1 FROM dataset_meta WHERE key = 'geocode_world'").fetchone()
         if row:
             return
-        from conftest import DATA_TABLES
+        from tables import DATA_TABLES
 
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
         with conn.transaction():

@@ -64,3 +64,15 @@ def load_district(db: psycopg.Connection, *, evals: bool = True, works: bool = T
         for code, kind, name, assignee, team, geom in WORKS:
             db.execute("INSERT INTO work_grids (code, kind, name, street_code, assignee, team, geom) "
                        "VALUES (%s,%s,%s,%s,%s,%s,%s)", (code, kind, name, None, assignee, team, geom))
+
+
+#: Components (id, lon, lat) for the census tests: two in 003001001, one in 003002001, one in 004001001.
+COMPONENTS = [("3101130101000001", 121.405, 31.305), ("3101130101000002", 121.406, 31.306),
+              ("3101130201000001", 121.415, 31.315), ("3101130401000001", 121.435, 31.305)]
+
+
+def add_components(db: psycopg.Connection) -> None:
+    """Inserts COMPONENTS (major and minor taken from the id)."""
+    for cid, x, y in COMPONENTS:
+        db.execute("INSERT INTO components (id, major, minor, geom) VALUES (%s, %s, %s, ST_Point(%s, %s, 4490))",
+                   (cid, cid[6:8], cid[8:10], x, y))

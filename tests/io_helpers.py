@@ -38,6 +38,17 @@ def load_district(db: psycopg.Connection, grids: bool = True) -> None:
                        "VALUES (%s, %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4490)))", [code, comm, *box])
 
 
+#: Two components of the export tests: 上水井盖 in GRID1, an unnamed 污水井盖 in GRID2.
+CID1, CID2 = "3101130101000001", "3101130102000002"
+
+
+def add_components(db: psycopg.Connection) -> None:
+    """Inserts the components CID1 and CID2."""
+    db.execute("INSERT INTO components (id, major, minor, name, geom) VALUES "
+               "(%s, '01', '01', '上水井盖', ST_SetSRID(ST_MakePoint(121.31, 31.35), 4490)), "
+               "(%s, '01', '02', NULL, ST_SetSRID(ST_MakePoint(121.36, 31.35), 4490))", [CID1, CID2])
+
+
 def snapshot(db: psycopg.Connection, table: str) -> tuple[int, str | None]:
     """Row count and a checksum of every row of `table`: equal snapshots mean the table is unchanged."""
     row = db.execute(f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t").fetchone()

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import psycopg
 
+from gis import catalog
+
 LON0, LAT0, STEP = 121.41, 31.31, 0.002
+
+
+#: Every collection the OGC API publishes (landing page, GDAL and OWSLib must list exactly these).
+COLLECTION_IDS = {layer.id for layer in catalog.published()}
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> str:

@@ -6,7 +6,7 @@ import threading
 
 import psycopg
 import pytest
-from grid_fixtures import box, load_district
+from grid_fixtures import box
 
 from gis import codes
 from gis.errors import InvalidCode
@@ -60,70 +60,65 @@ def test_leading_zeros_are_kept() -> None:
     assert p.segment("district") == "110101" and p.code.startswith("11")
 
 
-@pytest.fixture
-def district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
-    load_district(db)
-    return db
 
-
-def test_validate_names_segments(district: psycopg.Connection) -> None:
-    (p,) = codes.validate(district, "310113003001002")
+def test_validate_names_segments(grid_district: psycopg.Connection) -> None:
+    (p,) = codes.validate(grid_district, "310113003001002")
     assert p.kind == "unit_grid" and p.exists and p.name == "单元网格002"
     labels = {s.name: s.label for s in p.segments}
     assert labels == {"district": "宝山区", "street": "吴淞街道", "community": "南社区", "sequence": None}
     assert p.extra["eval_grid"] == "310113003001"
 
 
-def test_validate_missing_parent_names_segment(district: psycopg.Connection) -> None:
+def test_validate_missing_parent_names_segment(grid_district: psycopg.Connection) -> None:
     with pytest.raises(InvalidCode, match="street segment 999 of 310113999001005 does not exist"):
-        codes.validate(district, "310113999001005")
+        codes.validate(grid_district, "310113999001005")
     with pytest.raises(InvalidCode, match="community segment 009 of 310113003009001 does not exist"):
-        codes.validate(district, "310113003009001")
+        codes.validate(grid_district, "310113003009001")
     with pytest.raises(InvalidCode, match="district segment 320904 of 320904001 does not exist"):
-        codes.validate(district, "320904001")
+        codes.validate(grid_district, "320904001")
 
 
-def test_validate_new_code_under_existing_parents(district: psycopg.Connection) -> None:
-    (p,) = codes.validate(district, "310113003001099")
+def test_validate_new_code_under_existing_parents(grid_district: psycopg.Connection) -> None:
+    (p,) = codes.validate(grid_district, "310113003001099")
     assert p.exists is False and p.kind == "unit_grid"
 
 
-def test_twelve_digits_answer_both_or_decide_by_what_exists(district: psycopg.Connection) -> None:
-    both = codes.validate(district, "310113003001")        # community and evaluation grid both stored
+def test_twelve_digits_answer_both_or_decide_by_what_exists(grid_district: psycopg.Connection) -> None:
+    both = codes.validate(grid_district, "310113003001")        # community and evaluation grid both stored
     assert [p.kind for p in both] == ["community", "eval_grid"]
     assert both[1].extra["area_class"] == "A"
-    only_comm = codes.validate(district, "310113003002")  # a community, no such evaluation grid
+    only_comm = codes.validate(grid_district, "310113003002")  # a community, no such evaluation grid
     assert [p.kind for p in only_comm] == ["community"]
-    neither = codes.validate(district, "310113003077")    # neither stored, both possible
+    neither = codes.validate(grid_district, "310113003077")    # neither stored, both possible
     assert [p.kind for p in neither] == ["community", "eval_grid"]
-    assert [p.kind for p in codes.validate(district, "310113003001", "eval_grid")] == ["eval_grid"]
+    assert [p.kind for p in codes.validate(grid_district, "310113003001", "eval_grid")] == ["eval_grid"]
 
 
-def test_category_codes_against_the_table(district: psycopg.Connection) -> None:
-    kinds = [p.kind for p in codes.validate(district, "3101130101")]
+def test_category_codes_against_the_table(grid_district: psycopg.Connection) -> None:
+    kinds = [p.kind for p in codes.validate(grid_district, "3101130101")]
     assert kinds == ["component_type", "event_type"]
-    (ct, _) = codes.validate(district, "3101130101")
+    (ct, _) = codes.validate(grid_district, "3101130101")
     assert ct.name == "上水井盖"
     with pytest.raises(InvalidCode, match="minor segment 77 of 3101130177 is not a"):
-        codes.validate(district, "3101130177")
+        codes.validate(grid_district, "3101130177")
 
 
-def test_component_id(district: psycopg.Connection) -> None:
-    district.execute("INSERT INTO components (id, major, minor, name, geom) VALUES "
-                     "('3101130101000123', '01', '01', '井盖', 'SRID=4490;POINT(121.405 31.305)')")
-    (p,) = codes.validate(district, "3101130101000123")
+def test_component_id(grid_district: psycopg.Connection) -> None:
+    grid_district.execute("INSERT INTO components (id, major, minor, name, geom) VALUES "
+                          "('3101130101000123', '01', '01', '井盖', 'SRID=4490;POINT(121.405 31.305)')")
+    (p,) = codes.validate(grid_district, "3101130101000123")
     assert p.exists and p.extra["unit_grid"] == "310113003001001"
     assert {s.name: s.label for s in p.segments}["minor"] == "上水井盖"
     with pytest.raises(InvalidCode, match="district segment 320904"):
-        codes.validate(district, "3209040101000123")
+        codes.validate(grid_district, "3209040101000123")
 
 
-def test_parent_must_contain_geometry(district: psycopg.Connection) -> None:
-    geom = district.execute("SELECT ST_AsBinary(ST_GeomFromEWKT(%s))", (box(121.401, 31.301, 121.402, 31.302),)
-                            ).fetchone()[0]
-    codes.check_parent_contains(district, "310113003001050", geom)
+def test_parent_must_contain_geometry(grid_district: psycopg.Connection) -> None:
+    geom = grid_district.execute("SELECT ST_AsBinary(ST_GeomFromEWKT(%s))", (box(121.401, 31.301, 121.402, 31.302),)
+                                 ).fetchone()[0]
+    codes.check_parent_contains(grid_district, "310113003001050", geom)
     with pytest.raises(InvalidCode, match=r"community segment 002 of 310113003002050 disagrees .* 310113003001"):
-        codes.check_parent_contains(district, "310113003002050", geom)
+        codes.check_parent_contains(grid_district, "310113003002050", geom)
 
 
 def test_build() -> None:
@@ -133,7 +128,7 @@ def test_build() -> None:
         codes.build("eval_grid", "310113003", 1000)
 
 
-def test_allocation_starts_above_stored_and_is_safe_under_threads(district: psycopg.Connection,
+def test_allocation_starts_above_stored_and_is_safe_under_threads(grid_district: psycopg.Connection,
                                                                  database_url: str) -> None:
     parent = "310113004001"          # stored: 001 and 002
     got: list[str] = []
@@ -161,5 +156,5 @@ def test_allocation_starts_above_stored_and_is_safe_under_threads(district: psyc
     assert not errors
     assert len(got) == len(set(got)) == 60
     assert sorted(got) == [f"{parent}{i:03d}" for i in range(3, 63)]
-    block = codes.allocate(district, "unit_grid", parent, count=3)
+    block = codes.allocate(grid_district, "unit_grid", parent, count=3)
     assert block == [f"{parent}{i:03d}" for i in range(63, 66)]

@@ -49,7 +49,10 @@ def test_no_server_errors(fuzz_target: tuple[str, str]) -> None:
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("st")), "run", f"{base}/openapi.json",
          "--checks", "not_a_server_error", "--max-examples", "15", "--max-time", str(BUDGET_S),
-         "--header", f"X-API-Key:{key}", "--request-timeout", "30", "--workers", "2",
+         "--header", f"X-API-Key:{key}", "--request-timeout", "30",
+             # one worker: CPython 3.11.7's ast.parse is not thread-safe, and hypothesis parses lambdas with it
+             # while describing strategies ("AST constructor recursion depth mismatch", seen once here)
+             "--workers", "1",
          "--generation-deterministic", "--exclude-path-regex", "/api/alarms/stream"],
         capture_output=True, text=True, timeout=BUDGET_S + 240,
     )

@@ -7,19 +7,12 @@ import httpx
 import numpy as np
 import orjson
 import psycopg
-import pytest
-from grid_fixtures import box, load_district
+from grid_fixtures import box
 
 from gis import crs as gcrs
 
 
-@pytest.fixture
-def district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
-    load_district(db)
-    return db
-
-
-def test_codes_endpoint(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_codes_endpoint(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     r = http.get("/api/codes/310113003001001")
     assert r.status_code == 200
     body = r.json()
@@ -34,7 +27,7 @@ def test_codes_endpoint(district: psycopg.Connection, http: httpx.Client) -> Non
     assert http.get("/api/codes/31011x").status_code == 422
 
 
-def test_locate_get(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_locate_get(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     r = http.get("/api/grids/locate", params={"lon": 121.41, "lat": 31.31})
     assert r.status_code == 200
     body = r.json()
@@ -48,7 +41,7 @@ def test_locate_get(district: psycopg.Connection, http: httpx.Client) -> None:
     assert bad.status_code == 400 and bad.json()["error"] == "unknown_crs"
 
 
-def test_locate_post_json_array_in_order(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_locate_post_json_array_in_order(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     pts = [[121.435, 31.315], [121.405, 31.305], [121.6, 31.6], {"lon": 121.415, "lat": 31.315}]
     r = http.post("/api/grids/locate", content=orjson.dumps(pts), headers={"content-type": "application/json"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
@@ -58,7 +51,7 @@ def test_locate_post_json_array_in_order(district: psycopg.Connection, http: htt
     assert got[2]["outside"] is True
 
 
-def test_locate_post_many_and_ndjson(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_locate_post_many_and_ndjson(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     rng = np.random.default_rng(3)
     xs, ys = rng.uniform(121.40, 121.44, 30_000), rng.uniform(31.30, 31.32, 30_000)
     body = {"crs": "EPSG:4490", "points": np.column_stack([xs, ys]).tolist()}
@@ -74,7 +67,7 @@ def test_locate_post_many_and_ndjson(district: psycopg.Connection, http: httpx.C
     assert [a["unit_grid"]["code"] for a in answers] == [g["unit_grid"]["code"] for g in got[:500]]
 
 
-def test_locate_post_bad_input(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_locate_post_bad_input(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     r = http.post("/api/grids/locate", content=b'[[121.4, 31.3], ["a", 1]]')
     assert r.status_code == 400 and "point 1" in r.json()["detail"]
     r = http.post("/api/grids/locate", content=b"[121.4, 31.3")
@@ -84,13 +77,14 @@ def test_locate_post_bad_input(district: psycopg.Connection, http: httpx.Client)
     assert r.status_code == 413 and "100001 points" in r.json()["detail"]
 
 
-def test_sample_needs_inspector(district: psycopg.Connection, http: httpx.Client, api_keys: dict[str, str]) -> None:
-    district.execute("DELETE FROM unit_grids")
-    district.execute("DELETE FROM eval_grids")
+def test_sample_needs_inspector(grid_district: psycopg.Connection, http: httpx.Client,
+                                api_keys: dict[str, str]) -> None:
+    grid_district.execute("DELETE FROM unit_grids")
+    grid_district.execute("DELETE FROM eval_grids")
     for k, cls in enumerate("AAABBCCC", 1):
         x = 121.40 + k * 0.001
-        district.execute("INSERT INTO eval_grids (code, street_code, area_class, geom) VALUES (%s, %s, %s, %s)",
-                         (f"310113003{k:03d}", "310113003", cls, box(x, 31.30, x + 0.001, 31.301)))
+        grid_district.execute("INSERT INTO eval_grids (code, street_code, area_class, geom) VALUES (%s, %s, %s, %s)",
+                              (f"310113003{k:03d}", "310113003", cls, box(x, 31.30, x + 0.001, 31.301)))
     payload = {"city_class": 1, "seed": 99}
     assert http.post("/api/eval-grids/sample", json=payload).status_code == 401
     assert http.post("/api/eval-grids/sample", json=payload,
@@ -105,7 +99,7 @@ def test_sample_needs_inspector(district: psycopg.Connection, http: httpx.Client
     short = http.post("/api/eval-grids/sample", json={"city_class": 1, "seed": 1},
                       headers={"X-API-Key": api_keys["inspector"]})
     assert short.status_code == 200
-    district.execute("UPDATE eval_grids SET area_class = 'A' WHERE area_class = 'C'")
+    grid_district.execute("UPDATE eval_grids SET area_class = 'A' WHERE area_class = 'C'")
     short = http.post("/api/eval-grids/sample", json={"city_class": 2, "seed": 1},
                       headers={"X-API-Key": api_keys["inspector"]})
     assert short.status_code == 400 and "cannot draw 2 C (only 0 available)" in short.json()["detail"]
@@ -113,7 +107,7 @@ def test_sample_needs_inspector(district: psycopg.Connection, http: httpx.Client
     assert [d["seed"] for d in draws] == [1, 99, 99]
 
 
-def test_responsibility_and_census(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_responsibility_and_census(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     r = http.get("/api/grids/responsibility", params={"lon": 121.415, "lat": 31.305, "person": "张三"}).json()
     assert r["inside"] is False and r["alert"] == "cross_grid" and r["distance_m"] > 400
     c = http.get("/api/grids/census", params={"level": "street"}).json()
@@ -121,7 +115,7 @@ def test_responsibility_and_census(district: psycopg.Connection, http: httpx.Cli
     assert http.get("/api/grids/census", params={"level": "city"}).status_code == 422
 
 
-def test_layer_etag_and_changes_since(district: psycopg.Connection, http: httpx.Client) -> None:
+def test_layer_etag_and_changes_since(grid_district: psycopg.Connection, http: httpx.Client) -> None:
     full = http.get("/api/grids/unit")
     assert full.status_code == 200
     etag = full.headers["etag"]
@@ -133,10 +127,10 @@ def test_layer_etag_and_changes_since(district: psycopg.Connection, http: httpx.
     same = http.get("/api/grids/unit", params={"since": version}).json()
     assert same["upserted"] == [] and same["deleted"] == [] and same["reset"] is False
     # One edit, one delete, one insert.
-    district.execute("UPDATE unit_grids SET name = '改名' WHERE code = '310113003001001'")
-    district.execute("DELETE FROM unit_grids WHERE code = '310113004001002'")
-    district.execute("INSERT INTO unit_grids (code, community_code, geom) VALUES ('310113004001003', "
-                     "'310113004001', %s)", (box(121.43, 31.30, 121.44, 31.32),))
+    grid_district.execute("UPDATE unit_grids SET name = '改名' WHERE code = '310113003001001'")
+    grid_district.execute("DELETE FROM unit_grids WHERE code = '310113004001002'")
+    grid_district.execute("INSERT INTO unit_grids (code, community_code, geom) VALUES ('310113004001003', "
+                          "'310113004001', %s)", (box(121.43, 31.30, 121.44, 31.32),))
     assert http.get("/api/grids/unit", headers={"If-None-Match": etag}).status_code == 200
     changes = http.get("/api/grids/unit", params={"since": version})
     body = changes.json()
@@ -148,7 +142,7 @@ def test_layer_etag_and_changes_since(district: psycopg.Connection, http: httpx.
     eval_tag = http.get("/api/grids/eval").headers["etag"]
     assert http.get("/api/grids/eval", headers={"If-None-Match": eval_tag}).status_code == 304
     # A truncate since then means: take everything again.
-    district.execute("TRUNCATE work_grids")
+    grid_district.execute("TRUNCATE work_grids")
     work = http.get("/api/grids/work", params={"since": 0}).json()
     assert work["reset"] is True and work["upserted"] == []
     assert http.get("/api/grids/bogus").status_code == 422

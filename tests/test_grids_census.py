@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from grid_fixtures import UNITS, load_district
+from grid_fixtures import UNITS
 from pyproj import Geod
 
 from gis.errors import InvalidInput, NotFound
@@ -20,19 +20,9 @@ def box_area(x0: float, y0: float, x1: float, y1: float) -> float:
     return abs(area)
 
 
-@pytest.fixture
-def district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
-    load_district(db)
-    pts = [("3101130101000001", 121.405, 31.305), ("3101130101000002", 121.406, 31.306),
-           ("3101130201000001", 121.415, 31.315), ("3101130401000001", 121.435, 31.305)]
-    for cid, x, y in pts:
-        db.execute("INSERT INTO components (id, major, minor, geom) VALUES (%s, %s, %s, ST_Point(%s, %s, 4490))",
-                   (cid, cid[6:8], cid[8:10], x, y))
-    return db
 
-
-def test_district_figures(district: psycopg.Connection) -> None:
-    (d,) = census(district, "district")
+def test_district_figures(grid_district_with_components: psycopg.Connection) -> None:
+    (d,) = census(grid_district_with_components, "district")
     assert d["code"] == "310113" and d["name"] == "宝山区"
     assert d["area_m2"] == pytest.approx(box_area(121.40, 31.30, 121.44, 31.32), rel=1e-4)
     assert d["unit_grids"]["count"] == 6
@@ -48,33 +38,33 @@ def test_district_figures(district: psycopg.Connection) -> None:
     assert set(d["components"]["by_major"]) == {"01", "02", "04"}
 
 
-def test_street_and_community_figures(district: psycopg.Connection) -> None:
-    streets = {r["code"]: r for r in census(district, "street")}
+def test_street_and_community_figures(grid_district_with_components: psycopg.Connection) -> None:
+    streets = {r["code"]: r for r in census(grid_district_with_components, "street")}
     assert streets["310113003"]["unit_grids"]["count"] == 4 and streets["310113004"]["unit_grids"]["count"] == 2
     assert streets["310113003"]["components"]["count"] == 3 and streets["310113004"]["components"]["count"] == 1
     assert streets["310113003"]["supervisors"] == 1 and streets["310113004"]["supervisors"] == 1
-    comms = {r["code"]: r for r in census(district, "community", "310113003")}
+    comms = {r["code"]: r for r in census(grid_district_with_components, "community", "310113003")}
     assert list(comms) == ["310113003001", "310113003002"]
     assert comms["310113003001"]["components"]["by_major"]["01"]["count"] == 2
     assert comms["310113003002"]["responsibility_grids"]["count"] == 0
     assert comms["310113003002"]["area_m2"] == pytest.approx(box_area(121.40, 31.31, 121.42, 31.32), rel=1e-4)
     with pytest.raises(InvalidInput):
-        census(district, "province")
+        census(grid_district_with_components, "province")
 
 
-def test_responsibility(district: psycopg.Connection) -> None:
-    inside = check_responsibility(district, 121.405, 31.305, person="张三")
+def test_responsibility(grid_district_with_components: psycopg.Connection) -> None:
+    inside = check_responsibility(grid_district_with_components, 121.405, 31.305, person="张三")
     assert inside["inside"] is True and inside["distance_m"] == 0 and inside["alert"] is None
-    out = check_responsibility(district, 121.415, 31.305, person="张三", purpose="position")
+    out = check_responsibility(grid_district_with_components, 121.415, 31.305, person="张三", purpose="position")
     assert out["inside"] is False and out["alert"] == "off_post" and out["nearest_grid"] == "R001"
     # 0.005° of longitude at 31.305°N from the grid's east edge.
     _, _, dist = GEOD.inv(121.41, 31.305, 121.415, 31.305)
     assert out["distance_m"] == pytest.approx(dist, rel=2e-3)
-    team = check_responsibility(district, 121.425, 31.305, team="T2")
+    team = check_responsibility(grid_district_with_components, 121.425, 31.305, team="T2")
     assert team["inside"] is True and team["grids"][0]["assignee"] == "李四"
-    report = check_responsibility(district, 121.425, 31.305, person="张三")
+    report = check_responsibility(grid_district_with_components, 121.425, 31.305, person="张三")
     assert report["alert"] == "cross_grid"
     with pytest.raises(NotFound, match="王五"):
-        check_responsibility(district, 121.405, 31.305, person="王五")
+        check_responsibility(grid_district_with_components, 121.405, 31.305, person="王五")
     with pytest.raises(InvalidInput):
-        check_responsibility(district, 121.405, 31.305)
+        check_responsibility(grid_district_with_components, 121.405, 31.305)

@@ -94,10 +94,9 @@ def test_prefix_mismatch() -> None:
 
 
 def test_database_check_and_cli(clean_db: str, db: psycopg.Connection, tmp_path) -> None:
-    from gis.cli import app
-    from gis.cli_data import load
+    from gis.cli import create_app
 
-    load()
+    app = create_app()
     load_district(db)
     runner = CliRunner()
     ok = runner.invoke(app, ["grids", "check"])
@@ -114,10 +113,9 @@ def test_database_check_and_cli(clean_db: str, db: psycopg.Connection, tmp_path)
 
 @pytest.mark.parametrize("level", ["street"])
 def test_cli_census_and_build(clean_db: str, db: psycopg.Connection, level: str) -> None:
-    from gis.cli import app
-    from gis.cli_data import load
+    from gis.cli import create_app
 
-    load()
+    app = create_app()
     load_district(db, evals=False)
     runner = CliRunner()
     res = runner.invoke(app, ["grids", "census", "--level", level, "--json"])

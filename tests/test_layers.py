@@ -12,58 +12,9 @@ import numpy as np
 import psycopg
 import pytest
 import rasterio
+from layers_world import E, N, S, W, case_rows
 
 from layers import cells as hcells
-
-# A 0.1° × 0.1° district: two streets (west / east halves), one community each, two unit grids per community.
-W, S, E, N = 121.40, 31.30, 121.50, 31.40
-MID_X, MID_Y = 121.45, 31.35
-
-
-def _box(w: float, s: float, e: float, n: float) -> str:
-    return f"SRID=4490;MULTIPOLYGON((({w} {s},{e} {s},{e} {n},{w} {n},{w} {s})))"
-
-
-def _load_areas(db: psycopg.Connection) -> None:
-    db.execute("INSERT INTO admin_areas (code, level, name, geom) VALUES ('310113', 'district', '宝山区', %s)",
-               (_box(W, S, E, N),))
-    for code, name, (w, e) in (("310113001", "西街道", (W, MID_X)), ("310113002", "东街道", (MID_X, E))):
-        db.execute("INSERT INTO admin_areas (code, level, name, parent_code, geom) VALUES (%s, 'street', %s, "
-                   "'310113', %s)", (code, name, _box(w, S, e, N)))
-        db.execute("INSERT INTO admin_areas (code, level, name, parent_code, geom) VALUES (%s, 'community', %s, "
-                   "%s, %s)", (code + "001", name + "社区", code, _box(w, S, e, N)))
-        for seq, (s, n) in (("001", (S, MID_Y)), ("002", (MID_Y, N))):
-            db.execute("INSERT INTO unit_grids (code, community_code, name, geom) VALUES (%s, %s, %s, %s)",
-                       (code + "001" + seq, code + "001", f"{name}{seq}", _box(w, s, e, n)))
-
-
-# Cases: (lon, lat, day of Jan 2024, 大类, 小类, source, weight) — a dense cluster in the south-west, a few
-# elsewhere, some outside the district (they must not appear in the district choropleth, but do in heat).
-def _cases() -> list[tuple[float, float, int, str, str, str, float]]:
-    rng = np.random.default_rng(7)
-    rows = []
-    for i in range(120):
-        lon, lat = 121.42 + rng.normal(0, 0.004), 31.32 + rng.normal(0, 0.004)
-        rows.append((lon, lat, 1 + i % 28, "01", "01" if i % 3 else "02", "hotline" if i % 2 else "supervisor",
-                     1.0 + (i % 4)))
-    for i in range(40):
-        lon, lat = rng.uniform(W + 0.001, E - 0.001), rng.uniform(S + 0.001, N - 0.001)
-        rows.append((lon, lat, 1 + i % 28, "02", "01", "camera", 2.5))
-    rows += [(121.55, 31.35, 3, "01", "01", "hotline", 1.0), (121.60, 31.45, 4, "01", "01", "hotline", 1.0)]
-    return rows
-
-
-@pytest.fixture
-def district(clean_db: str, db: psycopg.Connection) -> psycopg.Connection:
-    _load_areas(db)
-    with db.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO cases (major, minor, source, reported_at, weight, geom) VALUES "
-            "(%s, %s, %s, make_timestamptz(2024, 1, %s, 10, 0, 0, 'Asia/Shanghai'), %s, "
-            "ST_SetSRID(ST_MakePoint(%s, %s), 4490))",
-            [(ma, mi, src, day, w, lon, lat) for lon, lat, day, ma, mi, src, w in _cases()],
-        )
-    return db
 
 
 def test_h3_bit_arithmetic_matches_h3() -> None:
@@ -87,22 +38,24 @@ def test_parent_sql_equals_python(db: psycopg.Connection) -> None:
         assert got == h3.api.basic_int.cell_to_parent(cell, res)
 
 
-def test_cells_backfilled_and_reset_on_move(district: psycopg.Connection) -> None:
+def test_cells_backfilled_and_reset_on_move(layers_district: psycopg.Connection) -> None:
     from layers.sources import SOURCES
 
-    n = hcells.ensure_cells(district, SOURCES["cases"])
-    assert n == len(_cases())
-    assert district.execute("SELECT count(*) FROM cases WHERE h3_cell IS NULL").fetchone()[0] == 0
-    cid, lon, lat, cell = district.execute("SELECT id, ST_X(geom), ST_Y(geom), h3_cell FROM cases LIMIT 1").fetchone()
+    n = hcells.ensure_cells(layers_district, SOURCES["cases"])
+    assert n == len(case_rows())
+    assert layers_district.execute("SELECT count(*) FROM cases WHERE h3_cell IS NULL").fetchone()[0] == 0
+    cid, lon, lat, cell = layers_district.execute(
+        "SELECT id, ST_X(geom), ST_Y(geom), h3_cell FROM cases LIMIT 1").fetchone()
     assert cell == h3.api.basic_int.latlng_to_cell(lat, lon, 15)
-    district.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.46, 31.37), 4490) WHERE id = %s", (cid,))
-    assert district.execute("SELECT h3_cell FROM cases WHERE id = %s", (cid,)).fetchone()[0] is None
-    assert hcells.ensure_cells(district, SOURCES["cases"]) == 1
-    assert district.execute("SELECT h3_cell FROM cases WHERE id = %s", (cid,)).fetchone()[0] == \
+    layers_district.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.46, 31.37), 4490) WHERE id = %s",
+                            (cid,))
+    assert layers_district.execute("SELECT h3_cell FROM cases WHERE id = %s", (cid,)).fetchone()[0] is None
+    assert hcells.ensure_cells(layers_district, SOURCES["cases"]) == 1
+    assert layers_district.execute("SELECT h3_cell FROM cases WHERE id = %s", (cid,)).fetchone()[0] == \
         h3.api.basic_int.latlng_to_cell(31.37, 121.46, 15)
 
 
-def test_heat_hexagons_match_sql_counts(district: psycopg.Connection, http) -> None:
+def test_heat_hexagons_match_sql_counts(layers_district: psycopg.Connection, http) -> None:
     bbox = f"{W},{S},{E},{N}"
     r = http.get("/api/layers/heat", params={"source": "cases", "bbox": bbox, "resolution": 8})
     assert r.status_code == 200, r.text
@@ -110,13 +63,13 @@ def test_heat_hexagons_match_sql_counts(district: psycopg.Connection, http) -> N
     fc = r.json()
     assert fc["resolution"] == 8
     # Every point of the district lies in a hexagon overlapping the box: totals equal a direct SQL count.
-    sql_n, sql_w = district.execute(
+    sql_n, sql_w = layers_district.execute(
         "SELECT count(*), sum(weight) FROM cases WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4490)",
         (W, S, E, N)).fetchone()
     assert fc["total"]["count"] == sum(f["properties"]["count"] for f in fc["features"]) == sql_n
     # Per hexagon: the parent of each point's own cell, computed independently here.
     expected = Counter(h3.api.basic_int.int_to_str(h3.api.basic_int.cell_to_parent(
-        h3.api.basic_int.latlng_to_cell(lat, lon, 15), 8)) for lon, lat, *_ in _cases() if lon < E and lat < N)
+        h3.api.basic_int.latlng_to_cell(lat, lon, 15), 8)) for lon, lat, *_ in case_rows() if lon < E and lat < N)
     assert {f["properties"]["h3"]: f["properties"]["count"] for f in fc["features"]} == expected
     # Weighted: the sum of weights of the same points.
     r = http.get("/api/layers/heat", params={"source": "cases", "bbox": bbox, "resolution": 8, "weight": "weight"})
@@ -127,18 +80,19 @@ def test_heat_hexagons_match_sql_counts(district: psycopg.Connection, http) -> N
     assert poly["type"] == "Polygon" and poly["coordinates"][0][0] == poly["coordinates"][0][-1]
 
 
-def test_heat_filters_time_category_and_complaints(district: psycopg.Connection, http) -> None:
+def test_heat_filters_time_category_and_complaints(layers_district: psycopg.Connection, http) -> None:
     params = {"bbox": f"{W},{S},{E},{N}", "resolution": 9, "from": "2024-01-05", "to": "2024-01-10",
               "category": "0101"}
     fc = http.get("/api/layers/heat", params={**params, "source": "cases"}).json()
     sql = ("SELECT count(*) FROM cases WHERE reported_at >= '2024-01-05T00:00+08' AND reported_at < "
            "'2024-01-11T00:00+08' AND major = '01' AND minor = '01' AND geom && ST_MakeEnvelope(%s,%s,%s,%s,4490)")
-    assert fc["total"]["count"] == district.execute(sql, (W, S, E, N)).fetchone()[0] > 0
+    assert fc["total"]["count"] == layers_district.execute(sql, (W, S, E, N)).fetchone()[0] > 0
     fc = http.get("/api/layers/heat", params={**params, "source": "complaints"}).json()
-    assert fc["total"]["count"] == district.execute(sql + " AND source = 'hotline'", (W, S, E, N)).fetchone()[0] > 0
+    hotline = layers_district.execute(sql + " AND source = 'hotline'", (W, S, E, N)).fetchone()[0]
+    assert fc["total"]["count"] == hotline > 0
 
 
-def test_heat_zoom_picks_resolution_and_default_bbox(district: psycopg.Connection, http) -> None:
+def test_heat_zoom_picks_resolution_and_default_bbox(layers_district: psycopg.Connection, http) -> None:
     low = http.get("/api/layers/heat", params={"zoom": 11}).json()
     high = http.get("/api/layers/heat", params={"zoom": 16, "bbox": "121.41,31.31,121.43,31.33"}).json()
     assert low["resolution"] < high["resolution"]
@@ -165,7 +119,7 @@ def test_heat_bad_input_is_a_clear_4xx(http, params: dict, fragment: str) -> Non
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
-def test_png_raster_is_a_transparent_image(district: psycopg.Connection, http) -> None:
+def test_png_raster_is_a_transparent_image(layers_district: psycopg.Connection, http) -> None:
     r = http.get("/api/layers/heat", params={"format": "png", "bbox": f"{W},{S},{E},{N}", "width": 256,
                                              "height": 200})
     assert r.status_code == 200, r.text
@@ -181,7 +135,7 @@ def test_png_raster_is_a_transparent_image(district: psycopg.Connection, http) -
     assert col < 128 and row > 100
 
 
-def test_geotiff_is_georeferenced_with_the_right_bounds(district: psycopg.Connection, http) -> None:
+def test_geotiff_is_georeferenced_with_the_right_bounds(layers_district: psycopg.Connection, http) -> None:
     from pyproj import Transformer
 
     r = http.get("/api/layers/heat", params={"format": "tif", "bbox": f"{W},{S},{E},{N}", "width": 128,
@@ -197,7 +151,7 @@ def test_geotiff_is_georeferenced_with_the_right_bounds(district: psycopg.Connec
         # Density integrates back to the weight: sum(density × ground pixel area) ≈ points inside.
         px = (x1 - x0) / 128 * np.cos(np.radians((S + N) / 2))
         py = (y1 - y0) / 128 * np.cos(np.radians((S + N) / 2))
-        inside = sum(1 for lon, lat, *_ in _cases() if W <= lon <= E and S <= lat <= N)
+        inside = sum(1 for lon, lat, *_ in case_rows() if W <= lon <= E and S <= lat <= N)
         assert float(band.sum()) * px * py / 1e6 == pytest.approx(inside, rel=0.03)
 
 
@@ -235,8 +189,8 @@ def _load_waste(db: psycopg.Connection) -> dict[int, float]:
     return dict(expect)
 
 
-def test_flows_conserve_tonnage_per_plant(district: psycopg.Connection, http) -> None:
-    expect = _load_waste(district)
+def test_flows_conserve_tonnage_per_plant(layers_district: psycopg.Connection, http) -> None:
+    expect = _load_waste(layers_district)
     r = http.get("/api/layers/flows")
     assert r.status_code == 200, r.text
     fc = r.json()
@@ -252,8 +206,8 @@ def test_flows_conserve_tonnage_per_plant(district: psycopg.Connection, http) ->
     assert into.keys() == expect.keys()
     for fid, t in expect.items():
         assert into[fid] == pytest.approx(t)
-        sql = district.execute("SELECT sum(tonnes) FROM waste_records WHERE facility_id = %s AND ts >= "
-                               "timestamptz '2024-03-11 00:00+08'", (fid,)).fetchone()[0]
+        sql = layers_district.execute("SELECT sum(tonnes) FROM waste_records WHERE facility_id = %s AND ts >= "
+                                      "timestamptz '2024-03-11 00:00+08'", (fid,)).fetchone()[0]
         assert into[fid] == pytest.approx(sql)
         assert next(p["tonnes"] for p in fc["plants"] if p["id"] == fid) == pytest.approx(sql)
     assert fc["unassigned_tonnes"] == pytest.approx(0.7)
@@ -274,17 +228,17 @@ def test_flows_conserve_tonnage_per_plant(district: psycopg.Connection, http) ->
     assert http.get("/api/layers/flows", params={"source": "lava"}).status_code == 400
 
 
-def test_waste_records_heat_is_weighted_by_tonnes(district: psycopg.Connection, http) -> None:
-    _load_waste(district)
+def test_waste_records_heat_is_weighted_by_tonnes(layers_district: psycopg.Connection, http) -> None:
+    _load_waste(layers_district)
     fc = http.get("/api/layers/heat", params={"source": "waste_records", "bbox": f"{W},{S},{E},{N}",
                                               "category": "kitchen"}).json()
     assert fc["weighted_by"] == "tonnes"
-    total = district.execute("SELECT sum(tonnes) FROM waste_records").fetchone()[0]
+    total = layers_district.execute("SELECT sum(tonnes) FROM waste_records").fetchone()[0]
     assert fc["total"]["weight"] == pytest.approx(total)
 
 
 @pytest.mark.parametrize("level, n_areas", [("street", 2), ("community", 2), ("unit_grid", 4)])
-def test_choropleth_counts_match_sql(district: psycopg.Connection, http, level: str, n_areas: int) -> None:
+def test_choropleth_counts_match_sql(layers_district: psycopg.Connection, http, level: str, n_areas: int) -> None:
     r = http.get("/api/layers/choropleth", params={"level": level, "metric": "cases", "from": "2024-01-01",
                                                    "to": "2024-01-15"})
     assert r.status_code == 200, r.text
@@ -292,7 +246,7 @@ def test_choropleth_counts_match_sql(district: psycopg.Connection, http, level: 
     assert len(fc["features"]) == n_areas
     table = "unit_grids" if level == "unit_grid" else "admin_areas"
     for f in fc["features"]:
-        sql = district.execute(
+        sql = layers_district.execute(
             f"SELECT count(*) FROM cases c JOIN {table} a ON ST_Intersects(a.geom, c.geom) WHERE a.code = %s "
             "AND c.reported_at >= '2024-01-01T00:00+08' AND c.reported_at < '2024-01-16T00:00+08'",
             (f["id"],)).fetchone()[0]
@@ -304,7 +258,7 @@ def test_choropleth_counts_match_sql(district: psycopg.Connection, http, level: 
         assert f["properties"]["color"] == fc["legend"][f["properties"]["class"]]["color"]
 
 
-def test_choropleth_grades_and_natural_breaks(district: psycopg.Connection, http) -> None:
+def test_choropleth_grades_and_natural_breaks(layers_district: psycopg.Connection, http) -> None:
     fc = http.get("/api/layers/choropleth", params={"level": "unit_grid", "metric": "eval_grade"}).json()
     grades = {f["properties"]["name"]: f["properties"]["grade"] for f in fc["features"]}
     assert grades["西街道001"] == "差"  # the south-west cluster has the highest case density
@@ -322,13 +276,13 @@ def test_sources_listing(http) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("kind", ["heat", "flows"])
-def test_report_opens_offline_in_chromium(district: psycopg.Connection, tmp_path, kind: str) -> None:
+def test_report_opens_offline_in_chromium(layers_district: psycopg.Connection, tmp_path, kind: str) -> None:
     from playwright.sync_api import sync_playwright
 
     from layers.report import flows_report, heat_report
 
-    _load_waste(district)
-    text = heat_report(district, source="cases") if kind == "heat" else flows_report(district)
+    _load_waste(layers_district)
+    text = heat_report(layers_district, source="cases") if kind == "heat" else flows_report(layers_district)
     assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", text)  # no linked assets at all
     out = tmp_path / f"{kind}.html"
     out.write_text(text, encoding="utf-8")
@@ -373,19 +327,19 @@ def test_heat_sources_are_ogc_collections(http) -> None:
     assert missing == []
 
 
-def test_time_first_and_range_paths_agree(district: psycopg.Connection, monkeypatch) -> None:
+def test_time_first_and_range_paths_agree(layers_district: psycopg.Connection, monkeypatch) -> None:
     """The two plans (time index first / viewport ranges first) give identical hexagons."""
     from layers import heat
 
-    district.execute("ANALYZE cases")
-    q = heat.build_query(district, source="cases", bbox=f"{W},{S},{E},{N}", start="2024-01-03", stop="2024-01-09",
-                         weight="weight")
+    layers_district.execute("ANALYZE cases")
+    q = heat.build_query(layers_district, source="cases", bbox=f"{W},{S},{E},{N}", start="2024-01-03",
+                         stop="2024-01-09", weight="weight")
     cover = hcells.cover(q.bbox, 9)
     answers = []
     for share in (1.0, 0.0):  # 1.0: always time-first; 0.0: never
         monkeypatch.setattr(heat, "TIME_FIRST_SHARE", share)
-        assert heat._time_first(district, q) is (share == 1.0)
-        cells, counts, weights = heat.aggregate(district, q, 9, cover)
+        assert heat._time_first(layers_district, q) is (share == 1.0)
+        cells, counts, weights = heat.aggregate(layers_district, q, 9, cover)
         order = np.argsort(cells)
         answers.append((cells[order].tolist(), counts[order].tolist(), np.round(weights[order], 9).tolist()))
     assert answers[0] == answers[1] and sum(answers[0][1]) > 0
@@ -408,52 +362,52 @@ def _rollup_vs_points(db: psycopg.Connection, source: str = "cases", **filters: 
     return tuple(answers)
 
 
-def test_rollup_answers_like_the_points_and_follows_writes(district: psycopg.Connection, http) -> None:
+def test_rollup_answers_like_the_points_and_follows_writes(layers_district: psycopg.Connection, http) -> None:
     """The coarse path reads heat_rollup; inserts, moves, deletes and truncates keep it equal to the points."""
-    by_rollup, by_points = _rollup_vs_points(district)
+    by_rollup, by_points = _rollup_vs_points(layers_district)
     assert by_rollup == by_points and sum(by_rollup[1]) > 0
     # Partial months at both ends come from the points, whole months between from the rollup.
     for window in ({"start": "2023-11-20", "stop": "2024-01-20"}, {"start": "2023-11-01T00:00Z"},
                    {"stop": "2024-01-15"}):
-        a, b = _rollup_vs_points(district, **window)
+        a, b = _rollup_vs_points(layers_district, **window)
         assert a == b and sum(a[1]) > 0, window
-    a, b = _rollup_vs_points(district, source="complaints")
+    a, b = _rollup_vs_points(layers_district, source="complaints")
     assert a == b and 0 < sum(a[1]) < sum(by_points[1])
     # A write: one insert of several rows (statement trigger), then a move, a delete and an update of weights.
-    district.execute(
+    layers_district.execute(
         "INSERT INTO cases (major, minor, source, reported_at, weight, geom) SELECT '01', '01', 'hotline', "
         "timestamptz '2024-02-03 09:00+08', 4.5, ST_SetSRID(ST_MakePoint(121.47 + g * 0.001, 31.38), 4490) "
         "FROM generate_series(1, 5) g")
-    a, b = _rollup_vs_points(district)
+    a, b = _rollup_vs_points(layers_district)
     assert a == b and sum(a[1]) == sum(by_points[1]) + 5
-    district.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.41, 31.39), 4490) WHERE id = "
-                     "(SELECT min(id) FROM cases)")
-    district.execute("DELETE FROM cases WHERE id IN (SELECT id FROM cases ORDER BY id DESC LIMIT 2)")
-    district.execute("UPDATE cases SET weight = weight * 2 WHERE major = '02'")
-    a, b = _rollup_vs_points(district)
+    layers_district.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.41, 31.39), 4490) WHERE id = "
+                            "(SELECT min(id) FROM cases)")
+    layers_district.execute("DELETE FROM cases WHERE id IN (SELECT id FROM cases ORDER BY id DESC LIMIT 2)")
+    layers_district.execute("UPDATE cases SET weight = weight * 2 WHERE major = '02'")
+    a, b = _rollup_vs_points(layers_district)
     assert a == b and sum(a[1]) == sum(by_points[1]) + 3
     # Through HTTP (and its cache): the totals follow the writes.
     params = {"source": "cases", "bbox": f"{W},{S},{E},{N}", "resolution": 8, "weight": "weight"}
     before = http.get("/api/layers/heat", params=params).json()["total"]
-    district.execute("INSERT INTO cases (major, minor, source, reported_at, weight, geom) VALUES ('01', '01', "
-                     "'camera', now(), 10, ST_SetSRID(ST_MakePoint(121.43, 31.31), 4490))")
+    layers_district.execute("INSERT INTO cases (major, minor, source, reported_at, weight, geom) VALUES ('01', '01', "
+                            "'camera', now(), 10, ST_SetSRID(ST_MakePoint(121.43, 31.31), 4490))")
     after = http.get("/api/layers/heat", params=params).json()["total"]
-    n, w = district.execute("SELECT count(*), sum(weight) FROM cases WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, "
-                            "4490)", (W, S, E, N)).fetchone()
+    n, w = layers_district.execute("SELECT count(*), sum(weight) FROM cases WHERE geom && "
+                                   "ST_MakeEnvelope(%s, %s, %s, %s, 4490)", (W, S, E, N)).fetchone()
     assert (after["count"], after["weight"]) == (n, pytest.approx(w)) and after["count"] == before["count"] + 1
-    district.execute("TRUNCATE cases CASCADE")
-    assert district.execute("SELECT count(*) FROM heat_rollup WHERE tbl = 'cases'").fetchone()[0] == 0
+    layers_district.execute("TRUNCATE cases CASCADE")
+    assert layers_district.execute("SELECT count(*) FROM heat_rollup WHERE tbl = 'cases'").fetchone()[0] == 0
     assert http.get("/api/layers/heat", params=params).json()["total"]["count"] == 0
 
 
-def test_rollup_serves_waste_kinds_and_cached_rasters_follow_writes(district: psycopg.Connection, http) -> None:
-    _load_waste(district)
-    a, b = _rollup_vs_points(district, source="waste_records", category="kitchen")
-    assert a == b and sum(a[1]) == district.execute("SELECT count(*) FROM waste_records").fetchone()[0]
+def test_rollup_serves_waste_kinds_and_cached_rasters_follow_writes(layers_district: psycopg.Connection, http) -> None:
+    _load_waste(layers_district)
+    a, b = _rollup_vs_points(layers_district, source="waste_records", category="kitchen")
+    assert a == b and sum(a[1]) == layers_district.execute("SELECT count(*) FROM waste_records").fetchone()[0]
     params = {"source": "cases", "format": "tif", "bbox": f"{W},{S},{E},{N}", "width": 64, "height": 64}
     first = http.get("/api/layers/heat", params=params).content
     assert http.get("/api/layers/heat", params=params).content == first  # same version: same answer
-    district.execute("DELETE FROM cases WHERE geom && ST_MakeEnvelope(121.41, 31.31, 121.43, 31.33, 4490)")
+    layers_district.execute("DELETE FROM cases WHERE geom && ST_MakeEnvelope(121.41, 31.31, 121.43, 31.33, 4490)")
     assert http.get("/api/layers/heat", params=params).content != first
 
 

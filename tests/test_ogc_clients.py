@@ -10,8 +10,7 @@ import subprocess
 import httpx
 import psycopg
 import pytest
-from ogc_data import components, load
-from test_ogc_features import COLLECTION_IDS
+from ogc_data import COLLECTION_IDS, components, load
 
 pytestmark = pytest.mark.clients
 

@@ -8,16 +8,11 @@ import httpx
 import orjson
 import psycopg
 import pytest
-from ogc_data import components, load
+from ogc_data import COLLECTION_IDS, components, load
 
 from gis import crs as gcrs
 
 IDS = sorted(c[0] for c in components())
-COLLECTION_IDS = {
-    "admin_areas", "unit_grids", "eval_grids", "work_grids", "responsibility_grids", "streets", "doorplates",
-    "zones", "pois", "components", "waste_facilities", "waste_drop_points", "waste_collection_points",
-    "waste_transfer_stations", "public_toilets", "waste_plants", "vehicles", "routes", "fences", "cases", "alarms",
-}
 
 
 @pytest.fixture

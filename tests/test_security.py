@@ -7,9 +7,9 @@ import re
 import httpx
 import psycopg
 import pytest
+from http_auth import auth
 
 from gis.security import audit, keys
-from tests.conftest import auth
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: The least role each write path needs; every write path of the app must be listed here.

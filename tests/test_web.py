@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import auth
+from http_auth import auth
 from web_world import FORBIDDEN, IN_SOUTH_WEST, PLATE_100, ensure_world
 
 from gis.settings import ROOT

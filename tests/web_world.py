@@ -29,7 +29,7 @@ def ensure_world(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM dataset_meta WHERE key = 'web_world'").fetchone():
             return
-        from conftest import DATA_TABLES
+        from tables import DATA_TABLES
 
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
         with conn.transaction():

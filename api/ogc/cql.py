@@ -134,8 +134,8 @@ class Translator:
             raise InvalidInput(f"filter: {name!r} is not a queryable of {self.c.id}; "
                                f"see /ogc/collections/{self.c.id}/queryables")
         if not p.filterable:
-            raise InvalidInput(f"filter: {name!r} ({p.type}) cannot be filtered on")
-        kind = "temporal" if p.type in ("date", "date-time") else "value"
+            raise InvalidInput(f"filter: {name!r} ({p.json_type}) cannot be filtered on")
+        kind = "temporal" if p.json_type in ("date", "date-time") else "value"
         return _Sql(p.sql, prop=p, kind=kind)
 
     def op(self, op: str, args: list) -> _Sql:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import shapely
 
+from api.params import ogc_bbox
 from gis import crs as gcrs
 from gis.errors import InvalidInput
 from gis.settings import STORAGE_SRID, get_settings
@@ -88,21 +89,10 @@ def lookup(value: str | None, param: str = "crs") -> OgcCrs:
 
 
 def parse_bbox(text: str, bbox_crs: OgcCrs) -> tuple[str, list]:
-    """`bbox` (4 or 6 numbers, axis order of `bbox_crs`) -> SQL geometry expression in storage + params."""
-    try:
-        nums = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise InvalidInput(f"bbox: {text!r} is not a comma-separated list of numbers") from None
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    if len(nums) != 4 or not all(map(_finite, nums)):
-        raise InvalidInput(f"bbox: {text!r} must have 4 (or 6) finite numbers")
-    a1, b1, a2, b2 = nums
-    x1, y1, x2, y2 = (b1, a1, b2, a2) if bbox_crs.flip else (a1, b1, a2, b2)
-    if x1 > x2 or y1 > y2:
-        raise InvalidInput(f"bbox: {text!r} has a lower corner above its upper corner")
-    if bbox_crs.geographic and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
-        raise InvalidInput(f"bbox: {text!r} lies outside longitude -180..180 / latitude -90..90")
+    """`bbox` (4 or 6 numbers, axis order of `bbox_crs`) -> SQL geometry expression in storage + params.
+
+    The numbers are read by the one bbox rule (api.params / gis.params)."""
+    x1, y1, x2, y2 = ogc_bbox(text, bbox_crs.flip, bbox_crs.geographic)
     if bbox_crs.name in _LONLAT_SAME:
         return f"ST_MakeEnvelope(%s, %s, %s, %s, {STORAGE_SRID})", [x1, y1, x2, y2]
     box = shapely.segmentize(shapely.box(x1, y1, x2, y2), max((x2 - x1), (y2 - y1)) / 16 or 1.0)
@@ -118,7 +108,3 @@ def geometry_param(geom, in_crs: OgcCrs, *, flipped: bool = False) -> tuple[str,
     if in_crs.name not in _LONLAT_SAME:
         geom = gcrs.transform_geometry(geom, in_crs.ref, gcrs.STORAGE)
     return f"ST_GeomFromWKB(%s, {STORAGE_SRID})", [shapely.to_wkb(geom)]
-
-
-def _finite(v: float) -> bool:
-    return v == v and v not in (float("inf"), float("-inf"))

@@ -21,7 +21,8 @@ from fastapi.responses import Response
 
 from api.ogc import crs as ocrs
 from api.ogc import html, openapi, params, query
-from api.ogc.collections import COLLECTIONS, REGISTRY, TYPES, Collection
+from api.ogc.collections import COLLECTIONS, TYPES, Collection, get_collection
+from api.ogc.state import ogc
 from gis.errors import InvalidInput, NotFound
 
 GEOJSON = "application/geo+json"
@@ -72,20 +73,18 @@ router = APIRouter(prefix="/ogc", tags=["OGC API"])
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-_BASES: dict[tuple, str] = {}
-
-
 def base(request: Request) -> str:
     """The OGC API root URL as the client sees it (cached per scheme, host and root path: building a
-    Starlette URL costs as much as the rest of a one-item answer)."""
+    Starlette URL costs as much as the rest of a one-item answer; the cache is the app's OgcState.bases)."""
     scope = request.scope
     host = next((v for k, v in scope.get("headers") or () if k == b"host"), None)
     key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"), scope.get("server"))
-    found = _BASES.get(key)
+    bases = ogc(request).bases
+    found = bases.get(key)
     if found is None:
-        if len(_BASES) > 256:
-            _BASES.clear()
-        found = _BASES[key] = str(request.base_url).rstrip("/") + "/ogc"
+        if len(bases) > 256:
+            bases.clear()
+        found = bases[key] = str(request.base_url).rstrip("/") + "/ogc"
     return found
 
 
@@ -156,7 +155,7 @@ async def conformance(request: Request) -> Response:
 async def api_definition(request: Request) -> Response:
     if negotiate(request):
         return html.swagger(request)
-    return Response(openapi.document(request.app, base(request)), media_type=openapi.MEDIA_TYPE)
+    return Response(openapi.document(request.app, base(request), ogc(request).openapi), media_type=openapi.MEDIA_TYPE)
 
 
 # -- collections ---------------------------------------------------------------------------------
@@ -189,16 +188,18 @@ def collection_doc(request: Request, c: Collection, ext: query.Extent) -> dict:
 
 @router.get("/collections", summary="The published collections", openapi_extra=openapi.F_ONLY)
 async def collections(request: Request) -> Response:
-    versions = await query.versions()
-    docs = [collection_doc(request, c, await query.extent(c, versions)) for c in COLLECTIONS]
+    st = ogc(request)
+    versions = await query.versions(st)
+    docs = [collection_doc(request, c, await query.extent(st, c, versions)) for c in COLLECTIONS]
     doc = {"links": self_links(request), "collections": docs, "crs": ocrs.offered_uris()}
     return answer(request, doc, "collections.html")
 
 
 @router.get("/collections/{collection_id}", summary="One collection", openapi_extra=openapi.F_ONLY)
 async def collection(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
-    doc = collection_doc(request, c, await query.extent(c, await query.versions()))
+    c = get_collection(collection_id)
+    st = ogc(request)
+    doc = collection_doc(request, c, await query.extent(st, c, await query.versions(st)))
     doc["links"] = self_links(request) + doc["links"][2:]
     return answer(request, doc, "collection.html")
 
@@ -206,7 +207,7 @@ async def collection(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/queryables", summary="Queryable properties (JSON Schema)",
             openapi_extra=openapi.F_ONLY)
 async def queryables(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     props: dict = {
         "geometry": {"title": "几何", "format": f"geometry-{c.geometry_type.lower().replace('multi', 'multi')}",
                      "x-ogc-role": "primary-geometry"},
@@ -216,7 +217,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
         props["geometry"]["format"] = "geometry-any"
     for p in c.properties:
         if p.filterable:
-            props[p.name] = {"title": p.title, **TYPES[p.type][0]}
+            props[p.name] = {"title": p.title, **TYPES[p.json_type]}
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base(request)}/collections/{c.id}/queryables",
@@ -240,14 +241,15 @@ def _page_url(request: Request, **changes: object) -> str:
 @router.get("/collections/{collection_id}/items", summary="Features of a collection",
             openapi_extra=openapi.ITEMS)
 async def items(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     q = params.items(c, request.query_params)
-    page = await query.page(q)
+    st = ogc(request)
+    page = await query.page(st, q)
     keyset_used = q.keyset and (q.after is not None or q.before is not None)
     if q.offset == 0 and not keyset_used and page.returned < q.limit:
         matched = page.returned
     else:
-        matched = await query.count(q, page.version)
+        matched = await query.count(st, q, page.version)
     links = [link(_page_url(request), "self", GEOJSON, "本页"), link(_page_url(request, f="html"), "alternate", HTML)]
     start = q.offset
     if start + page.returned < matched and page.returned == q.limit:
@@ -277,13 +279,13 @@ async def items(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             openapi_extra=openapi.ITEM)
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     qp = request.query_params
     unknown = [k for k in qp if k not in ("f", "crs", "properties")]
     if unknown:
         raise InvalidInput(f"unknown query parameter(s) {', '.join(unknown)} for a single feature")
     out_crs = ocrs.lookup(qp.get("crs"), "crs")
-    feature = await query.one(c, feature_id, out_crs, params.output_props(c, qp))
+    feature = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
     if feature is None:
         raise NotFound(f"collection {c.id} has no feature {feature_id!r}")
     b = f"{base(request)}/collections/{c.id}"

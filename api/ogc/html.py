@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.ogc import openapi
+from api.ogc.state import ogc
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]))
@@ -24,5 +25,6 @@ def render(template: str, doc: dict, request: Request, headers: dict | None = No
 
 def swagger(request: Request) -> HTMLResponse:
     """A plain listing of the OpenAPI paths (the Swagger UI would need a CDN)."""
-    doc = orjson.loads(openapi.document(request.app, str(request.base_url).rstrip("/") + "/ogc"))
+    doc = orjson.loads(openapi.document(request.app, str(request.base_url).rstrip("/") + "/ogc",
+                                        ogc(request).openapi))
     return render("api.html", doc, request)

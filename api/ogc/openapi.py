@@ -87,12 +87,10 @@ def _to_30(node: Any) -> Any:
     return node
 
 
-_cache: dict[str, bytes] = {}
-
-
-def document(app: FastAPI, server: str) -> bytes:
-    """The /ogc part of the app's OpenAPI, as OpenAPI 3.0.3 JSON (cached per server URL)."""
-    hit = _cache.get(server)
+def document(app: FastAPI, server: str, cache: dict[str, bytes]) -> bytes:
+    """The /ogc part of the app's OpenAPI, as OpenAPI 3.0.3 JSON (cached per server URL in `cache`,
+    the app's OgcState.openapi)."""
+    hit = cache.get(server)
     if hit is not None:
         return hit
     doc = get_openapi(
@@ -103,5 +101,5 @@ def document(app: FastAPI, server: str) -> bytes:
     doc = _to_30(doc)
     doc["servers"] = [{"url": server.rsplit("/ogc", 1)[0]}]
     out = orjson.dumps(doc)
-    _cache[server] = out
+    cache[server] = out
     return out

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from starlette.datastructures import QueryParams
 
 from api.ogc import cql
 from api.ogc import crs as ocrs
 from api.ogc.collections import Collection, Prop
 from api.ogc.query import Items
+from api.params import ogc_datetime, ogc_int
 from gis.errors import InvalidInput
 from gis.settings import get_settings
 
@@ -40,16 +39,7 @@ def wants_html(params: QueryParams, accept: str | None) -> bool:
 
 
 def parse_int(params: QueryParams, name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: {raw!r} is not an integer") from None
-    if value < low:
-        raise InvalidInput(f"{name}: {value} is below the minimum {low}")
-    return min(value, high) if high is not None else value
+    return ogc_int(params, name, default, low, high)
 
 
 def output_props(c: Collection, params: QueryParams) -> tuple[Prop, ...]:
@@ -64,32 +54,18 @@ def output_props(c: Collection, params: QueryParams) -> tuple[Prop, ...]:
     return tuple(c.prop(n) for n in names)
 
 
-def _instant(text: str, param: str) -> datetime | date:
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{param}: {text!r} is not an RFC 3339 date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def datetime_filter(c: Collection, raw: str) -> tuple[str, list] | None:
-    """`datetime` (an instant, or `start/end` with `..` or empty for an open end) over the collection's
-    temporal columns. Collections without time ignore it."""
+    """`datetime` (an instant, or `start/end` with `..` or empty for an open end; read by the one time
+    rule of api.params) over the collection's temporal columns. Collections without time ignore it."""
     if not c.temporal:
         return None
+    interval = ogc_datetime(raw)
+    if interval is None:
+        return None
+    lo, hi = interval
     start_col, end_col = c.temporal
     s = f"t.{start_col}"
     e = f"coalesce(t.{end_col}, 'infinity')" if end_col else s
-    if "/" in raw:
-        lo_text, hi_text = raw.split("/", 1)
-        lo = None if lo_text in ("", "..") else _instant(lo_text, "datetime")
-        hi = None if hi_text in ("", "..") else _instant(hi_text, "datetime")
-        if lo is None and hi is None:
-            return None
-    else:
-        lo = hi = _instant(raw, "datetime")
     parts, params = [], []
     if hi is not None:
         parts.append(f"{s} <= %s")
@@ -142,7 +118,7 @@ def items(c: Collection, params: QueryParams) -> Items:
             continue
         p = c.prop(name)
         if not p.filterable:
-            raise InvalidInput(f"{name}: ({p.type}) cannot be filtered on")
+            raise InvalidInput(f"{name}: ({p.json_type}) cannot be filtered on")
         values = params.getlist(name)
         q.where.append((f"{p.sql} = ANY(%s::{p.sql_type}[])", [values]))
     if (text := params.get("filter")) is not None:

@@ -14,45 +14,16 @@ statement triggers, migration 0004), so a write anywhere in those tables invalid
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from api.ogc import pool
 from api.ogc.collections import Collection, Prop
 from api.ogc.crs import OgcCrs
+from api.ogc.state import OgcState
 from gis.db import degraded
-from gis.db.breaker import get_breaker
 from gis.errors import DatabaseUnavailable
 
 VERSION_SQL = "(SELECT coalesce(sum(version), 0)::bigint FROM ogc_changes WHERE table_name = ANY(%s))"
-
-
-class LRU:
-    """A small bounded mapping (least recently used entries go first)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.data: OrderedDict = OrderedDict()
-
-    def get(self, key):
-        value = self.data.get(key)
-        if value is not None:
-            self.data.move_to_end(key)
-        return value
-
-    def put(self, key, value) -> None:
-        self.data[key] = value
-        self.data.move_to_end(key)
-        while len(self.data) > self.size:
-            self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        self.data.clear()
-
-
-COUNTS = LRU(8192)
-EXTENTS = LRU(256)
 
 
 @dataclass
@@ -111,7 +82,7 @@ class Page:
     last_key: str | None
 
 
-async def page(q: Items) -> Page:
+async def page(st: OgcState, q: Items) -> Page:
     c = q.collection
     where, params = q.where_sql()
     order_dir = "ASC"
@@ -134,53 +105,50 @@ async def page(q: Items) -> Page:
         f"(SELECT k FROM page ORDER BY rn {agg_dir} LIMIT 1)::text, "
         f"(SELECT k FROM page ORDER BY rn {'ASC' if agg_dir == 'DESC' else 'DESC'} LIMIT 1)::text FROM page"
     )
-    row = await pool.fetchone(sql, [*params, q.limit, offset, list(c.tables)])
+    row = await st.fetchone(sql, [*params, q.limit, offset, list(c.tables)])
     version, feats, n, first, last = row
     return Page(version, feats, n, _text(first), _text(last))
 
 
-async def count(q: Items, version: int) -> int:
+async def count(st: OgcState, q: Items, version: int) -> int:
     """Exact number of features matching the filters (not the paging), cached per version."""
     c = q.collection
     where, params = q.where_sql()
     key = (c.id, where, tuple(tuple(v) if isinstance(v, list) else v for v in params))
     if c.cacheable:
-        hit = COUNTS.get(key)
+        hit = st.counts.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
-    row = await pool.fetchone(f"SELECT {VERSION_SQL}, count(*) FROM {c.from_sql} WHERE {where}",
+    row = await st.fetchone(f"SELECT {VERSION_SQL}, count(*) FROM {c.from_sql} WHERE {where}",
                               [list(c.tables), *params])
     now_version, n = row
     if c.cacheable and now_version == version:
-        COUNTS.put(key, (version, n))
+        st.counts.put(key, (version, n))
     return n
 
 
-async def one(c: Collection, fid: str, crs: OgcCrs, props: tuple[Prop, ...]) -> bytes | None:
+async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs, props: tuple[Prop, ...]) -> bytes | None:
     if not id_valid(c, fid):
         return None
     sql = (f"SELECT {feature_sql(c, tuple(p.name for p in props), crs)} FROM {c.from_sql} "
            f"WHERE {c.base_where} AND {c.id_sql} = %s")
-    row = await pool.fetchone(sql, [_id_param(c, fid)])
+    row = await st.fetchone(sql, [_id_param(c, fid)])
     return row[0] if row else None
 
 
-_last_versions: tuple[dict[str, int], float] | None = None
-
-
-async def versions() -> dict[str, int]:
+async def versions(st: OgcState) -> dict[str, int]:
     """The change counters of the tables; while the database is unreachable, the last ones read
-    (noted as stale), so that collection documents cached at those versions still answer."""
-    global _last_versions
+    (kept on the OGC state, noted as stale), so that collection documents cached at those versions
+    still answer."""
     try:
-        rows = await pool.fetchall("SELECT table_name, version FROM ogc_changes")
+        rows = await st.fetchall("SELECT table_name, version FROM ogc_changes")
     except DatabaseUnavailable:
-        if _last_versions is None:
+        if st.last_versions is None:
             raise
-        degraded.note_stale(_last_versions[1])
-        return _last_versions[0]
+        degraded.note_stale(st.last_versions[1])
+        return st.last_versions[0]
     found = {_text(name): v for name, v in rows}
-    _last_versions = (found, time.time())
+    st.last_versions = (found, time.time())
     return found
 
 
@@ -194,23 +162,22 @@ class Extent:
     interval: tuple[str | None, str | None] | None
 
 
-#: Extents of collections without a change counter (vehicles: fed by GPS ingest) are kept this long.
-#: An extent is advisory metadata; recomputing it from `positions` on every /ogc/collections would cost
-#: ~200 ms of each page load.
-VOLATILE_EXTENT_TTL_S = 30.0
-_volatile_extents: dict[str, tuple[float, Extent]] = {}
+#: Extents of collections without a change counter (vehicles: fed by GPS ingest) are kept 30 s
+#: (OgcState.volatile_extents). An extent is advisory metadata; recomputing it from `positions` on
+#: every /ogc/collections would cost ~200 ms of each page load.
 
 
-async def extent(c: Collection, table_versions: dict[str, int]) -> Extent:
+async def extent(st: OgcState, c: Collection, table_versions: dict[str, int]) -> Extent:
     version = version_of(c, table_versions)
     if c.cacheable:
-        hit = EXTENTS.get(c.id)
+        hit = st.extents.get(c.id)
         if hit is not None and hit[0] == version:
             return hit[1]
     else:
-        kept = _volatile_extents.get(c.id)
-        if kept is not None and (time.monotonic() - kept[0] < VOLATILE_EXTENT_TTL_S or get_breaker().is_open):
-            return kept[1]  # (while the database is down, an older extent beats none)
+        # (while the database is down, an older extent beats none)
+        kept = st.volatile_extents.get(c.id, expired_ok=st.breaker.is_open)
+        if kept is not None:
+            return kept
     temporal = "NULL::text AS tmin, NULL::text AS tmax"
     if c.temporal:
         start, end = c.temporal
@@ -218,16 +185,16 @@ async def extent(c: Collection, table_versions: dict[str, int]) -> Extent:
         temporal = f"min(t.{start})::text AS tmin, max(coalesce({end_sql}, t.{start}))::text AS tmax"
     sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), tmin, tmax FROM "
            f"(SELECT ST_Extent({c.geom_sql}) AS e, {temporal} FROM {c.from_sql} WHERE {c.base_where}) s")
-    row = await pool.fetchone(sql)
+    row = await st.fetchone(sql)
     bbox = None if row[0] is None else (row[0], row[1], row[2], row[3])
     interval = None
     if c.temporal:
         interval = (_iso(row[4]), _iso(row[5]))
     ext = Extent(bbox, interval)
     if c.cacheable:
-        EXTENTS.put(c.id, (version, ext))
+        st.extents.put(c.id, (version, ext))
     else:
-        _volatile_extents[c.id] = (time.monotonic(), ext)
+        st.volatile_extents.put(c.id, ext)
     return ext
 
 

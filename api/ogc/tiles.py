@@ -15,8 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 
 import morecantile
@@ -25,12 +23,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.ogc import crs as ocrs
-from api.ogc import html, openapi, pool, query
-from api.ogc.collections import REGISTRY, TYPES, Collection
+from api.ogc import html, openapi, query
+from api.ogc.collections import TYPES, Collection, get_collection
 from api.ogc.features import JSON, base, json_response, link, negotiate
+from api.ogc.state import Tile, TileCache, ogc
 from gis.db import degraded
 from gis.errors import DatabaseUnavailable, NotFound
-from gis.settings import STORAGE_SRID, get_settings
+from gis.settings import STORAGE_SRID
 
 MVT = "application/vnd.mapbox-vector-tile"
 TMS_ID = "WebMercatorQuad"
@@ -44,73 +43,6 @@ router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
 @lru_cache(maxsize=1)
 def tms() -> morecantile.TileMatrixSet:
     return morecantile.tms.get(TMS_ID)
-
-
-@dataclass
-class Tile:
-    """One built tile: its bytes, its ETag, and (made on the first request that accepts it) its gzip twin."""
-
-    data: bytes
-    etag: str
-    gz: bytes | None = None
-    checked: float = 0.0  # wall time the database last confirmed this tile current
-
-    @property
-    def size(self) -> int:
-        return len(self.data) + len(self.gz or b"")
-
-
-class TileCache:
-    """Bounded by bytes (a tile and its gzip twin both count); least recently used tiles go first."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self.data: OrderedDict[tuple, Tile] = OrderedDict()
-        #: (collection, z, x, y) -> the key of its newest cached version: what answers while the
-        #: database is unreachable.
-        self.newest: dict[tuple, tuple] = {}
-
-    def get(self, key: tuple) -> Tile | None:
-        hit = self.data.get(key)
-        if hit is not None:
-            self.data.move_to_end(key)
-        return hit
-
-    def put(self, key: tuple, tile: Tile) -> None:
-        if tile.size > self.max_bytes // 8:
-            return
-        old = self.data.pop(key, None)
-        if old is not None:
-            self.bytes -= old.size
-        self.data[key] = tile
-        self.bytes += tile.size
-        self.newest[key[:-1]] = key
-        while self.bytes > self.max_bytes and self.data:
-            gone, evicted = self.data.popitem(last=False)
-            self.bytes -= evicted.size
-            if self.newest.get(gone[:-1]) == gone:
-                del self.newest[gone[:-1]]
-
-    def last_known(self, where: tuple) -> tuple[tuple, Tile] | None:
-        """The newest cached version of the tile at (collection, z, x, y), whatever its version."""
-        key = self.newest.get(where)
-        tile = self.data.get(key) if key is not None else None
-        return (key, tile) if tile is not None and key is not None else None
-
-    def grew(self, key: tuple, before: int) -> None:
-        """Accounts for a tile that gained its gzip twin after it was put."""
-        tile = self.data.get(key)
-        if tile is not None:
-            self.bytes += tile.size - before
-
-    def clear(self) -> None:
-        self.data.clear()
-        self.newest.clear()
-        self.bytes = 0
-
-
-CACHE = TileCache(get_settings().ogc_tile_cache_mb * 1024 * 1024)
 
 
 @lru_cache(maxsize=128)
@@ -183,7 +115,7 @@ async def tile_matrix_set(tms_id: str) -> Response:
 
 def _tileset(request: Request, c: Collection, ext: query.Extent) -> dict:
     b = f"{base(request)}/collections/{c.id}/tiles/{TMS_ID}"
-    fields = {p.name: {"title": p.title, **TYPES[p.type][0]} for p in c.tile_properties}
+    fields = {p.name: {"title": p.title, **TYPES[p.json_type]} for p in c.tile_properties}
     doc = {
         "title": f"{c.title}（矢量瓦片）", "description": c.description, "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "tileMatrixSetURI": TMS_URI,
@@ -209,7 +141,7 @@ def _tileset(request: Request, c: Collection, ext: query.Extent) -> dict:
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
             openapi_extra=openapi.F_ONLY)
 async def tilesets(request: Request, collection_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
     b = f"{base(request)}/collections/{c.id}/tiles"
     doc = {
         "tilesets": [{
@@ -229,9 +161,10 @@ async def tilesets(request: Request, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata",
             openapi_extra=openapi.F_ONLY)
 async def tileset(request: Request, collection_id: str, tms_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
-    doc = _tileset(request, c, await query.extent(c, await query.versions()))
+    doc = _tileset(request, c, await query.extent(st, c, await query.versions(st)))
     if negotiate(request):
         return html.render("tileset.html", doc, request)
     return json_response(doc)
@@ -239,9 +172,10 @@ async def tileset(request: Request, collection_id: str, tms_id: str) -> Response
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON 3.0")
 async def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
-    ext = await query.extent(c, await query.versions())
+    ext = await query.extent(st, c, await query.versions(st))
     bounds = list(ext.bbox) if ext.bbox else [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
     doc = {
         "tilejson": "3.0.0", "name": c.title, "description": c.description, "scheme": "xyz",
@@ -262,33 +196,34 @@ async def tilejson(request: Request, collection_id: str, tms_id: str) -> Respons
 @router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}", summary="One MVT tile",
             openapi_extra=openapi.TILE, responses={200: {"content": {MVT: {}}}})
 async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
-    c = REGISTRY.get(collection_id)
+    c = get_collection(collection_id)
+    st = ogc(request)
     _check_tms(tms_id)
     if not (c.min_zoom <= z <= c.max_zoom) or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
     key: tuple | None = None
     if c.cacheable:
         try:
-            row = await pool.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+            row = await st.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
         except DatabaseUnavailable:
             # The database is unreachable: the newest tile this worker built answers, marked stale.
-            known = CACHE.last_known((c.id, z, x, y))
+            known = st.tiles.last_known((c.id, z, x, y))
             if known is None:
                 raise
             degraded.note_stale(known[1].checked)
-            return await _tile_response(request, known[1], known[0])
+            return await _tile_response(request, known[1], known[0], st.tiles)
         key = (c.id, z, x, y, row[0])
-        hit = CACHE.get(key)
+        hit = st.tiles.get(key)
         if hit is not None:
             hit.checked = time.time()
-            return await _tile_response(request, hit, key)
-    row = await pool.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
+            return await _tile_response(request, hit, key, st.tiles)
+    row = await st.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
     version, data = row[0], bytes(row[1] or b"")
     built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"', checked=time.time())
     if c.cacheable:
         key = (c.id, z, x, y, version)
-        CACHE.put(key, built)
-    return await _tile_response(request, built, key)
+        st.tiles.put(key, built)
+    return await _tile_response(request, built, key, st.tiles)
 
 
 def _accepts_gzip(request: Request) -> bool:
@@ -306,7 +241,7 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=4, mtime=0)
 
 
-async def _tile_response(request: Request, tile: Tile, key: tuple | None) -> Response:
+async def _tile_response(request: Request, tile: Tile, key: tuple | None, cache: TileCache) -> Response:
     """The tile, gzip-encoded for clients that accept it (the twin is made once and cached with it).
 
     The gzip answer has its own ETag (`…-gz"`): a validator names one representation. Either one
@@ -326,6 +261,6 @@ async def _tile_response(request: Request, tile: Tile, key: tuple | None) -> Res
         before = tile.size
         tile.gz = _gzip(tile.data) if len(tile.data) < 65536 else await run_in_threadpool(_gzip, tile.data)
         if key is not None:
-            CACHE.grew(key, before)
+            cache.grew(key, before)
     headers["Content-Encoding"] = "gzip"
     return Response(tile.gz, media_type=MVT, headers=headers)

@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import optional_principal
 from api.deps import db
-from api.routers.tracks import parse_time
-from gis.db.pool import connection
+from api.models import GEOJSON, AlarmKinds
+from api.params import instant, limit_query
+from api.services import Services, Svc
 from gis.errors import InvalidInput, NotFound
 from gis.fences import alarms as alarm_store
 from gis.fences.feed import feed
@@ -27,24 +28,25 @@ router = APIRouter(tags=["alarms"])
 KEEPALIVE_S = 15.0
 
 
-@router.get("/api/alarms/kinds", summary="Alarm kinds: English ids with Chinese labels")
+@router.get("/api/alarms/kinds", response_model=AlarmKinds, response_model_exclude_unset=True,
+            summary="Alarm kinds: English ids with Chinese labels")
 def alarm_kinds() -> dict[str, Any]:
     return {"kinds": published()}
 
 
-@router.get("/api/alarms", summary="Stored alarms, filtered and paged")
+@router.get("/api/alarms", responses=GEOJSON, summary="Stored alarms, filtered and paged")
 def list_alarms(request: Request, vehicle_id: str | None = None, kind: str | None = None,
                 since: str | None = None, until: str | None = None, fence_id: int | None = None,
                 state: str | None = Query(None, description="open or closed"),
-                limit: int = Query(100, ge=1, le=10000), next: int | None = Query(None, description="page cursor"),
+                limit: int = limit_query(100, 10000), next: int | None = Query(None, description="page cursor"),
                 conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
                 ) -> dict[str, Any]:
     """`since` (ISO 8601) filters on `start`. Ordered by start; the `next` link (and `links` rel=next)
     gives the following page. Each alarm: id, kind, label, vehicle_id, fence_id, start, end (null while
     open), state, max_value, details, location."""
     items = alarm_store.query(
-        conn, vehicle_id=vehicle_id, kind=kind, since=parse_time(since, "since") if since else None,
-        until=parse_time(until, "until") if until else None, fence_id=fence_id, state=state,
+        conn, vehicle_id=vehicle_id, kind=kind, since=instant(since, "since"),
+        until=instant(until, "until"), fence_id=fence_id, state=state,
         after_id=next, limit=limit)
     params = {k: v for k, v in request.query_params.items() if k != "next"}
     base = str(request.url.replace(query=""))
@@ -63,13 +65,13 @@ def _sse(event: dict[str, Any]) -> str:
     return f"id: {event['event_id']}\ndata: {orjson.dumps(event).decode()}\n\n"
 
 
-def _backlog(last_id: int) -> list[dict[str, Any]]:
-    with connection() as conn:
+def _backlog(svc: Services, last_id: int) -> list[dict[str, Any]]:
+    with svc.connection() as conn:
         return alarm_store.events_after(conn, last_id, limit=10_000)
 
 
 @router.get("/api/alarms/stream", summary="Live alarms (Server-Sent Events)")
-async def stream(request: Request, vehicle_id: str | None = None, kind: str | None = None,
+async def stream(request: Request, svc: Svc, vehicle_id: str | None = None, kind: str | None = None,
                  last_event_id: str | None = Header(None, alias="Last-Event-ID"),
                  last_event_id_q: str | None = Query(None, alias="last_event_id"),
                  principal: Any = Depends(optional_principal)) -> StreamingResponse:
@@ -91,7 +93,7 @@ async def stream(request: Request, vehicle_id: str | None = None, kind: str | No
         try:
             yield "retry: 2000\n: connected\n\n"
             if resume_id is not None:
-                for e in await run_in_threadpool(_backlog, resume_id):
+                for e in await run_in_threadpool(_backlog, svc, resume_id):
                     sent.add(e["event_id"])
                     if wanted(e):
                         yield _sse(e)

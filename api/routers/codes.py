@@ -8,12 +8,13 @@ import psycopg
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import db
+from api.models import CodeAnswer
 from gis import codes
 
 router = APIRouter(tags=["codes"])
 
 
-@router.get("/api/codes/{code}")
+@router.get("/api/codes/{code}", response_model=CodeAnswer, response_model_exclude_unset=True)
 def get_code(
     code: str,
     kind: str | None = Query(None, description="Read the code as this kind (e.g. eval_grid for a 12-digit code)"),

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from api.auth import optional_principal, require_role
 from api.deps import db
+from api.models import GEOJSON
+from api.params import limit_query
 from api.routers import routes
 from gis.fences import store
 
@@ -36,14 +38,14 @@ def create_fence(feature: Any = Body(..., examples=[EXAMPLE]), conn: psycopg.Con
     return store.create(conn, feature)
 
 
-@router.get("/api/fences", tags=["fences"], summary="List fences (GeoJSON FeatureCollection)")
-def list_fences(kind: str | None = None, vehicle_id: str | None = None, limit: int = Query(1000, ge=1, le=10000),
+@router.get("/api/fences", responses=GEOJSON, tags=["fences"], summary="List fences (GeoJSON FeatureCollection)")
+def list_fences(kind: str | None = None, vehicle_id: str | None = None, limit: int = limit_query(1000, 10000),
                 conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)) -> dict[str, Any]:
     features = store.list_all(conn, kind, vehicle_id, limit)
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
-@router.get("/api/fences/{fence_id}", tags=["fences"], summary="One fence")
+@router.get("/api/fences/{fence_id}", responses=GEOJSON, tags=["fences"], summary="One fence")
 def get_fence(fence_id: int, conn: psycopg.Connection = Depends(db),
               principal: Any = Depends(optional_principal)) -> dict[str, Any]:
     return store.get(conn, fence_id)

@@ -10,35 +10,39 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import db_or_memory
+from api.models import GEOJSON
+from api.params import Crs, limit_query
+from api.services import Svc
 from geocoder import answer, batch, reverse
-from gis import crs as gcrs
-from gis.db.pool import connection_or_none
 from gis.errors import InvalidInput, TooLarge
 from gis.settings import get_settings
 
 router = APIRouter(tags=["geocoding"])
 
 
-@router.get("/api/geocode", summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
+@router.get("/api/geocode", responses=GEOJSON, summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
 def geocode(
+    svc: Svc,
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
-    limit: int = Query(5, ge=1, le=20),
-    crs: str | None = Query(None, description="CRS of the answer's coordinates (default CRS84)"),
+    limit: int = limit_query(5, 20),
+    crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
-    return answer.features(conn, q, limit, crs)
+    return answer.features(conn, q, limit, crs, svc.addresses.get(conn), svc.grids)
 
 
-@router.get("/api/reverse", summary="Reverse geocoding: the standard address with direction and distance")
+@router.get("/api/reverse", responses=GEOJSON,
+            summary="Reverse geocoding: the standard address with direction and distance")
 def reverse_geocode(
+    svc: Svc,
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
-    crs: str | None = Query(None, description="CRS of lon/lat (default CRS84; GCJ02, BD09, EPSG codes)"),
+    crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
-    return reverse.reverse(conn, lon, lat, crs)
+    return reverse.reverse(conn, lon, lat, crs, svc.addresses.get(conn), svc.grids)
 
 
 @router.post(
@@ -53,11 +57,11 @@ def reverse_geocode(
 )
 async def geocode_batch(
     request: Request,
-    crs: str | None = Query(None, description="CRS of the answers' coordinates"),
+    svc: Svc,
+    crs: Crs = None,
     out: str | None = Query(None, pattern="^(ndjson|csv)$", description="answer format (default from Accept)"),
     fmt: str | None = Query(None, alias="format", pattern="^(ndjson|csv|xlsx)$", description="input format"),
 ) -> StreamingResponse:
-    gcrs.resolve(crs)  # an unknown CRS is a 400 before the stream starts
     body = await request.body()
     kind = fmt or batch.detect_format(request.headers.get("content-type"), None, body[:8])
     rows = list(batch.read_rows(body, kind))  # parse all first: a bad row is a 400, not a broken stream
@@ -67,8 +71,8 @@ async def geocode_batch(
     want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
 
     def stream() -> Iterator[bytes]:
-        with connection_or_none() as conn:
-            feats = batch.answers(conn, rows, crs)
+        with svc.connection_or_none() as conn:
+            feats = batch.answers(conn, rows, crs, svc.addresses.get(conn), grids=svc.grids)
             yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"

@@ -15,7 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
 from api.deps import db, db_or_memory
-from gis.db.pool import connection_or_none
+from api.models import GEOJSON, Census, Draws, GridLocation
+from api.params import Crs, limit_query
+from api.services import Svc
 from gis.errors import InvalidInput, TooLarge
 from gis.grids import census as census_engine
 from gis.grids import evaluation, responsibility, sampling, sync
@@ -28,16 +30,17 @@ router = APIRouter(tags=["grids"])
 CHUNK = 20_000
 
 
-@router.get("/api/grids/locate")
+@router.get("/api/grids/locate", response_model=GridLocation, response_model_exclude_unset=True)
 def locate_one(
+    svc: Svc,
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
-    crs: str | None = Query(None, description="EPSG code, OGC URI, CRS84 (default), GCJ02, BD09 or a local CRS"),
+    crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name.
     While the database is unreachable, answered from the last index with an `X-Data-Stale` header."""
-    return locate_engine.locate_point(conn, lon, lat, crs)
+    return locate_engine.locate_point(conn, lon, lat, crs, svc.grids)
 
 
 def _coords(items: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +118,7 @@ def parse_points(body: bytes, ndjson: bool) -> tuple[np.ndarray, np.ndarray, str
 )
 async def locate_many(
     request: Request,
+    svc: Svc,
     crs: str | None = Query(None, description="CRS of every point (or `crs` in a {crs, points} body)"),
 ) -> StreamingResponse:
     """Up to 100,000 points as a JSON array (`[[lon, lat], …]` or `[{"lon":…, "lat":…}, …]`, or
@@ -126,8 +130,8 @@ async def locate_many(
 
     def work() -> tuple[locate_engine.Located, bool]:
         xs, ys, body_crs, ndjson = parse_points(body, ndjson_in)
-        with connection_or_none() as conn:
-            index = locate_engine.cache.get(conn)
+        with svc.connection_or_none() as conn:
+            index = svc.grids.get(conn)
         return index.locate(xs, ys, crs or body_crs), ndjson
 
     located, ndjson = await run_in_threadpool(work)
@@ -137,7 +141,7 @@ async def locate_many(
 
 @router.get("/api/grids/responsibility")
 def responsibility_check(
-    lon: float, lat: float, crs: str | None = None,
+    lon: float, lat: float, crs: Crs = None,
     person: str | None = Query(None, description="The assignee of the responsibility grid"),
     team: str | None = Query(None, description="Or the team"),
     purpose: Literal["report", "position"] = Query("report", description="report → 跨网格提醒, position → 脱岗提醒"),
@@ -147,7 +151,7 @@ def responsibility_check(
     return responsibility.check_responsibility(conn, lon, lat, crs, person=person, team=team, purpose=purpose)
 
 
-@router.get("/api/grids/census")
+@router.get("/api/grids/census", response_model=Census, response_model_exclude_unset=True)
 def census(
     level: Literal["district", "street", "community"] = "district",
     code: str | None = Query(None, description="Only areas within this region code"),
@@ -172,9 +176,9 @@ def sample(
     return sampling.draw_sample(conn, req.city_class, req.seed, principal.name)
 
 
-@router.get("/api/eval-grids/draws")
+@router.get("/api/eval-grids/draws", response_model=Draws, response_model_exclude_unset=True)
 def draws(
-    limit: int = Query(50, ge=1, le=1000),
+    limit: int = limit_query(50, 1000),
     principal: Principal = Depends(require_role("inspector")),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
@@ -196,7 +200,7 @@ def build_eval(
     return {"eval_grids": evaluation.build_eval_grids(conn, req.streets)}
 
 
-@router.get("/api/grids/{layer}")
+@router.get("/api/grids/{layer}", responses=GEOJSON)
 def grid_layer(
     layer: Literal["unit", "eval", "work", "admin"],
     request: Request,

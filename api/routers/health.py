@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
+from api.models import Health
 from api.responses import JSONResponse
 from gis.db import migrate
-from gis.db.breaker import Status, get_breaker
-from gis.db.pool import connection
+from gis.db.breaker import Status
 
 router = APIRouter(tags=["operations"])
 
@@ -40,17 +40,18 @@ def replication(status: Status) -> dict[str, Any]:
          "lag_seconds": round(r.lag_seconds, 3)} for r in status.replicas]}
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True)
 def healthz() -> dict[str, str]:
     """The process is alive (says nothing of the database)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz() -> JSONResponse:
+def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers and its migrations are at head. While the breaker is open,
     says since when, which paths still answer from memory, and that every other one answers 503."""
-    breaker = get_breaker()
+    services = request.app.state.services
+    breaker = services.breaker
     breaker.wait_probed(timeout=3.0)
     status = breaker.status
     if status.open:
@@ -61,7 +62,7 @@ def readyz() -> JSONResponse:
                                     "with Retry-After; writes are refused, never half-written"},
         }, 503)
     try:
-        with connection() as conn:
+        with services.connection() as conn:
             current = migrate.current_revision_on(conn)
     except Exception as exc:
         return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
@@ -75,8 +76,8 @@ def readyz() -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
-    status = get_breaker().status
+def metrics(request: Request) -> Response:
+    status = request.app.state.services.breaker.status
     DB_UP.set(0 if status.open else 1)
     DB_STANDBY.set(1 if status.role == "standby" else 0)
     if status.role == "standby":

@@ -10,7 +10,10 @@ from fastapi.responses import Response
 
 from api.auth import optional_principal
 from api.deps import db
+from api.models import HeatSource
+from api.params import OptionalBBox, Window
 from api.responses import GeoJSONResponse, JSONResponse
+from api.services import Svc
 from gis.errors import InvalidInput
 from layers import choropleth as choro
 from layers import flows as flw
@@ -22,7 +25,7 @@ router = APIRouter(prefix="/api/layers", tags=["layers"], dependencies=[Depends(
 Conn = Annotated[psycopg.Connection, Depends(db)]
 
 
-@router.get("/sources", response_class=JSONResponse)
+@router.get("/sources", response_class=JSONResponse, response_model=list[HeatSource])
 def sources() -> Any:
     """The registered heat sources (ids are those of the OGC point collections) and their filters."""
     return JSONResponse([
@@ -36,13 +39,13 @@ def sources() -> Any:
     "application/geo+json": {}, "image/png": {}, "image/tiff": {}}}})
 def heat_layer(
     conn: Conn,
+    svc: Svc,
+    bbox: OptionalBBox,
+    window: Window,
     source: str = Query("cases", description="heat source id (an OGC point collection id, or complaints, "
                                              "waste_records)"),
-    bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (EPSG:4490); default the district"),
     zoom: float | None = Query(None, description="map zoom: chooses the H3 resolution"),
     resolution: int | None = Query(None, description="H3 resolution 4–13 (overrides zoom)"),
-    from_: str | None = Query(None, alias="from", description="ISO date/time, inclusive"),
-    to: str | None = Query(None, description="ISO date/time, exclusive (a bare date: to the end of that day)"),
     category: str | None = Query(None, description="大类 `01`, 大类+小类 `0101`, or the source's category values; "
                                                    "comma-separated"),
     weight: str | None = Query(None, description="a weight column of the source, or `count`"),
@@ -51,12 +54,13 @@ def heat_layer(
     height: int = Query(1024, description="raster height in pixels"),
 ) -> Response:
     """H3 hexagons with count and weighted sum, or a kernel-density raster (PNG coloured / GeoTIFF, EPSG:3857)."""
-    q = heat.build_query(conn, source=source, bbox=bbox, start=from_, stop=to, category=category, weight=weight)
+    q = heat.build_query(conn, source=source, bbox=bbox, start=window.start, stop=window.stop, category=category,
+                         weight=weight)
     if format in ("geojson", "json"):
-        return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution))
+        return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution, answers=svc.layers))
     if format not in ("png", "tif", "tiff"):
         raise InvalidInput(f"format must be geojson, png or tif, got {format!r}")
-    d = raster.render(conn, q, "png" if format == "png" else "tif", width=width, height=height)
+    d = raster.render(conn, q, "png" if format == "png" else "tif", width=width, height=height, answers=svc.layers)
     w, s, e, n = d.bbox
     headers = {
         "X-Bounds": f"{w},{s},{e},{n}", "X-Bounds-CRS": "EPSG:4490",
@@ -72,31 +76,32 @@ def heat_layer(
 @router.get("/flows", response_class=GeoJSONResponse)
 def flows_layer(
     conn: Conn,
+    svc: Svc,
+    window: Window,
     source: str | None = Query(None, description="waste kind: kitchen (default), household, recyclable, "
                                                  "hazardous, muck"),
-    from_: str | None = Query(None, alias="from", description="ISO date/time; default: 30 days before `to`"),
-    to: str | None = Query(None, description="ISO date/time, exclusive; default: the last record"),
     resolution: int | None = Query(None, description="H3 resolution of the generator clusters (default 8)"),
 ) -> Response:
     """Flow lines from generator clusters to disposal facilities, weighted by tonnes; plant and street summaries."""
-    return GeoJSONResponse(flw.flows(conn, source=source, start=from_, stop=to, resolution=resolution))
+    return GeoJSONResponse(flw.flows(conn, source=source, start=window.start, stop=window.stop, resolution=resolution,
+                                     answers=svc.layers))
 
 
 @router.get("/choropleth", response_class=GeoJSONResponse)
 def choropleth_layer(
     conn: Conn,
+    window: Window,
+    bbox: OptionalBBox,
     level: str = Query("community", description="unit_grid | eval_grid | community | street"),
     metric: str = Query("cases", description="cases | case_rate (per km²) | eval_grade"),
     source: str = Query("cases", description="cases | complaints"),
-    from_: str | None = Query(None, alias="from"),
-    to: str | None = Query(None),
     category: str | None = Query(None),
-    bbox: str | None = Query(None),
     method: str = Query("quantiles", description="quantiles | natural_breaks | equal_interval"),
     classes: int = Query(5, description="number of classes 2–9"),
     geometry: bool = Query(True, description="include area geometries"),
 ) -> Response:
     """Per-area case counts, rates and evaluation grades with class breaks and legend."""
     return GeoJSONResponse(choro.choropleth(
-        conn, level=level, metric=metric, source=source, start=from_, stop=to, category=category, bbox=bbox,
+        conn, level=level, metric=metric, source=source, start=window.start, stop=window.stop, category=category,
+        bbox=bbox,
         method=method, classes=classes, geometry=geometry))

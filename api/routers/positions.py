@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
 from api.metrics import count_ingest
-from gis.db.pool import connection
+from api.services import Services, Svc
 from gis.errors import TooLarge
 from gis.fences.feed import feed
 from gis.tracks import ingest
@@ -17,13 +17,14 @@ from gis.tracks import ingest
 router = APIRouter(tags=["tracks"])
 
 
-def _ingest(body: bytes, allowed: set[str] | None, crs: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with connection() as conn:
+def _ingest(svc: Services, body: bytes, allowed: set[str] | None, crs: str | None
+            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    with svc.connection() as conn:
         return ingest.ingest(conn, body, allowed=allowed, default_crs=crs)
 
 
 @router.post("/api/positions", summary="Ingest GPS fixes (validated, stored, evaluated against fences)")
-async def post_positions(request: Request, crs: str | None = None,
+async def post_positions(request: Request, svc: Svc, crs: str | None = None,
                          principal: Any = Depends(require_role("inspector", device=True))) -> dict[str, Any]:
     """Body: `[{vehicle_id, ts, lon, lat, speed_kmh?, heading?, crs?}, …]`, `ts` ISO 8601 with an offset
     or Z; coordinates in the fix's `crs` (or the `crs` query parameter; default CRS84), GCJ02 and BD09
@@ -34,7 +35,7 @@ async def post_positions(request: Request, crs: str | None = None,
     if len(body) > 64 * 1024 * 1024:
         raise TooLarge("body larger than 64 MiB")
     allowed = set(principal.vehicles) if principal.role == "device" else None
-    answer, events = await run_in_threadpool(_ingest, body, allowed, crs)
+    answer, events = await run_in_threadpool(_ingest, svc, body, allowed, crs)
     count_ingest(answer, events)
     feed.publish(events)
     return answer

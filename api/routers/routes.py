@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from api.auth import optional_principal, require_role
 from api.deps import db
+from api.params import RequiredWindow
 from gis.fences import routes as route_engine
 from gis.tracks import queries
 
@@ -59,10 +60,8 @@ def delete_route(route_id: int, conn: psycopg.Connection = Depends(db),
 
 
 @router.get("/api/routes/{route_id}/compare", summary="Planned vs actual: share of the route driven, stops missed")
-def compare_route(route_id: int, start: str = Query(..., alias="from"), end: str = Query(..., alias="to"),
-                  vehicle_id: str | None = None, tolerance_m: float = Query(30.0, gt=0, le=500),
+def compare_route(route_id: int, window: RequiredWindow, vehicle_id: str | None = None,
+                  tolerance_m: float = Query(30.0, gt=0, le=500),
                   conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
                   ) -> dict[str, Any]:
-    from api.routers.tracks import parse_time
-
-    return queries.compare(conn, route_id, vehicle_id, parse_time(start, "from"), parse_time(end, "to"), tolerance_m)
+    return queries.compare(conn, route_id, vehicle_id, window.start, window.stop, tolerance_m)

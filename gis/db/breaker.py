@@ -228,6 +228,15 @@ def get_breaker(url: str | None = None) -> Breaker:
     return breaker
 
 
+def stop_breaker(breaker: Breaker) -> None:
+    """Stops one breaker's prober (its owner shuts down) and forgets it, so a later `get_breaker`
+    makes a fresh one."""
+    with _registry_lock:
+        if _breakers.get(breaker.url) is breaker:
+            del _breakers[breaker.url]
+    breaker.stop()
+
+
 def stop_all() -> None:
     """Stops every prober (server shutdown, tests)."""
     with _registry_lock:

@@ -1,4 +1,5 @@
-"""Reference data shipped with the package (the 大类/小类 table), loaded after every migration.
+"""Reference data shipped with the package (the 大类/小类 table), loaded after every migration, and the
+schema objects the catalog implies (gis.db.catalog_sync).
 
 The table is data, not code: edit `gis/data/categories.csv` to add local subclasses (80–99).
 Existing rows are updated in place, so re-running is harmless.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from gis.db import catalog_sync
 from gis.db.engine import connect
 
 CATEGORIES_CSV = Path(__file__).resolve().parent.parent / "data" / "categories.csv"
@@ -30,5 +32,6 @@ def seed_reference_data(url: str | None = None) -> int:
                    DO UPDATE SET major_name = EXCLUDED.major_name, name = EXCLUDED.name""",
                 rows,
             )
+        catalog_sync.sync(conn)
         conn.commit()
     return len(rows)

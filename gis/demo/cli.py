@@ -8,12 +8,15 @@ from pathlib import Path
 
 import typer
 
-from gis.cli import app
 from gis.settings import get_settings
 
 demo_app = typer.Typer(help="The demo district (310113 宝山区; real codes, synthetic geometry).",
                        no_args_is_help=True)
-app.add_typer(demo_app, name="demo")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` to the root command (called by gis.cli)."""
+    app.add_typer(demo_app, name="demo")
 
 
 def _end(value: str | None) -> date:

@@ -19,9 +19,10 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from gis import catalog
 from gis.demo.generate import TABLE_ORDER, Dataset
 from gis.demo.table import Table
-from gis.h3cells import H3_TABLES, point_cells
+from gis.h3cells import point_cells
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _copy(conn: psycopg.Connection, table: Table) -> None:
         if name in json_cols:
             values = [orjson.dumps(v).decode() if v is not None else None for v in values]
         cols.append(values)
-    if table.name in H3_TABLES and "h3_cell" not in table.columns and "geom" in table.columns:
+    if table.name in catalog.h3_tables() and "h3_cell" not in table.columns and "geom" in table.columns:
         # The heat layers' H3 cell travels with the point (no back-fill on the first heat request).
         names.append("h3_cell")
         cols.append(point_cells(table.columns["geom"]))

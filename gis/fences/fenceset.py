@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gis import crs as gcrs
-from gis.fences.geometry import metric_crs
 from gis.fences.kinds import FENCE_ALARM
 from gis.fences.schedule import Schedule, parse_windows
 from gis.fences.spec import DEFAULT_DEBOUNCE, DEFAULT_DWELL_S
+from gis.metric import zone_crs as metric_crs
 
 
 @dataclass

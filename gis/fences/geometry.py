@@ -1,8 +1,7 @@
 """Fence geometry: validation, and the effective zone (buffers in metres on the ground).
 
-Buffers are computed in a projected CRS, never in degrees: the CGCS2000 3-degree Gauss–Krüger zone
-whose central meridian is nearest the geometry (EPSG:4534 … 4554 cover 75°E … 135°E; UTM elsewhere).
-The zone is stored in EPSG:4490 like every geometry.
+Buffers are computed by gis.metric in the geometry's CGCS2000 3° Gauss–Krüger zone, never in degrees;
+the zone is stored in EPSG:4490 like every geometry.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis import crs as gcrs
+from gis import metric
 from gis.errors import InvalidGeometry, InvalidInput
 
 KIND_GEOMETRIES = {
@@ -27,11 +27,8 @@ QUAD_SEGS = 16
 
 
 def metric_crs(lon: float, lat: float = 30.0) -> str:
-    """The Gauss–Krüger 3° zone (CGCS2000) of a longitude, or the UTM zone outside 73.5°E–136.5°E."""
-    if 73.5 <= lon <= 136.5:
-        return f"EPSG:{4534 + round((lon - 75.0) / 3.0)}"
-    zone = int((lon + 180) // 6) + 1
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+    """The zone of gis.metric (kept under this name for the fence engine)."""
+    return metric.zone_crs(lon, lat)
 
 
 def parse_geometry(value: Any, kind: str, src_crs: str | int | None) -> BaseGeometry:
@@ -65,11 +62,7 @@ def effective_zone(geom: BaseGeometry, kind: str, buffer_m: float | None, radius
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise InvalidInput(f"a {kind} fence drawn as {geom.geom_type} needs a width: set buffer_m")
         return _multi(geom)
-    c = geom.centroid
-    metric = metric_crs(c.x, c.y)
-    projected = gcrs.transform_geometry(geom, gcrs.STORAGE, metric)
-    grown = shapely.buffer(projected, float(distance), quad_segs=QUAD_SEGS)
-    zone = gcrs.transform_geometry(grown, metric, gcrs.STORAGE)
+    zone = metric.buffer_m(geom, float(distance), quad_segs=QUAD_SEGS)
     if not zone.is_valid:
         zone = shapely.make_valid(zone)
     return _multi(zone)
@@ -85,13 +78,11 @@ def _multi(geom: BaseGeometry) -> BaseGeometry:
 
 
 def area_m2(zone: BaseGeometry) -> float:
-    c = zone.centroid
-    return float(gcrs.transform_geometry(zone, gcrs.STORAGE, metric_crs(c.x, c.y)).area)
+    return metric.area_m2(zone)
 
 
 def length_m(line: BaseGeometry) -> float:
-    c = line.centroid
-    return float(gcrs.transform_geometry(line, gcrs.STORAGE, metric_crs(c.x, c.y)).length)
+    return metric.length_m(line)
 
 
 def to_geojson(geom: BaseGeometry | None, dst_crs: str | int | None = None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""`citygrid grids …`: topology check, evaluation-grid build, census figures (registered on gis.cli.app)."""
+"""`citygrid grids …`: topology check, evaluation-grid build, census figures."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 import orjson
 import typer
 
-from gis.cli import app
-
 grids_app = typer.Typer(help="Unit, evaluation and work grids: check, build, count.", no_args_is_help=True)
-app.add_typer(grids_app, name="grids")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `grids` to the root command (called by gis.cli)."""
+    app.add_typer(grids_app, name="grids")
 
 
 @grids_app.command("check")

@@ -32,7 +32,8 @@ from numpy.typing import NDArray
 
 from gis.codes import build
 from gis.errors import InvalidInput
-from gis.grids.metric import hilbert_index, local_transformer, project
+from gis.grids.metric import hilbert_index
+from gis.metric import project
 
 TARGET_M2 = 1_000_000.0
 MIN_M2 = 500_000.0
@@ -130,7 +131,7 @@ def plan(codes: list[str], geoms: NDArray[np.object_], areas: NDArray[np.float64
     if not codes:
         return {}
     street = codes[0][:9]
-    metric = project(geoms, local_transformer(geoms))
+    metric = project(geoms)
     cent = shapely.centroid(metric)
     xy = np.column_stack([shapely.get_x(cent), shapely.get_y(cent)])
     curve = hilbert_index(xy[:, 0], xy[:, 1])

@@ -353,17 +353,22 @@ class IndexCache:
             self._last = None
 
 
+#: The cache of callers without an app (CLI, benchmarks, engine tests); the server holds its own
+#: IndexCache on `app.state.services` and passes it in.
 cache = IndexCache()
 
 
-def locate(conn: psycopg.Connection | None, x: ArrayLike, y: ArrayLike, crs: str | int | None = None) -> Located:
-    """Locates points with the current index of `conn`'s database."""
-    return cache.get(conn).locate(x, y, crs)
+def locate(conn: psycopg.Connection | None, x: ArrayLike, y: ArrayLike, crs: str | int | None = None,
+           indexes: IndexCache | None = None) -> Located:
+    """Locates points with the current index of `conn`'s database (from `indexes`, else the default);
+    with no connection, the last index loaded, noted as maybe stale."""
+    return (indexes or cache).get(conn).locate(x, y, crs)
 
 
-def locate_point(conn: psycopg.Connection | None, x: float, y: float, crs: str | int | None = None) -> dict[str, Any]:
+def locate_point(conn: psycopg.Connection | None, x: float, y: float, crs: str | int | None = None,
+                 indexes: IndexCache | None = None) -> dict[str, Any]:
     """One point's full hierarchy (the `GET /api/grids/locate` answer)."""
-    return locate(conn, [x], [y], crs).record(0)
+    return locate(conn, [x], [y], crs, indexes).record(0)
 
 
 def locate_in_db(conn: psycopg.Connection, x: float, y: float) -> dict[str, str | None]:

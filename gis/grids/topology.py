@@ -30,7 +30,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gis.errors import InvalidInput
-from gis.grids.metric import local_transformer, project
+from gis.metric import project, zone_of
 
 NOISE_M2 = 0.01
 SLIVER_AREA_M2 = 10.0
@@ -63,7 +63,7 @@ class _Metric:
     a vertex lying on it and invent slivers)."""
 
     def __init__(self, geoms: NDArray[np.object_]):
-        self.t = local_transformer(geoms)
+        self.t = zone_of(geoms)
 
     def area(self, geoms: Any) -> NDArray[np.float64]:
         arr = np.atleast_1d(np.asarray(geoms, dtype=object))

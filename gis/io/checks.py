@@ -10,11 +10,12 @@ loads in one go).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
-from gis.io.layers import LayerSpec
+from gis.io.layers import Field, LayerSpec
 
 STAGE = "_import_stage"
 
@@ -59,146 +60,90 @@ def _unit_grid(col: str, ident: str, noun: str) -> list[Check]:
     ]
 
 
-# -- per layer -------------------------------------------------------------------------------------
+# -- named checks (the catalog's fields and layers name them) ----------------------------------------
 
 
-def layer_checks(spec: LayerSpec, present: set[str]) -> list[Check]:
-    """The code, parent and consistency checks of `spec`; `present` = columns with values in the file."""
-    name = spec.name
-    checks: list[Check] = []
-    if name == "admin_areas":
-        checks += [
-            Check("s.code IS NOT NULL AND s.code !~ '^[0-9]+$'",
-                  "format('AddID %s has characters other than digits', s.code)"),
-            Check("s.code ~ '^[0-9]{15}$'",
-                  "format('AddID %s has 15 digits: that is a unit grid code, import it as layer unit_grids', s.code)"),
-            Check("s.code ~ '^[0-9]+$' AND length(s.code) NOT IN (6, 9, 12, 15)",
-                  "format('AddID %s has %s digits: a region code has 6 (district), 9 (street) or 12 (community)',"
-                  " s.code, length(s.code))"),
-            Check("s.code ~ '^([0-9]{6}|[0-9]{9}|[0-9]{12})$' AND s.level IS DISTINCT FROM "
-                  "(CASE length(s.code) WHEN 6 THEN 'district' WHEN 9 THEN 'street' ELSE 'community' END)",
-                  "format('level %s disagrees with the %s-digit code %s', s.level, length(s.code), s.code)"),
-            Check("s.code ~ '^([0-9]{9}|[0-9]{12})$' "
-                  "AND s.parent_code IS DISTINCT FROM left(s.code, length(s.code) - 3)",
-                  "format('parent code %s disagrees with code %s (its parent is %s)', s.parent_code, s.code, "
-                  "left(s.code, length(s.code) - 3))"),
-            Check(f"""s.code ~ '^([0-9]{{9}}|[0-9]{{12}})$'
-                     AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3))
-                     AND NOT EXISTS (SELECT 1 FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3))""",
-                  """CASE length(s.code) WHEN 9 THEN
-                       format('district segment %s of %s: district %s is neither in the database nor in this file',
-                              left(s.code, 6), s.code, left(s.code, 6))
-                     ELSE format('street segment %s of %s: street %s is neither in the database nor in this file',
-                              substr(s.code, 7, 3), s.code, left(s.code, 9)) END"""),
-            Check(f"""s.geom IS NOT NULL AND s.code ~ '^([0-9]{{9}}|[0-9]{{12}})$' AND NOT EXISTS (
-                        SELECT 1 FROM (SELECT a.geom FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3)
-                                       UNION ALL
-                                       SELECT t.geom FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3)
-                                       AND t.geom IS NOT NULL) p
-                        WHERE ST_Covers(p.geom, ST_PointOnSurface(s.geom)))
-                     AND EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3)
-                                 UNION ALL SELECT 1 FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3)
-                                 AND t.geom IS NOT NULL)""",
-                  "format('%s lies outside its parent %s', s.code, left(s.code, length(s.code) - 3))"),
-        ]
-    elif name == "unit_grids":
-        checks += [
-            _digits("code", 15, "unit grid code", "community 12 + sequence 3"),
-            Check("s.code ~ '^[0-9]{15}$' AND s.community_code IS DISTINCT FROM left(s.code, 12)",
-                  "format('community code %s disagrees with the first 12 digits of %s', s.community_code, s.code)"),
-            Check("s.code ~ '^[0-9]{15}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12)"
-                  " AND a.level = 'community')",
-                  _LEVEL_SEGMENT.format(c="s.code")),
-            Check("""s.geom IS NOT NULL AND s.code ~ '^[0-9]{15}$'
-                     AND EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12))
-                     AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12)
-                                     AND ST_Covers(a.geom, ST_PointOnSurface(s.geom)))""",
-                  "format('unit grid %s lies outside its community %s', s.code, left(s.code, 12))"),
-            _digits("eval_code", 12, "evaluation grid code", "district 6 + street 3 + sequence 3"),
-            Check("s.eval_code ~ '^[0-9]{12}$' AND NOT EXISTS (SELECT 1 FROM eval_grids e WHERE e.code = s.eval_code)",
-                  "format('evaluation grid %s does not exist', s.eval_code)"),
-        ]
-    elif name == "eval_grids":
-        checks += [
-            _digits("code", 12, "evaluation grid code", "district 6 + street 3 + sequence 3"),
-            Check("s.code ~ '^[0-9]{12}$' AND s.street_code IS DISTINCT FROM left(s.code, 9)",
-                  "format('street code %s disagrees with the first 9 digits of %s', s.street_code, s.code)"),
-            Check("s.code ~ '^[0-9]{12}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 9)"
-                  " AND a.level = 'street')",
-                  "CASE WHEN NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 6)) THEN "
-                  "format('district segment %s of %s: district %s does not exist', left(s.code, 6), s.code, "
-                  "left(s.code, 6)) ELSE format('street segment %s of %s: street %s does not exist', "
-                  "substr(s.code, 7, 3), s.code, left(s.code, 9)) END"),
-        ]
-    elif name == "work_grids":
-        checks += _street_code("street_code")
-    elif name == "streets":
-        checks += [
-            _digits("district_code", 6, "district code", "GB/T 2260"),
-            Check("s.district_code ~ '^[0-9]{6}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a "
-                  "WHERE a.code = s.district_code)", "format('district %s does not exist', s.district_code)"),
-            *_street_code("street_code"),
-            Check("s.district_code IS NOT NULL AND s.street_code IS NOT NULL "
-                  "AND left(s.street_code, 6) <> s.district_code",
-                  "format('street code %s is not in district %s', s.street_code, s.district_code)"),
-            Check("s.s_housenum > s.l_housenum",
-                  "format('SHousenum %s is larger than LHousenum %s', s.s_housenum, s.l_housenum)"),
-        ]
-    elif name in ("zones", "doorplates"):
-        checks += [
-            *_street_code("subdis_code", "SubDisCode"),
-            _digits("commu_code", 12, "CommuCode", "street 9 + community 3"),
-            Check("s.commu_code ~ '^[0-9]{12}$' "
-                  "AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = s.commu_code)",
-                  "'CommuCode: ' || " + _LEVEL_SEGMENT.format(c="s.commu_code")),
-            Check("s.commu_code IS NOT NULL AND s.subdis_code IS NOT NULL AND left(s.commu_code, 9) <> s.subdis_code",
-                  "format('CommuCode %s is not in street %s (SubDisCode)', s.commu_code, s.subdis_code)"),
-        ]
-    elif name == "components":
-        checks += [
-            _digits("id", 16, "component id", "district 6 + 大类 2 + 小类 2 + sequence 6"),
-            Check("s.id ~ '^[0-9]{16}$' AND (s.major IS DISTINCT FROM substr(s.id, 7, 2) "
-                  "OR s.minor IS DISTINCT FROM substr(s.id, 9, 2))",
-                  "format('大类/小类 %s/%s disagree with the type segment %s of id %s', s.major, s.minor, "
-                  "substr(s.id, 7, 4), s.id)"),
-            Check("s.id ~ '^[0-9]{16}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.id, 6) "
-                  "AND a.level = 'district')",
-                  "format('district segment %s of %s: district %s does not exist', left(s.id, 6), s.id, "
-                  "left(s.id, 6))"),
-            Check("s.id ~ '^[0-9]{16}$' AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component' "
-                  "AND c.major = substr(s.id, 7, 2) AND c.minor = substr(s.id, 9, 2))",
-                  """CASE WHEN NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component'
-                                           AND c.major = substr(s.id, 7, 2))
-                     THEN format('大类 segment %s of %s: no component class %s', substr(s.id, 7, 2), s.id,
-                                 substr(s.id, 7, 2))
-                     ELSE format('小类 segment %s of %s: no component subclass %s/%s in categories',
-                                 substr(s.id, 9, 2), s.id, substr(s.id, 7, 2), substr(s.id, 9, 2)) END"""),
-            Check("s.unit_grid_code ~ '^[0-9]{15}$' AND s.id ~ '^[0-9]{16}$' "
-                  "AND left(s.unit_grid_code, 6) <> left(s.id, 6)",
-                  "format('unit grid %s is not in district %s of component %s', s.unit_grid_code, left(s.id, 6), "
-                  "s.id)"),
-            *_unit_grid("unit_grid_code", "id", "component"),
-        ]
-    elif name == "waste_facilities":
-        checks += [*_district("district_code"), *_unit_grid("unit_grid_code", "name", "waste facility")]
-    elif name == "cases":
-        checks += [
-            Check("s.major !~ '^[0-9]{2}$' OR s.minor !~ '^[0-9]{2}$'",
-                  "format('大类/小类 %s/%s must be two digits each', s.major, s.minor)"),
-            Check("s.major ~ '^[0-9]{2}$' AND s.minor ~ '^[0-9]{2}$' AND NOT EXISTS (SELECT 1 FROM categories c "
-                  "WHERE c.kind = coalesce(s.kind, 'event') AND c.major = s.major AND c.minor = s.minor)",
-                  "format('no %s type %s/%s in categories', coalesce(s.kind, 'event'), s.major, s.minor)"),
-            Check("s.closed_at < s.reported_at",
-                  "format('closed_at %s is before reported_at %s', s.closed_at, s.reported_at)"),
-            *_unit_grid("unit_grid_code", "code", "case"),
-        ]
-    elif name == "vehicles":
-        checks += _district("district_code")
-    return checks
+def _region_tree(f: Field, spec: LayerSpec) -> list[Check]:
+    """A region file: codes of 6/9/12 digits whose level, parent and geometry agree (parents may be in the file)."""
+    return [
+        Check("s.code IS NOT NULL AND s.code !~ '^[0-9]+$'",
+              "format('AddID %s has characters other than digits', s.code)"),
+        Check("s.code ~ '^[0-9]{15}$'",
+              "format('AddID %s has 15 digits: that is a unit grid code, import it as layer unit_grids', s.code)"),
+        Check("s.code ~ '^[0-9]+$' AND length(s.code) NOT IN (6, 9, 12, 15)",
+              "format('AddID %s has %s digits: a region code has 6 (district), 9 (street) or 12 (community)',"
+              " s.code, length(s.code))"),
+        Check("s.code ~ '^([0-9]{6}|[0-9]{9}|[0-9]{12})$' AND s.level IS DISTINCT FROM "
+              "(CASE length(s.code) WHEN 6 THEN 'district' WHEN 9 THEN 'street' ELSE 'community' END)",
+              "format('level %s disagrees with the %s-digit code %s', s.level, length(s.code), s.code)"),
+        Check("s.code ~ '^([0-9]{9}|[0-9]{12})$' "
+              "AND s.parent_code IS DISTINCT FROM left(s.code, length(s.code) - 3)",
+              "format('parent code %s disagrees with code %s (its parent is %s)', s.parent_code, s.code, "
+              "left(s.code, length(s.code) - 3))"),
+        Check(f"""s.code ~ '^([0-9]{{9}}|[0-9]{{12}})$'
+                 AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3))
+                 AND NOT EXISTS (SELECT 1 FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3))""",
+              """CASE length(s.code) WHEN 9 THEN
+                   format('district segment %s of %s: district %s is neither in the database nor in this file',
+                          left(s.code, 6), s.code, left(s.code, 6))
+                 ELSE format('street segment %s of %s: street %s is neither in the database nor in this file',
+                          substr(s.code, 7, 3), s.code, left(s.code, 9)) END"""),
+        Check(f"""s.geom IS NOT NULL AND s.code ~ '^([0-9]{{9}}|[0-9]{{12}})$' AND NOT EXISTS (
+                    SELECT 1 FROM (SELECT a.geom FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3)
+                                   UNION ALL
+                                   SELECT t.geom FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3)
+                                   AND t.geom IS NOT NULL) p
+                    WHERE ST_Covers(p.geom, ST_PointOnSurface(s.geom)))
+                 AND EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, length(s.code) - 3)
+                             UNION ALL SELECT 1 FROM {STAGE} t WHERE t.code = left(s.code, length(s.code) - 3)
+                             AND t.geom IS NOT NULL)""",
+              "format('%s lies outside its parent %s', s.code, left(s.code, length(s.code) - 3))"),
+    ]
 
 
-def _street_code(col: str, label: str | None = None) -> list[Check]:
-    label = label or col.replace("_", " ")
+def _unit_grid_code(f: Field, spec: LayerSpec) -> list[Check]:
+    """A unit grid's own code: 15 digits, inside the community its first 12 digits name."""
+    return [
+        _digits("code", 15, "unit grid code", "community 12 + sequence 3"),
+        Check("s.code ~ '^[0-9]{15}$' AND s.community_code IS DISTINCT FROM left(s.code, 12)",
+              "format('community code %s disagrees with the first 12 digits of %s', s.community_code, s.code)"),
+        Check("s.code ~ '^[0-9]{15}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12)"
+              " AND a.level = 'community')",
+              _LEVEL_SEGMENT.format(c="s.code")),
+        Check("""s.geom IS NOT NULL AND s.code ~ '^[0-9]{15}$'
+                 AND EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12))
+                 AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 12)
+                                 AND ST_Covers(a.geom, ST_PointOnSurface(s.geom)))""",
+              "format('unit grid %s lies outside its community %s', s.code, left(s.code, 12))"),
+    ]
+
+
+def _eval_grid(f: Field, spec: LayerSpec) -> list[Check]:
+    col = f.column
+    return [
+        _digits(col, 12, "evaluation grid code", "district 6 + street 3 + sequence 3"),
+        Check(f"s.{col} ~ '^[0-9]{{12}}$' AND NOT EXISTS (SELECT 1 FROM eval_grids e WHERE e.code = s.{col})",
+              f"format('evaluation grid %s does not exist', s.{col})"),
+    ]
+
+
+def _eval_grid_code(f: Field, spec: LayerSpec) -> list[Check]:
+    """An evaluation grid's own code: 12 digits, in the street its first 9 digits name."""
+    return [
+        _digits("code", 12, "evaluation grid code", "district 6 + street 3 + sequence 3"),
+        Check("s.code ~ '^[0-9]{12}$' AND s.street_code IS DISTINCT FROM left(s.code, 9)",
+              "format('street code %s disagrees with the first 9 digits of %s', s.street_code, s.code)"),
+        Check("s.code ~ '^[0-9]{12}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 9)"
+              " AND a.level = 'street')",
+              "CASE WHEN NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.code, 6)) THEN "
+              "format('district segment %s of %s: district %s does not exist', left(s.code, 6), s.code, "
+              "left(s.code, 6)) ELSE format('street segment %s of %s: street %s does not exist', "
+              "substr(s.code, 7, 3), s.code, left(s.code, 9)) END"),
+    ]
+
+
+def _street(f: Field, spec: LayerSpec) -> list[Check]:
+    col, label = f.column, f.message_label
     return [
         _digits(col, 9, label, "district 6 + street 3"),
         Check(f"s.{col} ~ '^[0-9]{{9}}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = s.{col})",
@@ -210,12 +155,107 @@ def _street_code(col: str, label: str | None = None) -> list[Check]:
     ]
 
 
-def _district(col: str) -> list[Check]:
+def _community(f: Field, spec: LayerSpec) -> list[Check]:
+    col, label = f.column, f.message_label
     return [
-        _digits(col, 6, col.replace("_", " "), "GB/T 2260"),
+        _digits(col, 12, label, "street 9 + community 3"),
+        Check(f"s.{col} ~ '^[0-9]{{12}}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = s.{col})",
+              f"'{label}: ' || " + _LEVEL_SEGMENT.format(c=f"s.{col}")),
+    ]
+
+
+def _district(f: Field, spec: LayerSpec) -> list[Check]:
+    col = f.column
+    return [
+        _digits(col, 6, f.message_label, "GB/T 2260"),
         Check(f"s.{col} ~ '^[0-9]{{6}}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = s.{col})",
               f"format('district %s does not exist', s.{col})"),
     ]
+
+
+def _unit_grid_field(f: Field, spec: LayerSpec) -> list[Check]:
+    return _unit_grid(f.column, spec.layer.label_column or spec.id_column, spec.layer.noun)
+
+
+def _component_id(f: Field, spec: LayerSpec) -> list[Check]:
+    """A 16-digit component id: its type segment agrees with 大类/小类 and names a known class."""
+    return [
+        _digits("id", 16, "component id", "district 6 + 大类 2 + 小类 2 + sequence 6"),
+        Check("s.id ~ '^[0-9]{16}$' AND (s.major IS DISTINCT FROM substr(s.id, 7, 2) "
+              "OR s.minor IS DISTINCT FROM substr(s.id, 9, 2))",
+              "format('大类/小类 %s/%s disagree with the type segment %s of id %s', s.major, s.minor, "
+              "substr(s.id, 7, 4), s.id)"),
+        Check("s.id ~ '^[0-9]{16}$' AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.id, 6) "
+              "AND a.level = 'district')",
+              "format('district segment %s of %s: district %s does not exist', left(s.id, 6), s.id, "
+              "left(s.id, 6))"),
+        Check("s.id ~ '^[0-9]{16}$' AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component' "
+              "AND c.major = substr(s.id, 7, 2) AND c.minor = substr(s.id, 9, 2))",
+              """CASE WHEN NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component'
+                                       AND c.major = substr(s.id, 7, 2))
+                 THEN format('大类 segment %s of %s: no component class %s', substr(s.id, 7, 2), s.id,
+                             substr(s.id, 7, 2))
+                 ELSE format('小类 segment %s of %s: no component subclass %s/%s in categories',
+                             substr(s.id, 9, 2), s.id, substr(s.id, 7, 2), substr(s.id, 9, 2)) END"""),
+        Check("s.unit_grid_code ~ '^[0-9]{15}$' AND s.id ~ '^[0-9]{16}$' "
+              "AND left(s.unit_grid_code, 6) <> left(s.id, 6)",
+              "format('unit grid %s is not in district %s of component %s', s.unit_grid_code, left(s.id, 6), "
+              "s.id)"),
+    ]
+
+
+def _case_type(f: Field, spec: LayerSpec) -> list[Check]:
+    return [
+        Check("s.major !~ '^[0-9]{2}$' OR s.minor !~ '^[0-9]{2}$'",
+              "format('大类/小类 %s/%s must be two digits each', s.major, s.minor)"),
+        Check("s.major ~ '^[0-9]{2}$' AND s.minor ~ '^[0-9]{2}$' AND NOT EXISTS (SELECT 1 FROM categories c "
+              "WHERE c.kind = coalesce(s.kind, 'event') AND c.major = s.major AND c.minor = s.minor)",
+              "format('no %s type %s/%s in categories', coalesce(s.kind, 'event'), s.major, s.minor)"),
+    ]
+
+
+def _closed_after_reported(f: Field, spec: LayerSpec) -> list[Check]:
+    return [Check("s.closed_at < s.reported_at",
+                  "format('closed_at %s is before reported_at %s', s.closed_at, s.reported_at)")]
+
+
+FIELD_CHECKS: dict[str, Callable[[Field, LayerSpec], list[Check]]] = {
+    "region_tree": _region_tree, "unit_grid_code": _unit_grid_code, "eval_grid_code": _eval_grid_code,
+    "eval_grid": _eval_grid, "district": _district, "street": _street, "community": _community,
+    "unit_grid": _unit_grid_field, "component_id": _component_id, "case_type": _case_type,
+    "closed_after_reported": _closed_after_reported,
+}
+
+LAYER_CHECKS: dict[str, list[Check]] = {
+    "street_in_district": [
+        Check("s.district_code IS NOT NULL AND s.street_code IS NOT NULL "
+              "AND left(s.street_code, 6) <> s.district_code",
+              "format('street code %s is not in district %s', s.street_code, s.district_code)"),
+    ],
+    "house_range": [
+        Check("s.s_housenum > s.l_housenum",
+              "format('SHousenum %s is larger than LHousenum %s', s.s_housenum, s.l_housenum)"),
+    ],
+    "community_in_street": [
+        Check("s.commu_code IS NOT NULL AND s.subdis_code IS NOT NULL AND left(s.commu_code, 9) <> s.subdis_code",
+              "format('CommuCode %s is not in street %s (SubDisCode)', s.commu_code, s.subdis_code)"),
+    ],
+}
+
+
+def layer_checks(spec: LayerSpec, present: set[str]) -> list[Check]:
+    """The code, parent and consistency checks the catalog names for `spec`, fields first, in field order."""
+    checks: list[Check] = []
+    for f in spec.fields:
+        for name in f.checks:
+            checks += FIELD_CHECKS[name](f, spec)
+    for name in spec.io.checks:
+        checks += LAYER_CHECKS[name]
+    return checks
+
+
+def _is_region_tree(spec: LayerSpec) -> bool:
+    return any("region_tree" in f.checks for f in spec.fields)
 
 
 def key_checks(spec: LayerSpec, append: bool) -> list[Check]:
@@ -235,7 +275,7 @@ def key_checks(spec: LayerSpec, append: bool) -> list[Check]:
 
 def extent_check(spec: LayerSpec) -> Check | None:
     """Features far outside the loaded districts (> ~10 km beyond their extent) suggest a wrong CRS."""
-    if spec.geometry is None or spec.name == "admin_areas":
+    if spec.geometry is None or not spec.io.in_district:
         return None
     return Check(
         "s.geom IS NOT NULL AND NOT ST_Intersects(s.geom, (SELECT ST_SetSRID(ST_Expand(ST_Extent(a.geom), 0.1)"
@@ -263,7 +303,7 @@ def run(cur: psycopg.Cursor, spec: LayerSpec, present: set[str], append: bool) -
 
 def propagate_rejected_parents(cur: psycopg.Cursor, spec: LayerSpec) -> int:
     """--keep-good, regions: a child whose parent is only in this file and was rejected is rejected too."""
-    if spec.name != "admin_areas":
+    if not _is_region_tree(spec):
         return 0
     total = 0
     for _ in range(3):

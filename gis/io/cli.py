@@ -1,4 +1,4 @@
-"""`citygrid import` and `citygrid export` (registered on gis.cli.app by gis/cli_data.py).
+"""`citygrid import` and `citygrid export` (registered on the root command by gis.cli).
 
 Exit codes of import: 0 every row stored; 1 the file was rejected (nothing stored, every rejected row
 printed); 3 with --keep-good, the good rows were stored and the rejected ones printed.
@@ -11,14 +11,18 @@ from pathlib import Path
 
 import typer
 
-from gis.cli import app
 from gis.errors import ImportRejected
 from gis.io.layers import LAYER_NAMES
 
 _LAYERS = ", ".join(LAYER_NAMES) + " (regions = admin_areas)"
 
 
-@app.command("import")
+def register(app: typer.Typer) -> None:
+    """Add `import` and `export` to the root command (called by gis.cli)."""
+    app.command("import")(import_cmd)
+    app.command("export")(export_cmd)
+
+
 def import_cmd(
     layer: str = typer.Argument(..., help=f"Target layer: {_LAYERS}."),
     file: Path = typer.Argument(..., help="A .geojson, .gpkg, .shp or .csv file (CSV: lon/lat or WKT column)."),
@@ -68,7 +72,6 @@ def import_cmd(
         raise typer.Exit(3)
 
 
-@app.command("export")
 def export_cmd(
     layer: str = typer.Argument(..., help=f"Layer: {_LAYERS}."),
     file: Path = typer.Argument(..., help="A .geojson (RFC 7946, CRS84) or .gpkg file."),

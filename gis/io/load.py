@@ -26,7 +26,7 @@ from pyproj import CRS
 
 from gis import crs as gcrs
 from gis.errors import ImportRejected, InvalidInput, UnknownCRS
-from gis.h3cells import H3_TABLES, point_cells
+from gis.h3cells import point_cells
 from gis.io import checks
 from gis.io import geometry as ggeom
 from gis.io.layers import PG_TYPES, LayerSpec, get_layer
@@ -162,6 +162,8 @@ def _copy_text(values: list[Any], type_: str) -> list[str]:
         return ["\\N" if v is None else v.translate(_COPY_ESCAPE) for v in values]
     if type_ in ("int", "float"):
         return ["\\N" if v is None else repr(v) for v in values]
+    if type_ == "bool":
+        return ["\\N" if v is None else ("t" if v else "f") for v in values]
     if type_ in ("date", "timestamp"):
         return ["\\N" if v is None else v.isoformat() for v in values]
     if type_ == "textarr":
@@ -203,7 +205,7 @@ def _stage_cells(cur: psycopg.Cursor, geom: list[str | None]) -> None:
 def _insert_sql(spec: LayerSpec, present: list[str]) -> str:
     cols = list(present)
     exprs = [f"coalesce({c}, '{{}}'::jsonb)" if spec.get_field(c).type == "json" else c for c in cols]
-    if spec.table in H3_TABLES and spec.geometry == "Point":
+    if spec.keeps_h3:
         cols.append("h3_cell")
         exprs.append(f"(SELECT h.cell FROM {CELLS} h WHERE h.row_no = {STAGE}.row_no)")
     for c, v in spec.fixed.items():
@@ -212,7 +214,7 @@ def _insert_sql(spec: LayerSpec, present: list[str]) -> str:
     if spec.geometry:
         cols.append("geom")
         exprs.append("geom")
-    order = "length(code), row_no" if spec.name == "admin_areas" else "row_no"
+    order = spec.io.order
     return (f"INSERT INTO {spec.table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {STAGE} "
             f"WHERE cardinality(reasons) = 0 AND (%(rows)s::int[] IS NULL OR row_no = ANY(%(rows)s::int[])) "
             f"ORDER BY {order}")
@@ -302,7 +304,7 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
         cur.execute(_stage_ddl(spec))
         _copy_rows(cur, spec, raw.n, columns, errors, geom)
-        if spec.table in H3_TABLES and spec.geometry == "Point" and geom is not None:
+        if spec.keeps_h3 and geom is not None:
             _stage_cells(cur, geom)
         cur.execute(f"CREATE INDEX ON {STAGE} ({', '.join(spec.key)})")
         cur.execute(f"ANALYZE {STAGE}")

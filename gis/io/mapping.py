@@ -159,8 +159,22 @@ def _json(v: Any) -> dict | None:
     return obj
 
 
+def _bool(v: Any) -> bool | None:
+    s = _text(v)
+    if s is None:
+        return None
+    if s.lower() in _TRUE:
+        return True
+    if s.lower() in _FALSE:
+        return False
+    raise _Bad("is not a yes/no value (true/false, 1/0, 是/否)")
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "是", "在线", "有"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "离线", "无"}
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "text": _text, "code": _text, "int": _int, "float": _float, "date": _date, "timestamp": _timestamp,
+    "bool": _bool, "text": _text, "code": _text, "int": _int, "float": _float, "date": _date, "timestamp": _timestamp,
     "textarr": _textarr, "json": _json, "wkt": _text,
 }
 
@@ -251,36 +265,48 @@ def _fill(columns: dict[str, list[Any]], column: str, n: int, make: Callable[[in
     columns[column] = [make(i) if v is None else v for i, v in enumerate(vals)]
 
 
+def _region_level(code: list[Any], n: int) -> Callable[[int], Any]:
+    return lambda i: _LEVELS.get(len(code[i] or ""))
+
+
+def _region_parent(code: list[Any], n: int) -> Callable[[int], Any]:
+    return lambda i: code[i][:-3] if len(code[i] or "") in (9, 12) else None
+
+
+def _leading_number(names: list[Any], n: int) -> Callable[[int], Any]:
+    def num(i: int) -> int | None:
+        m = _HOUSE_NUM.match(names[i] or "")
+        return int(m.group(1)) if m else None
+    return num
+
+
+#: Derivations a catalog field may name: ("name", source column, *arguments) -> value maker per row.
+DERIVATIONS: dict[str, Callable[..., Callable[[int], Any]]] = {
+    "region_level": _region_level,
+    "region_parent": _region_parent,
+    "leading_number": _leading_number,
+    # ("slice", source, start, stop[, shortest]): a segment of a code, when the code is long enough
+    "slice": lambda src, n, start, stop, shortest=1: (
+        lambda i: src[i][start:stop] if len(src[i] or "") >= shortest else None),
+}
+
+
 def derive(spec: LayerSpec, columns: dict[str, list[Any]], n: int) -> None:
     """Columns a file may leave out because its codes imply them (parent codes, 大类/小类, house number).
 
     A value the file does give is kept; the checks then compare it with what the code implies.
     """
-    if spec.name == "admin_areas":
-        code = columns["code"]
-        _fill(columns, "level", n, lambda i: _LEVELS.get(len(code[i] or "")))
-        _fill(columns, "parent_code", n, lambda i: code[i][:-3] if len(code[i] or "") in (9, 12) else None)
-        # a district has no parent in this schema (a city code given for it is dropped)
-        columns["parent_code"] = [None if len(c or "") == 6 else p for c, p in zip(code, columns["parent_code"],
-                                                                                  strict=True)]
-    elif spec.name == "unit_grids":
-        code = columns["code"]
-        _fill(columns, "community_code", n, lambda i: code[i][:12] if code[i] else None)
-    elif spec.name == "eval_grids":
-        code = columns["code"]
-        _fill(columns, "street_code", n, lambda i: code[i][:9] if code[i] else None)
-    elif spec.name == "components":
-        ids = columns["id"]
-        _fill(columns, "major", n, lambda i: ids[i][6:8] if len(ids[i] or "") >= 10 else None)
-        _fill(columns, "minor", n, lambda i: ids[i][8:10] if len(ids[i] or "") >= 10 else None)
-    elif spec.name == "doorplates" and "house_name" in columns:
-        names = columns["house_name"]
-
-        def num(i: int) -> int | None:
-            m = _HOUSE_NUM.match(names[i] or "")
-            return int(m.group(1)) if m else None
-
-        _fill(columns, "house_num", n, num)
+    for f in spec.fields:
+        if f.derive is None:
+            continue
+        how, source, *args = f.derive
+        if source not in columns:
+            continue
+        _fill(columns, f.column, n, DERIVATIONS[how](columns[source], n, *args))
+        if how == "region_parent":  # a district has no parent in this schema (a city code given for it is dropped)
+            code = columns[source]
+            columns[f.column] = [None if len(c or "") == 6 else p for c, p in zip(code, columns[f.column],
+                                                                                 strict=True)]
 
 
 def duplicates(spec: LayerSpec, columns: dict[str, list[Any]], n: int, errors: dict[int, list[str]]) -> None:

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
-from gis.cli import app
+
+def register(app: typer.Typer) -> None:
+    """Add `backup` and `restore` to the root command (called by gis.cli)."""
+    app.command("backup")(backup_cmd)
+    app.command("restore")(restore_cmd)
 
 
-@app.command("backup")
 def backup_cmd(
     file: Path | None = typer.Argument(None, help="write a pg_dump of the database to FILE instead"),
     kind: str = typer.Option("incr", "--type", help="full, diff or incr (the first backup is always full)"),
@@ -53,7 +56,6 @@ def describe(stanza: dict) -> str:
     return "\n".join(lines) or "no backups yet"
 
 
-@app.command("restore")
 def restore_cmd(
     file: Path | None = typer.Argument(None, help="restore this pg_dump file into the configured database"),
     to: str | None = typer.Option(None, "--to", help='a time with zone, e.g. "2026-12-01 10:15:00+08"; '

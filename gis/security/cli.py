@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from gis.cli import app
 from gis.db.engine import connect
 
 keys_app = typer.Typer(help="API keys with roles (viewer, inspector, planner, admin, device).",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-app.add_typer(audit_app, name="audit")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `keys` and `audit` to the root command (called by gis.cli)."""
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
 
 
 @keys_app.command("create")

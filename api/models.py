@@ -1,0 +1,99 @@
+"""Pydantic models of the /api answers, so /openapi.json describes them.
+
+They describe, they do not reshape: every model allows extra fields (an engine's answer passes through
+with all its keys) and types nested engine records loosely, so adding `response_model=` changes no
+byte a client sees beyond key order, which JSON does not fix. Streaming and GeoJSON answers are
+described with `responses=` (see GEOJSON) rather than validated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    """Documented fields; anything else the engine adds is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Health(Open):
+    status: str = Field(description="ok while the process serves")
+
+
+class WhoAmI(Open):
+    name: str
+    role: str = Field(description="viewer, inspector, planner, admin or device")
+    vehicles: list[str] = Field(description="vehicles a device key may report for")
+
+
+class AlarmKind(Open):
+    kind: str
+    label: str
+    label_zh: str
+    label_en: str
+
+
+class AlarmKinds(Open):
+    kinds: list[AlarmKind]
+
+
+class Passed(Open):
+    vehicles: list[dict[str, Any]] = Field(description="vehicles that passed, with their fixes there")
+    count: int
+
+
+class Census(Open):
+    level: str
+    areas: list[dict[str, Any]] = Field(description="普查成果 per area: counts and areas by code")
+
+
+class Draws(Open):
+    draws: list[dict[str, Any]] = Field(description="recorded draws, newest first")
+
+
+class CodeSegment(Open):
+    name: str
+    value: str
+    label: Any = None
+
+
+class CodeReading(Open):
+    code: str
+    kind: str
+    exists: bool | None = None
+    name: str | None = None
+    segments: list[CodeSegment]
+
+
+class CodeAnswer(CodeReading):
+    ambiguous: bool
+    interpretations: list[CodeReading]
+
+
+class HeatSource(Open):
+    id: str
+    title: str
+    time: bool
+    category: Any = None
+    weights: list[str]
+    default_weight: Any = None
+    ogc_collection: Any = None
+
+
+class GridLocation(Open):
+    outside: bool | None = None
+    district: dict[str, Any] | None = None
+    street: dict[str, Any] | None = None
+    community: dict[str, Any] | None = None
+    unit_grid: dict[str, Any] | None = None
+    eval_grid: dict[str, Any] | None = None
+    work_grids: list[dict[str, Any]] = Field(default_factory=list)
+
+
+#: `responses=` for routes answering GeoJSON (a FeatureCollection or a Feature).
+GEOJSON = {200: {"content": {"application/geo+json": {"schema": {
+    "type": "object", "required": ["type"], "properties": {"type": {"enum": ["FeatureCollection", "Feature"]}},
+}}}}}
