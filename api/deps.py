@@ -8,6 +8,8 @@ import anyio
 import psycopg
 from fastapi import Request
 
+from gis.errors import DatabaseUnavailable
+
 
 async def db(request: Request) -> AsyncIterator[psycopg.Connection]:
     """A pooled autocommit connection (from the app's pool, api/services.py) for one request.
@@ -21,9 +23,24 @@ async def db(request: Request) -> AsyncIterator[psycopg.Connection]:
     """
     svc = request.app.state.services
     async with svc.holding:
-        pool = svc.pool
-        conn = await anyio.to_thread.run_sync(pool.getconn, limiter=svc.acquiring)
+        pool, conn = await anyio.to_thread.run_sync(svc.pool.acquire, limiter=svc.acquiring)
         try:
             yield conn
         finally:
-            await anyio.to_thread.run_sync(pool.putconn, conn, limiter=svc.acquiring)
+            await anyio.to_thread.run_sync(svc.pool.release, pool, conn, limiter=svc.acquiring)
+
+
+async def db_or_memory(request: Request) -> AsyncIterator[psycopg.Connection | None]:
+    """Like `db`, but None while the database is unreachable (circuit breaker open): for the paths
+    that can answer from their in-memory index (locate, geocode, reverse), marked as maybe stale."""
+    svc = request.app.state.services
+    async with svc.holding:
+        try:
+            pool, conn = await anyio.to_thread.run_sync(svc.pool.acquire, limiter=svc.acquiring)
+        except DatabaseUnavailable:
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            await anyio.to_thread.run_sync(svc.pool.release, pool, conn, limiter=svc.acquiring)

@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import JSONResponse
 from gis import errors as e
+from gis.db.breaker import get_breaker
+from gis.settings import get_settings
 
 STATUS: list[tuple[type[e.CityGridError], int]] = [
     (e.TooLarge, 413),
@@ -49,13 +51,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-        # The database is restarting or unreachable: a clean, retryable answer rather than a 500.
+        # The database is restarting or unreachable: a clean, retryable answer rather than a 500; the
+        # breaker's prober looks at once, so the following requests are refused without waiting.
         log.warning("database unavailable: %s", exc)
+        get_breaker().record_failure(exc)
         return error_response(503, "database_unavailable", "the database is not reachable; retry shortly",
-                              headers={"Retry-After": "5"})
+                              headers={"Retry-After": str(get_settings().db_retry_after_s)})
 
     @app.exception_handler(e.CityGridError)
     async def _engine_error(request: Request, exc: e.CityGridError) -> JSONResponse:
+        if isinstance(exc, e.DatabaseUnavailable):
+            extra = dict(exc.extra)
+            retry = extra.pop("retry_after", get_settings().db_retry_after_s)
+            return error_response(503, exc.code, exc.detail, headers={"Retry-After": str(retry)}, extra=extra)
         return error_response(status_for(exc), exc.code, exc.detail, extra=exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import dumps
+from gis.db import degraded
 from gis.logs import request_id as request_id_var
 from gis.security import audit
 from gis.settings import get_settings
@@ -55,6 +56,7 @@ class RequestContext:
         headers = dict(scope.get("headers") or [])
         rid = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
         token = request_id_var.set(rid)
+        stale, stale_token = degraded.begin()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = rid
         limit = get_settings().max_body_bytes
@@ -66,6 +68,7 @@ class RequestContext:
         if declared and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, rid, limit)
             request_id_var.reset(token)
+            degraded.end(stale_token)
             return
 
         received = 0
@@ -87,6 +90,8 @@ class RequestContext:
                 status = message["status"]
                 response_started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                if (note := stale.header()) is not None:  # answered from memory: the database was down
+                    message["headers"].append((b"x-data-stale", note.encode()))
                 # Audit before the client hears of success: a 2xx implies the entry exists.
                 if is_write and 200 <= status < 300 and state.get("principal") is not None:
                     await run_in_threadpool(_audit, scope, state, status)
@@ -107,6 +112,7 @@ class RequestContext:
                                            "duration_ms": round(elapsed * 1000, 2),
                                            "client": (scope.get("client") or ("",))[0]})
             request_id_var.reset(token)
+            degraded.end(stale_token)
 
     @staticmethod
     async def _refuse(send: Send, rid: str, limit: int) -> None:

@@ -19,11 +19,11 @@ from typing import Annotated, Any
 import anyio
 import psycopg
 from fastapi import Depends, Request
-from psycopg_pool import ConnectionPool
 
 from api.ogc.state import OgcState
 from geocoder.index import IndexCache as AddressIndexes
-from gis.db.pool import make_pool
+from gis.db.breaker import Breaker, get_breaker, stop_breaker
+from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.settings import get_settings
 from layers.cache import LayerCache
@@ -31,7 +31,8 @@ from layers.cache import LayerCache
 
 @dataclass
 class Services:
-    pool: ConnectionPool            # sync: the engines' connections
+    breaker: Breaker                # the database's circuit breaker (gis/db/breaker.py): probe thread
+    pool: Pool                      # sync: the engines' connections (behind the breaker)
     ogc: OgcState                   # async pool + caches of the OGC routers
     grids: GridIndexes              # in-memory grid locate index
     addresses: AddressIndexes       # in-memory geocoder reference index
@@ -42,9 +43,12 @@ class Services:
     @classmethod
     async def start(cls) -> Services:
         settings = get_settings()
-        pool = make_pool()
+        breaker = get_breaker()
+        breaker.start()  # the background probe: database paths fail fast while it is unreachable
+        pool = make_pool(breaker.url)
         return cls(
-            pool=pool, ogc=await OgcState.open(), grids=GridIndexes(), addresses=AddressIndexes(),
+            breaker=breaker, pool=pool, ogc=await OgcState.open(breaker), grids=GridIndexes(),
+            addresses=AddressIndexes(),
             layers=LayerCache(), acquiring=anyio.CapacityLimiter(64),
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
@@ -52,11 +56,19 @@ class Services:
     async def close(self) -> None:
         await self.ogc.close()
         self.pool.close()
+        stop_breaker(self.breaker)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection for work off the request dependencies (streams, ingest, audit, auth)."""
+        """A pooled connection for work off the request dependencies (streams, ingest, audit, auth);
+        DatabaseUnavailable at once while the breaker is open."""
         with self.pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def connection_or_none(self) -> Iterator[psycopg.Connection | None]:
+        """A pooled connection, or None while the database is unreachable (paths that answer from memory)."""
+        with self.pool.connection_or_none() as conn:
             yield conn
 
     def warm_up(self) -> None:

@@ -23,7 +23,7 @@ def storage_coords(index: ReferenceIndex, matches: list[Match]) -> tuple[np.ndar
     return index.frame.to_lonlat([m.x for m in matches], [m.y for m in matches])
 
 
-def grids_for(conn: psycopg.Connection, lon: np.ndarray, lat: np.ndarray,
+def grids_for(conn: psycopg.Connection | None, lon: np.ndarray, lat: np.ndarray,
               grids: GridIndexes | None = None) -> list[dict[str, Any]]:
     if not len(lon):
         return []
@@ -49,7 +49,7 @@ def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
     return seg
 
 
-def features(conn: psycopg.Connection, query: str, limit: int = 5, crs: str | int | None = None,
+def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: str | int | None = None,
              index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/geocode`: a FeatureCollection, best first; no match → no features."""
     ref = gcrs.resolve(crs)

@@ -106,7 +106,7 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
         yield list(row)
 
 
-def answers(conn: psycopg.Connection, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
+def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
             index: ReferenceIndex | None = None, chunk: int = CHUNK,
             grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
     """One GeoJSON Feature per row (geometry null when nothing matched), in input order."""
@@ -122,7 +122,7 @@ def answers(conn: psycopg.Connection, rows: Iterable[tuple[Any, str]], crs: str 
         yield from _chunk(conn, index, buf, ref, grids)
 
 
-def _chunk(conn: psycopg.Connection, index: ReferenceIndex, rows: list[tuple[Any, str]],
+def _chunk(conn: psycopg.Connection | None, index: ReferenceIndex, rows: list[tuple[Any, str]],
            ref: gcrs.CrsRef, grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
     results = [geocode(index, q, 1) for _, q in rows]
     best = [m[0] for _, m in results if m]

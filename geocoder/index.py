@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,9 @@ from rapidfuzz.distance import Levenshtein
 from geocoder.abbrev import PoiAbbreviations, fold_station
 from geocoder.normalise import name_key
 from geocoder.segment import OTHER_PLACES, own_places, parse, strip_regions
+from gis.db import degraded
+from gis.db.breaker import get_breaker
+from gis.errors import DatabaseUnavailable
 from gis.metric import LocalFrame as Frame
 
 _BRACKET = re.compile(r"[(（]")
@@ -670,14 +674,42 @@ def _db_key(conn: psycopg.Connection) -> str:
 
 class IndexCache:
     """One reference index per database, rebuilt when the reference data change. The app holds one
-    on `app.state.services`; code without an app uses `get_index` (its own process default)."""
+    on `app.state.services`; code without an app uses `get_index` (its own process default).
+
+    With no connection (database unreachable), or when the version check fails, the last index
+    confirmed against the database answers, and the answer is noted as possibly stale
+    (gis/db/degraded.py).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[str, ReferenceIndex] = {}
+        self._last: tuple[ReferenceIndex, float] | None = None  # (index, wall time it was last confirmed)
 
-    def get(self, conn: psycopg.Connection) -> ReferenceIndex:
+    def get(self, conn: psycopg.Connection | None) -> ReferenceIndex:
         """The index of this connection's database, rebuilt if the reference data changed since."""
+        if conn is None:
+            return self.last()
+        try:
+            index = self._current(conn)
+        except psycopg.OperationalError:
+            if self._last is None:
+                raise
+            get_breaker().record_failure()
+            return self.last()
+        self._last = (index, time.time())
+        return index
+
+    def last(self) -> ReferenceIndex:
+        """The last confirmed index, noted as maybe stale; DatabaseUnavailable when there is none."""
+        last = self._last
+        if last is None:
+            raise DatabaseUnavailable(
+                "the database is not reachable and no address index was loaded yet; retry shortly")
+        degraded.note_stale(last[1])
+        return last[0]
+
+    def _current(self, conn: psycopg.Connection) -> ReferenceIndex:
         key = _db_key(conn)
         version = current_version(conn)
         index = self._indexes.get(key)
@@ -693,6 +725,7 @@ class IndexCache:
     def clear(self) -> None:
         with self._lock:
             self._indexes.clear()
+            self._last = None
 
 
 @lru_cache(maxsize=1)
@@ -701,7 +734,7 @@ def default_cache() -> IndexCache:
     return IndexCache()
 
 
-def get_index(conn: psycopg.Connection) -> ReferenceIndex:
+def get_index(conn: psycopg.Connection | None) -> ReferenceIndex:
     """The index of this connection's database from the default cache (see `IndexCache`)."""
     return default_cache().get(conn)
 

@@ -38,7 +38,7 @@ def describe(name: str, dx: float, dy: float) -> str:
     return f"{name}{direction_of(dx, dy)}{round(dist):d}米"
 
 
-def reverse(conn: psycopg.Connection, lon: float, lat: float, crs: str | int | None = None,
+def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | int | None = None,
             index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/reverse`: a GeoJSON Feature at the point; NotFound when it is near nothing we know."""
     xs, ys = check_coordinates([lon], [lat], crs)

@@ -34,6 +34,22 @@ class Settings(BaseSettings):
     pg_port: int = 55432
     pg_database: str = "citygrid"
     pg_os_user: str = "postgres"  # initdb refuses root: run the cluster as this user when root
+    #: The hot standby made by `citygrid db standby` (streaming replication of the local cluster):
+    #: its folder and port (default: the primary's port + 1). While it exists, the local URL lists
+    #: both servers with target_session_attrs=read-write, so the app follows a promotion.
+    pg_standby_data: Path = ROOT / ".pgdata-standby"
+    pg_standby_port: int | None = None
+    #: Commits wait until the standby has the WAL (no acknowledged write is lost in a failover);
+    #: the price: writes stall while the standby is down, until `citygrid db standby --drop`.
+    pg_standby_sync: bool = True
+
+    # Point-in-time recovery (pgBackRest): repository folder (default: `pgbackrest/` beside the
+    # cluster's data; put it on another disk in production), full backups kept, stanza name.
+    backup_repo: Path | None = None
+    backup_retention_full: int = 2
+    backup_stanza: str = "citygrid"
+    #: WAL segments are archived at least this often (bounds the data lost with the server: RPO).
+    archive_timeout_s: int = 60
 
     # Where generated demo data and caches go (ignored by git).
     var_dir: Path = ROOT / "var"
@@ -82,6 +98,12 @@ class Settings(BaseSettings):
     #: How long a request waits for a pooled connection before answering 503 (e.g. while the
     #: database restarts).
     db_acquire_timeout_s: float = 5.0
+    #: The circuit breaker (gis/db/breaker.py): how often a background probe looks at the database,
+    #: how long one look may take (libpq's minimum connect timeout is 2 s), and the Retry-After of
+    #: the 503s answered while it is unreachable.
+    db_probe_interval_s: float = 0.5
+    db_probe_timeout_s: int = 2
+    db_retry_after_s: int = 2
     #: Threads per worker process for sync endpoints. Their work is short and CPU-bound (numpy, index
     #: look-ups) under one GIL: a few threads keep requests queued fairly in the event loop, where 40
     #: threads convoy on the GIL and stretch the latency tail.

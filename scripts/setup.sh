@@ -15,6 +15,8 @@ if [ "${CITYGRID_SKIP_BROWSER:-0}" != 1 ]; then
   fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
 fi
 command -v wrk >/dev/null || need_pkgs+=(wrk)
+# point-in-time recovery: full/incremental backups and the WAL archive (citygrid backup / restore --to)
+command -v pgbackrest >/dev/null || need_pkgs+=(pgbackrest)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_pkgs[*]}"

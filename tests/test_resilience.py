@@ -1,4 +1,6 @@
-"""The server survives PostgreSQL restarting: clean 503s while it is down, success once it is back.
+"""The server survives PostgreSQL restarting and failing over: fast, clean 503s while it is down, the
+in-memory paths (locate, geocode, reverse) answering meanwhile, success once it is back, and no
+acknowledged fix lost when the hot standby is promoted.
 
 Runs on a private cluster (its own data directory and port) so that restarting it disturbs no other test.
 """
@@ -35,30 +37,72 @@ def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluste
         home.unlink()
 
 
+ENV = {"CITYGRID_STATEMENT_TIMEOUT_MS": "5000", "CITYGRID_DB_ACQUIRE_TIMEOUT_S": "1"}
+DISTRICT = ("INSERT INTO admin_areas (code, level, name, geom) VALUES ('310113', 'district', '宝山区', "
+            "'SRID=4490;MULTIPOLYGON(((121.3 31.2,121.6 31.2,121.6 31.5,121.3 31.5,121.3 31.2)))') "
+            "ON CONFLICT DO NOTHING")
+
+
 @pytest.fixture(scope="module")
 def server(private_cluster: Cluster) -> Iterator[str]:
-    env = {"CITYGRID_STATEMENT_TIMEOUT_MS": "5000", "CITYGRID_DB_ACQUIRE_TIMEOUT_S": "1"}
-    with uvicorn_subprocess(private_cluster.url(), env) as base:
+    import psycopg
+
+    with psycopg.connect(private_cluster.url(), autocommit=True) as conn:
+        conn.execute(DISTRICT)
+    with uvicorn_subprocess(private_cluster.url(), ENV) as base:
         yield base
 
 
+def _wait_readyz(base: str, status: int, within: float = 30.0) -> dict:
+    deadline = time.monotonic() + within
+    while (r := httpx.get(base + "/readyz", timeout=10)).status_code != status:
+        assert time.monotonic() < deadline, f"/readyz not {status} within {within:.0f} s: {r.text}"
+        time.sleep(0.2)
+    return r.json()
+
+
 def test_readiness_follows_the_database(private_cluster: Cluster, server: str) -> None:
+    """While PostgreSQL is down: database paths answer 503 + Retry-After at once, the in-memory paths
+    answer from their last index marked stale, writes are refused; afterwards all works, no restart."""
     assert httpx.get(server + "/readyz", timeout=10).json()["ready"] is True
+    locate = {"lon": 121.45, "lat": 31.35}
+    warm = httpx.get(server + "/api/grids/locate", params=locate, timeout=10)
+    assert warm.status_code == 200 and warm.json()["district"]["code"] == "310113", warm.text
+    assert "x-data-stale" not in warm.headers
+    assert httpx.get(server + "/api/geocode", params={"q": "宝山区"}, timeout=10).status_code == 200
     private_cluster.stop()
     try:
-        down = httpx.get(server + "/readyz", timeout=15)
-        assert down.status_code == 503 and down.json()["ready"] is False
-        # A request that needs the database fails cleanly, not with a 500.
+        down = _wait_readyz(server, 503, within=10)
+        assert down["ready"] is False and down["database"] == "unreachable"
+        assert "/api/grids/locate" in down["degraded"]["from_memory"]
+        # A request that needs the database fails cleanly and fast (the breaker is open), not with a 500.
+        started = time.monotonic()
+        r = httpx.get(server + "/api/grids/census", timeout=30)
+        elapsed = time.monotonic() - started
+        assert r.status_code == 503 and r.json()["error"] == "database_unavailable", r.text
+        assert int(r.headers["retry-after"]) > 0
+        assert elapsed <= 1.0, f"a database path took {elapsed:.2f} s to refuse"
         r = httpx.get(server + "/api/auth/whoami", headers={"X-API-Key": "cg_x"}, timeout=30)
         assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
+        r = httpx.post(server + "/api/positions", headers={"X-API-Key": "cg_x"}, timeout=30,
+                       json=[{"vehicle_id": "v", "ts": "2026-05-01T00:00:00Z", "lon": 121.4, "lat": 31.3}])
+        assert r.status_code == 503, r.text  # writes refused, nothing half-written
+        # The in-memory paths still answer, from the index loaded before, marked as maybe stale.
+        r = httpx.get(server + "/api/grids/locate", params=locate, timeout=10)
+        assert r.status_code == 200 and r.json() == warm.json(), r.text
+        assert r.headers["x-data-stale"].startswith("as-of=")
+        r = httpx.get(server + "/api/geocode", params={"q": "宝山区"}, timeout=10)
+        assert r.status_code == 200 and "x-data-stale" in r.headers, r.text
+        r = httpx.post(server + "/api/grids/locate", json=[[121.45, 31.35]], timeout=10)
+        assert r.status_code == 200 and r.json()[0]["district"]["code"] == "310113", r.text
         assert httpx.get(server + "/healthz", timeout=5).status_code == 200
     finally:
         private_cluster.start()
-    deadline = time.monotonic() + 30
-    while httpx.get(server + "/readyz", timeout=10).status_code != 200:
-        assert time.monotonic() < deadline, "not ready again within 30 s"
-        time.sleep(0.5)
+    _wait_readyz(server, 200)
     assert httpx.get(server + "/api/auth/whoami", headers={"X-API-Key": "cg_x"}, timeout=10).status_code == 401
+    assert httpx.get(server + "/api/grids/census", timeout=10).status_code == 200
+    r = httpx.get(server + "/api/grids/locate", params=locate, timeout=10)
+    assert r.status_code == 200 and "x-data-stale" not in r.headers
 
 
 def test_a_restart_during_a_replay_loses_no_acknowledged_fix(private_cluster: Cluster, server: str) -> None:
@@ -104,3 +148,60 @@ def test_a_restart_during_a_replay_loses_no_acknowledged_fix(private_cluster: Cl
         stored = conn.execute(
             "SELECT count(*), count(DISTINCT ts) FROM positions WHERE vehicle_id = 'truck-r'").fetchone()
     assert stored == (12 * len(acknowledged), 12 * len(acknowledged)) and len(acknowledged) == 40
+
+
+def test_failover_to_the_standby_during_ingest_loses_no_acknowledged_fix(
+        private_cluster: Cluster, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A synchronous hot standby is promoted while batches are posted (the primary crashes: immediate
+    stop): the server, connected with a multi-host URL, follows it; every acknowledged fix is there."""
+    import psycopg
+
+    from gis.db.replication import create_standby, failover_url, promote
+    from gis.security.keys import create_key
+
+    home = tmp_path_factory.mktemp("standby") / "cluster-home"
+    standby = Cluster(Settings(pg_data=home, pg_port=free_port(), pg_database="citygrid"))
+    create_standby(private_cluster, standby, sync=True)
+    try:
+        with psycopg.connect(private_cluster.url(), autocommit=True) as conn:
+            conn.execute("INSERT INTO vehicles (id, kind) VALUES ('truck-f', 'household_waste') "
+                         "ON CONFLICT DO NOTHING")
+            _, key = create_key(conn, "failover", "device", ["truck-f"])
+        t0 = 1_790_000_000
+
+        def batch(i: int) -> list[dict]:
+            return [{"vehicle_id": "truck-f", "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + i * 600 + k)),
+                     "lon": 121.40 + (i * 60 + k) * 1e-5, "lat": 31.30, "speed_kmh": 20} for k in range(0, 60, 5)]
+
+        url = failover_url([private_cluster, standby])
+        acknowledged: set[int] = set()
+        refused: list[int] = []
+        with uvicorn_subprocess(url, ENV) as base, \
+                httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
+            for i in range(30):
+                if i == 10:
+                    promote(standby, private_cluster)  # the primary dies (immediate stop), the standby takes over
+                r = client.post("/api/positions", json=batch(i))
+                if r.status_code == 200:
+                    assert r.json()["accepted"] == 12, r.text
+                    acknowledged.add(i)
+                else:
+                    assert r.status_code == 503, r.text
+                    refused.append(i)
+            for i in refused:
+                deadline = time.monotonic() + 30
+                while (r := client.post("/api/positions", json=batch(i))).status_code != 200:
+                    assert time.monotonic() < deadline, r.text
+                    time.sleep(0.3)
+                acknowledged.add(i)
+            ready = client.get("/readyz").json()
+            assert ready["ready"] is True and ready["server"].endswith(f":{standby.settings.pg_port}"), ready
+        with psycopg.connect(standby.url()) as conn:
+            stored = conn.execute(
+                "SELECT count(*), count(DISTINCT ts) FROM positions WHERE vehicle_id = 'truck-f'").fetchone()
+        assert stored == (12 * 30, 12 * 30) and len(acknowledged) == 30
+    finally:
+        standby.stop()
+        shutil.rmtree(home.resolve(), ignore_errors=True)
+        if home.is_symlink():
+            home.unlink()

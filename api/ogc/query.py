@@ -13,12 +13,15 @@ statement triggers, migration 0004), so a write anywhere in those tables invalid
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from api.ogc.collections import Collection, Prop
 from api.ogc.crs import OgcCrs
 from api.ogc.state import OgcState
+from gis.db import degraded
+from gis.errors import DatabaseUnavailable
 
 VERSION_SQL = "(SELECT coalesce(sum(version), 0)::bigint FROM ogc_changes WHERE table_name = ANY(%s))"
 
@@ -134,8 +137,19 @@ async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs, props: tuple[P
 
 
 async def versions(st: OgcState) -> dict[str, int]:
-    rows = await st.fetchall("SELECT table_name, version FROM ogc_changes")
-    return {_text(name): v for name, v in rows}
+    """The change counters of the tables; while the database is unreachable, the last ones read
+    (kept on the OGC state, noted as stale), so that collection documents cached at those versions
+    still answer."""
+    try:
+        rows = await st.fetchall("SELECT table_name, version FROM ogc_changes")
+    except DatabaseUnavailable:
+        if st.last_versions is None:
+            raise
+        degraded.note_stale(st.last_versions[1])
+        return st.last_versions[0]
+    found = {_text(name): v for name, v in rows}
+    st.last_versions = (found, time.time())
+    return found
 
 
 def version_of(c: Collection, table_versions: dict[str, int]) -> int:
@@ -160,7 +174,8 @@ async def extent(st: OgcState, c: Collection, table_versions: dict[str, int]) ->
         if hit is not None and hit[0] == version:
             return hit[1]
     else:
-        kept = st.volatile_extents.get(c.id)
+        # (while the database is down, an older extent beats none)
+        kept = st.volatile_extents.get(c.id, expired_ok=st.breaker.is_open)
         if kept is not None:
             return kept
     temporal = "NULL::text AS tmin, NULL::text AS tmax"

@@ -9,6 +9,7 @@ attribute lookups, nothing per request on the fast path.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from api.ogc import pool as ogc_pool
+from gis.db.breaker import Breaker, get_breaker
 from gis.settings import get_settings
 
 
@@ -51,6 +53,7 @@ class Tile:
     data: bytes
     etag: str
     gz: bytes | None = None
+    checked: float = 0.0  # wall time the database last confirmed this tile current
 
     @property
     def size(self) -> int:
@@ -64,6 +67,9 @@ class TileCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.data: OrderedDict[tuple, Tile] = OrderedDict()
+        #: (collection, z, x, y) -> the key of its newest cached version: what answers while the
+        #: database is unreachable.
+        self.newest: dict[tuple, tuple] = {}
 
     def get(self, key: tuple) -> Tile | None:
         hit = self.data.get(key)
@@ -79,9 +85,18 @@ class TileCache:
             self.bytes -= old.size
         self.data[key] = tile
         self.bytes += tile.size
+        self.newest[key[:-1]] = key
         while self.bytes > self.max_bytes and self.data:
-            _, evicted = self.data.popitem(last=False)
+            gone, evicted = self.data.popitem(last=False)
             self.bytes -= evicted.size
+            if self.newest.get(gone[:-1]) == gone:
+                del self.newest[gone[:-1]]
+
+    def last_known(self, where: tuple) -> tuple[tuple, Tile] | None:
+        """The newest cached version of the tile at (collection, z, x, y), whatever its version."""
+        key = self.newest.get(where)
+        tile = self.data.get(key) if key is not None else None
+        return (key, tile) if tile is not None and key is not None else None
 
     def grew(self, key: tuple, before: int) -> None:
         """Accounts for a tile that gained its gzip twin after it was put."""
@@ -91,6 +106,7 @@ class TileCache:
 
     def clear(self) -> None:
         self.data.clear()
+        self.newest.clear()
         self.bytes = 0
 
 
@@ -101,9 +117,11 @@ class VolatileExtents:
         self.ttl_s = ttl_s
         self.data: dict[str, tuple[float, Any]] = {}
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, expired_ok: bool = False) -> Any | None:
+        """The kept extent while it is fresh (or however old, with `expired_ok`: while the database
+        is down, an older extent beats none)."""
         kept = self.data.get(key)
-        if kept is not None and time.monotonic() - kept[0] < self.ttl_s:
+        if kept is not None and (expired_ok or time.monotonic() - kept[0] < self.ttl_s):
             return kept[1]
         return None
 
@@ -115,25 +133,50 @@ class VolatileExtents:
 class OgcState:
     pool: AsyncConnectionPool
     tiles: TileCache
+    #: The circuit breaker of the pool's database (gis/db/breaker.py): every hand-out goes through it,
+    #: and the pool is replaced after each recovery (`generation` is the one it was opened in).
+    breaker: Breaker = field(default_factory=get_breaker)
+    generation: int = 0
     counts: LRU = field(default_factory=lambda: LRU(8192))
     extents: LRU = field(default_factory=lambda: LRU(256))
     volatile_extents: VolatileExtents = field(default_factory=lambda: VolatileExtents(30.0))
     openapi: dict[str, bytes] = field(default_factory=dict)
     bases: dict[tuple, str] = field(default_factory=dict)
+    #: The change counters last read and when (wall time): what answers while the database is down.
+    last_versions: tuple[dict[str, int], float] | None = None
+    _renewing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _retiring: set[asyncio.Task] = field(default_factory=set)
 
     @classmethod
-    async def open(cls) -> OgcState:
+    async def open(cls, breaker: Breaker | None = None) -> OgcState:
         settings = get_settings()
-        return cls(pool=await ogc_pool.open_pool(), tiles=TileCache(settings.ogc_tile_cache_mb * 1024 * 1024))
+        breaker = breaker or get_breaker()
+        return cls(pool=await ogc_pool.open_pool(breaker.url), breaker=breaker, generation=breaker.generation,
+                   tiles=TileCache(settings.ogc_tile_cache_mb * 1024 * 1024))
 
     async def close(self) -> None:
         await self.pool.close()
 
+    async def current_pool(self) -> AsyncConnectionPool:
+        """The pool, replaced by a fresh one after the breaker saw the database come back (a fresh pool
+        connects at once, to whichever host is primary, instead of waiting out its reconnect back-off)."""
+        generation = self.breaker.generation
+        if self.generation == generation:
+            return self.pool
+        async with self._renewing:
+            if self.generation != generation:
+                old = self.pool
+                self.pool, self.generation = await ogc_pool.open_pool(self.breaker.url), generation
+                task = asyncio.get_running_loop().create_task(old.close(timeout=2.0))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
+        return self.pool
+
     async def fetchone(self, query: str, params: tuple | list = ()) -> tuple | None:
-        return await ogc_pool.fetchone(self.pool, query, params)
+        return await ogc_pool.fetchone(await self.current_pool(), query, params, self.breaker)
 
     async def fetchall(self, query: str, params: tuple | list = ()) -> list[tuple]:
-        return await ogc_pool.fetchall(self.pool, query, params)
+        return await ogc_pool.fetchall(await self.current_pool(), query, params, self.breaker)
 
 
 def ogc(request: Request) -> OgcState:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import time
 from functools import lru_cache
 
 import morecantile
@@ -26,7 +27,8 @@ from api.ogc import html, openapi, query
 from api.ogc.collections import TYPES, Collection, get_collection
 from api.ogc.features import JSON, base, json_response, link, negotiate
 from api.ogc.state import Tile, TileCache, ogc
-from gis.errors import NotFound
+from gis.db import degraded
+from gis.errors import DatabaseUnavailable, NotFound
 from gis.settings import STORAGE_SRID
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -201,14 +203,23 @@ async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
     key: tuple | None = None
     if c.cacheable:
-        row = await st.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        try:
+            row = await st.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        except DatabaseUnavailable:
+            # The database is unreachable: the newest tile this worker built answers, marked stale.
+            known = st.tiles.last_known((c.id, z, x, y))
+            if known is None:
+                raise
+            degraded.note_stale(known[1].checked)
+            return await _tile_response(request, known[1], known[0], st.tiles)
         key = (c.id, z, x, y, row[0])
         hit = st.tiles.get(key)
         if hit is not None:
+            hit.checked = time.time()
             return await _tile_response(request, hit, key, st.tiles)
     row = await st.fetchone(tile_sql(c, z), [z, x, y, list(c.tables), c.id])
     version, data = row[0], bytes(row[1] or b"")
-    built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"')
+    built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"', checked=time.time())
     if c.cacheable:
         key = (c.id, z, x, y, version)
         st.tiles.put(key, built)

@@ -9,7 +9,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import db
+from api.deps import db_or_memory
 from api.models import GEOJSON
 from api.params import Crs, limit_query
 from api.services import Svc
@@ -26,7 +26,7 @@ def geocode(
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
     limit: int = limit_query(5, 20),
     crs: Crs = None,
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
@@ -40,7 +40,7 @@ def reverse_geocode(
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
     crs: Crs = None,
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     return reverse.reverse(conn, lon, lat, crs, svc.addresses.get(conn), svc.grids)
 
@@ -71,7 +71,7 @@ async def geocode_batch(
     want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
 
     def stream() -> Iterator[bytes]:
-        with svc.connection() as conn:
+        with svc.connection_or_none() as conn:
             feats = batch.answers(conn, rows, crs, svc.addresses.get(conn), grids=svc.grids)
             yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
 

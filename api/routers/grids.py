@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_role
-from api.deps import db
+from api.deps import db, db_or_memory
 from api.models import GEOJSON, Census, Draws, GridLocation
 from api.params import Crs, limit_query
 from api.services import Svc
@@ -36,9 +36,10 @@ def locate_one(
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
     crs: Crs = None,
-    conn: psycopg.Connection = Depends(db),
+    conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
-    """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name."""
+    """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name.
+    While the database is unreachable, answered from the last index with an `X-Data-Stale` header."""
     return locate_engine.locate_point(conn, lon, lat, crs, svc.grids)
 
 
@@ -129,7 +130,7 @@ async def locate_many(
 
     def work() -> tuple[locate_engine.Located, bool]:
         xs, ys, body_crs, ndjson = parse_points(body, ndjson_in)
-        with svc.connection() as conn:
+        with svc.connection_or_none() as conn:
             index = svc.grids.get(conn)
         return index.locate(xs, ys, crs or body_crs), ndjson
 

@@ -1,10 +1,11 @@
-"""`citygrid db start|stop|status|migrate`: the project-local cluster and the migrations."""
+"""`citygrid db start|stop|status|migrate|standby|promote`: the project-local cluster, its hot standby
+and the migrations."""
 
 from __future__ import annotations
 
 import typer
 
-db_app = typer.Typer(help="The database: local cluster and migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: local cluster, hot standby and migrations.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +52,37 @@ def db_status() -> None:
         raise typer.Exit(1) from None
     head = migrate.head_revision()
     typer.echo(f"migration {rev or 'none'} (head {head}){'' if rev == head else ' — run citygrid db migrate'}")
+
+
+@db_app.command("standby")
+def db_standby(
+    drop: bool = typer.Option(False, "--drop", help="stop and remove the standby; the primary stops waiting for it"),
+    asynchronous: bool = typer.Option(False, "--async", help="do not make commits wait for the standby"),
+) -> None:
+    """Create and start a hot standby of the local cluster (streaming replication; another port and folder)."""
+    from gis.db.cluster import local_cluster
+    from gis.db.replication import create_standby, drop_standby, local_failover_url, standby_cluster
+    from gis.settings import get_settings
+
+    primary, standby = local_cluster(), standby_cluster()
+    if drop:
+        drop_standby(primary, standby)
+        typer.echo(f"standby removed from {standby.link}")
+        return
+    create_standby(primary, standby, sync=get_settings().pg_standby_sync and not asynchronous)
+    typer.echo(standby.status())
+    typer.echo(f"the application now connects with: {local_failover_url()}")
+
+
+@db_app.command("promote")
+def db_promote() -> None:
+    """Promote the local standby to primary (fail over); the old primary is stopped and fenced."""
+    from gis.db.cluster import local_cluster
+    from gis.db.replication import promote, standby_cluster
+
+    standby = standby_cluster()
+    promote(standby, local_cluster())
+    typer.echo(f"promoted: {standby.status()} is the primary now")
 
 
 @db_app.command("migrate")

@@ -23,6 +23,9 @@ from gis.errors import CityGridError
 from gis.settings import Settings, get_settings
 
 SUPERUSER = "citygrid"
+#: Written into a primary's home when its standby was promoted (gis/db/replication.py): such a
+#: cluster must not start again as a second writable server.
+FENCE = "FAILED_OVER"
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
 TUNING = """
 # CityGrid defaults for a 2-core / 24 GB machine.
@@ -176,6 +179,10 @@ class Cluster:
         return self._run([self._bin("pg_ctl"), "-D", str(self.datadir), "status"], check=False).returncode == 0
 
     def start(self) -> None:
+        if (self.link / FENCE).exists():
+            raise ClusterError(f"{self.home} was failed over from (its standby was promoted): it must not run as a "
+                               f"second primary. Remove it and make it a standby of the new primary, or delete "
+                               f"{self.home / FENCE} if the promotion was undone.")
         self.init()
         if self.running():
             self.ensure_database(self.settings.pg_database)

@@ -18,14 +18,16 @@ from gis.settings import get_settings
 
 
 def database_url() -> str:
-    """A libpq URL (`postgresql://…`): DATABASE_URL, else the project-local cluster."""
+    """A libpq URL (`postgresql://…`): DATABASE_URL, else the project-local cluster (listed with its
+    hot standby, when one was made, so that connections follow a promotion)."""
     settings = get_settings()
     if settings.database_url:
         url = make_url(settings.database_url)
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
     from gis.db.cluster import local_cluster
+    from gis.db.replication import local_failover_url
 
-    return local_cluster(settings).url()
+    return local_failover_url() or local_cluster(settings).url()
 
 
 def sqlalchemy_url(url: str | None = None) -> str:

@@ -19,6 +19,7 @@ read per request, so an edited grid is seen by the next request. PostGIS is the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from gis import crs as gcrs
+from gis.db import degraded
+from gis.db.breaker import get_breaker
 from gis.errors import DatabaseUnavailable, InvalidInput
 from gis.grids.pointindex import PointIndex
 
@@ -294,18 +297,44 @@ def load_index(conn: psycopg.Connection) -> GridIndex:
 
 
 class IndexCache:
-    """One index per database, rebuilt when the grid version moves."""
+    """One index per database, rebuilt when the grid version moves.
+
+    With no connection (the database is unreachable) the last index checked against the database
+    answers instead, and the answer is noted as possibly stale (gis/db/degraded.py).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[tuple, GridIndex] = {}
+        self._last: tuple[GridIndex, float] | None = None  # (index, wall time it was last confirmed)
 
     @staticmethod
     def _key(conn: psycopg.Connection) -> tuple:
         info = conn.info
         return (info.host, info.port, info.dbname)
 
-    def get(self, conn: psycopg.Connection) -> GridIndex:
+    def get(self, conn: psycopg.Connection | None) -> GridIndex:
+        if conn is None:
+            return self.last()
+        try:
+            index = self._current(conn)
+        except psycopg.OperationalError:
+            if self._last is None:
+                raise
+            get_breaker().record_failure()
+            return self.last()
+        self._last = (index, time.time())
+        return index
+
+    def last(self) -> GridIndex:
+        """The last confirmed index, noted as maybe stale; DatabaseUnavailable when there is none."""
+        last = self._last
+        if last is None:
+            raise DatabaseUnavailable("the database is not reachable and no grid index was loaded yet; retry shortly")
+        degraded.note_stale(last[1])
+        return last[0]
+
+    def _current(self, conn: psycopg.Connection) -> GridIndex:
         key = self._key(conn)
         version = grid_version(conn)
         current = self._indexes.get(key)
@@ -321,6 +350,7 @@ class IndexCache:
     def clear(self) -> None:
         with self._lock:
             self._indexes.clear()
+            self._last = None
 
 
 #: The cache of callers without an app (CLI, benchmarks, engine tests); the server holds its own
@@ -328,13 +358,14 @@ class IndexCache:
 cache = IndexCache()
 
 
-def locate(conn: psycopg.Connection, x: ArrayLike, y: ArrayLike, crs: str | int | None = None,
+def locate(conn: psycopg.Connection | None, x: ArrayLike, y: ArrayLike, crs: str | int | None = None,
            indexes: IndexCache | None = None) -> Located:
-    """Locates points with the current index of `conn`'s database (from `indexes`, else the default)."""
+    """Locates points with the current index of `conn`'s database (from `indexes`, else the default);
+    with no connection, the last index loaded, noted as maybe stale."""
     return (indexes or cache).get(conn).locate(x, y, crs)
 
 
-def locate_point(conn: psycopg.Connection, x: float, y: float, crs: str | int | None = None,
+def locate_point(conn: psycopg.Connection | None, x: float, y: float, crs: str | int | None = None,
                  indexes: IndexCache | None = None) -> dict[str, Any]:
     """One point's full hierarchy (the `GET /api/grids/locate` answer)."""
     return locate(conn, [x], [y], crs, indexes).record(0)
