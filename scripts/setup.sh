@@ -15,6 +15,9 @@ if [ "${CITYGRID_SKIP_BROWSER:-0}" != 1 ]; then
   fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
 fi
 command -v wrk >/dev/null || need_pkgs+=(wrk)
+# broker mode (issue 18): the durable fix stream and shared limits; time partitions kept by pg_partman
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+[ -f /usr/share/postgresql/15/extension/pg_partman.control ] || need_pkgs+=(postgresql-15-partman)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_pkgs[*]}"

@@ -240,3 +240,32 @@ def test_kill_9_of_a_worker_mid_replay_loses_and_duplicates_nothing(world, db, d
     for e in events:
         per_vehicle.setdefault(e["vehicle_id"], []).append(e["event_id"])
     assert all(v == sorted(v) for v in per_vehicle.values())   # in order per vehicle
+
+
+def test_lock_out_and_rate_limit_are_shared_by_server_processes(database_url, api_keys, broker, clean_db, db):
+    """Two server processes on one Redis (as two machines would be): failures counted by one lock the client
+    out of the other; a key's token bucket is one for both. The broker-mode ingest answers `queued`."""
+    from servers import uvicorn_subprocess
+
+    r = redis.Redis.from_url(broker.url)
+    r.flushall()
+    add_vehicles(db, "s00")
+    env = {"CITYGRID_REDIS_URL": broker.url, "CITYGRID_AUTH_MAX_FAILURES": "3", "CITYGRID_RATE_LIMIT_PER_KEY": "1",
+           "CITYGRID_INGEST_MODE": "broker", "CITYGRID_WARM_INDEXES": "false"}
+    good = {"X-API-Key": api_keys["inspector"]}
+    with uvicorn_subprocess(database_url, env) as a, uvicorn_subprocess(database_url, env) as b:
+        import httpx
+
+        ans = httpx.post(a + "/api/positions", json=replay(3, 100)[0][:3], headers=good, timeout=30)
+        assert ans.status_code == 200 and ans.json()["queued"] == ans.json()["accepted"] > 0, ans.text
+        assert sum(r.xlen(k) for k in r.scan_iter("citygrid:fixes:*")) >= 1
+        # One token left of the burst of 2 (the ingest spent one): the other process spends it, then refuses.
+        assert httpx.get(b + "/api/auth/whoami", headers=good).status_code == 200
+        assert httpx.get(a + "/api/auth/whoami", headers=good).status_code == 429
+        for _ in range(3):
+            assert httpx.get(a + "/api/auth/whoami", headers={"X-API-Key": "cg_wrong"}).status_code == 401
+        r.delete(*r.scan_iter("citygrid:bucket:*"))
+        locked = httpx.get(b + "/api/auth/whoami", headers={"X-API-Key": api_keys["viewer"]})
+        assert locked.status_code == 429 and "failed key attempts" in locked.json()["detail"]
+    r.flushall()
+    r.close()
