@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-COMMAND_MODULES = ("gis.io.cli", "gis.demo.cli", "gis.grids.cli", "gis.security.cli", "gis.ops.cli", "gis.stream.cli")
+COMMAND_MODULES = ("gis.io.cli", "gis.demo.cli", "gis.grids.cli", "gis.security.cli", "gis.ops.cli",
+                   "gis.stream.cli", "gis.batch.cli")
 
 
 def load() -> None:
