@@ -222,7 +222,7 @@ class FenceWorker:
             self.stats["fixes"] += answer["accepted"]
             for reason, n in answer["reasons"].items():
                 self.stats[f"rejected:{reason}"] += n
-            self.publish(p, events)
+            self.publish(p, events, at=min(float(f.get(b"at", b"0")) for _, f in fresh))
         ids = [i for i, _ in entries]
         pipe = self.r.pipeline(transaction=False)
         pipe.xack(key, fixstream.GROUP, *ids)
@@ -231,14 +231,16 @@ class FenceWorker:
         self.stats["entries"] += len(entries)
         return len(entries)
 
-    def publish(self, p: int, events: list[dict[str, Any]]) -> None:
-        """XADD with the event id as stream id: in order, and a repeat is refused (exactly once)."""
+    def publish(self, p: int, events: list[dict[str, Any]], at: float | None = None) -> None:
+        """XADD with the event id as stream id: in order, and a repeat is refused (exactly once). `at`: when
+        the oldest fix of the transaction was appended to the fix stream (for end-to-end latency)."""
         if not events:
             return
         key = fixstream.alarms_key(p, self.prefix)
         pipe = self.r.pipeline(transaction=False)
         for e in sorted(events, key=lambda e: e["event_id"]):
-            pipe.xadd(key, {"e": orjson.dumps(e)}, id=f"{e['event_id']}-0", maxlen=100_000, approximate=True)
+            fields = {"e": orjson.dumps(e)} if at is None else {"e": orjson.dumps(e), "at": repr(at)}
+            pipe.xadd(key, fields, id=f"{e['event_id']}-0", maxlen=100_000, approximate=True)
         for res in pipe.execute(raise_on_error=False):
             if isinstance(res, redis.ResponseError) and "equal or smaller" not in str(res):
                 raise res
