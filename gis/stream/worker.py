@@ -89,6 +89,8 @@ class FenceWorker:
         self.candidates = candidates if candidates is not None else list(range(self.total))
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.owned: set[int] = set()
+        self.lost: set[int] = set()
+        self._owned_lock = threading.Lock()
         self.recovering: set[int] = set()
         self.offsets: dict[int, tuple[int, int] | None] = {}
         self.stats: Counter[str] = Counter()
@@ -102,17 +104,29 @@ class FenceWorker:
     def _lease_key(self, p: int) -> str:
         return f"{self.prefix}:lease:{p}"
 
-    def maintain(self) -> None:
-        """Heartbeat, renew held leases, release beyond the fair share, acquire free ones up to it."""
+    def keep_alive(self) -> None:
+        """Heartbeat and renewal of the held leases. Runs in its own thread (`run`) as well as here, so that
+        a batch that takes longer than a lease (a cold engine, 25,000 fences, a busy machine) does not lose
+        its partitions — which would make the workers hand partitions back and forth, each rebuilding the
+        vehicles' states from the database."""
         now = time.time()
         members = f"{self.prefix}:workers"
         self.r.zadd(members, {self.name: now + self.lease_ms / 1000})
         self.r.zremrangebyscore(members, "-inf", now)
-        live = max(1, int(self.r.zcard(members)))
-        for p in sorted(self.owned):
+        with self._owned_lock:
+            held = sorted(self.owned)
+        for p in held:
             if not self._renew(keys=[self._lease_key(p)], args=[self.name, self.lease_ms]):
                 log.warning("fence worker %s: lost partition %d", self.name, p)
-                self._drop(p)
+                self.lost.add(p)
+
+    def maintain(self) -> None:
+        """Heartbeat, renew held leases, release beyond the fair share, acquire free ones up to it."""
+        self.keep_alive()
+        for p in list(self.lost):
+            self.lost.discard(p)
+            self._drop(p)
+        live = max(1, int(self.r.zcard(f"{self.prefix}:workers")))
         target = min(len(self.candidates), math.ceil(self.total / live))
         while len(self.owned) > target:
             p = max(self.owned)
@@ -126,7 +140,8 @@ class FenceWorker:
         self._next_maintain = time.monotonic() + self.lease_ms / 3000
 
     def _drop(self, p: int) -> None:
-        self.owned.discard(p)
+        with self._owned_lock:
+            self.owned.discard(p)
         self.recovering.discard(p)
         self.offsets.pop(p, None)
 
@@ -145,7 +160,8 @@ class FenceWorker:
             events = self.conn().execute(
                 "SELECT id, op, payload FROM alarm_events WHERE id = ANY(%s) ORDER BY id", (row[1],)).fetchall()
             self.publish(p, [{"event_id": int(e[0]), "op": e[1], **e[2]} for e in events])
-        self.owned.add(p)
+        with self._owned_lock:
+            self.owned.add(p)
         self.recovering.add(p)
         log.info("fence worker %s: took partition %d (offset %s)", self.name, p, row[0] if row else None)
 
@@ -248,6 +264,15 @@ class FenceWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop`: process; on a database or Redis error, back off and go on (entries stay pending)."""
+        def beat() -> None:
+            while not stop.wait(self.lease_ms / 3000):
+                try:
+                    self.keep_alive()
+                except redis.RedisError as exc:
+                    log.warning("fence worker %s: keep-alive: %s", self.name, exc)
+
+        beater = threading.Thread(target=beat, daemon=True, name="fence-worker-lease")
+        beater.start()
         try:
             while not stop.is_set():
                 try:
