@@ -2,7 +2,7 @@
 VENV := .venv/bin
 CITYGRID := $(VENV)/citygrid
 
-.PHONY: run test setup db lint bench clean
+.PHONY: run run-cluster test setup db lint bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -14,6 +14,12 @@ db: setup
 run: db
 	@$(CITYGRID) demo load --if-empty
 	@$(CITYGRID) serve
+
+# Broker mode on one machine: local redis-server (var/redis), FENCE_WORKERS fence workers, the server.
+FENCE_WORKERS ?= 2
+run-cluster: db
+	@$(CITYGRID) demo load --if-empty
+	@$(CITYGRID) cluster --fence-workers $(FENCE_WORKERS)
 
 # The layering contracts (pyproject.toml, [tool.importlinter]) first: a violation fails CI before any test runs.
 test: db

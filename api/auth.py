@@ -17,12 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from gis.errors import Forbidden, RateLimited, Unauthorized
 from gis.security.keys import ANONYMOUS, Principal, authenticate
 from gis.settings import get_settings
+from gis.stream.shared import limits
 
 HEADER = "X-API-Key"
 
 
 class _Limiter:
-    """In-process failure counter and token buckets (per worker; good enough for one machine)."""
+    """Failure counter and token buckets: in this process by default; shared through Redis by every worker
+    process and machine when `redis_url` is set (gis.stream.shared)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -30,12 +32,18 @@ class _Limiter:
         self._buckets: dict[int, tuple[float, float]] = {}
 
     def reset(self) -> None:
+        if (shared := limits()) is not None:
+            shared.reset()
         with self._lock:
             self._failures.clear()
             self._buckets.clear()
 
     def check_locked(self, client: str) -> None:
         settings = get_settings()
+        if (shared := limits()) is not None:
+            if shared.locked(client):
+                raise RateLimited(f"too many failed key attempts from {client}; try again later")
+            return
         with self._lock:
             count, since = self._failures.get(client, (0, 0.0))
             if count >= settings.auth_max_failures and time.monotonic() - since < settings.auth_lockout_s:
@@ -43,6 +51,9 @@ class _Limiter:
 
     def failed(self, client: str) -> None:
         settings = get_settings()
+        if (shared := limits()) is not None:
+            shared.failed(client)
+            return
         with self._lock:
             count, since = self._failures.get(client, (0, time.monotonic()))
             if time.monotonic() - since >= settings.auth_lockout_s:
@@ -51,6 +62,10 @@ class _Limiter:
 
     def spend(self, key_id: int) -> None:
         rate = get_settings().rate_limit_per_key
+        if (shared := limits()) is not None:
+            if not shared.spend(key_id):
+                raise RateLimited(f"rate limit of {rate:g} requests/s for this key exceeded")
+            return
         burst = rate * 2
         now = time.monotonic()
         with self._lock:

@@ -12,6 +12,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    _register_batch()
     @app.command("geocode")
     def geocode_file(
         file: Path = typer.Argument(..., exists=True, dir_okay=False,
@@ -49,3 +50,36 @@ def register(app: typer.Typer) -> None:
                     sink.close()
         typer.echo(f"{len(rows)} addresses, {matched} matched, {len(rows) - matched} without a match"
                    + (f" → {out}" if out else ""), err=True)
+
+
+def _register_batch() -> None:
+    """`citygrid batch geocode` on the core's `batch` group (gis.batch.cli), Dask distributed."""
+    from gis.batch.cli import SCHEDULER, WORKERS, batch_app
+
+    @batch_app.command("geocode")
+    def batch_geocode(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, NDJSON/JSONL or .xlsx of addresses"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="NDJSON out (default stdout)"),
+        crs: str | None = typer.Option(None, help="CRS of the output coordinates (default CRS84)"),
+        scheduler: str | None = SCHEDULER,
+        workers: int = WORKERS,
+    ) -> None:
+        """Geocode every address of FILE on Dask workers; answers in input order, as NDJSON."""
+        import orjson
+
+        from geocoder import batch
+        from geocoder.batchjobs import geocode_rows
+        from gis.batch.engine import dask_client
+        from gis.db.engine import database_url
+
+        data = file.read_bytes()
+        rows = list(batch.read_rows(data, batch.detect_format(None, file.name, data[:8])))
+        with dask_client(scheduler, workers) as client:
+            features = geocode_rows(client, database_url(), rows, crs)
+        fh = out.open("wb") if out else sys.stdout.buffer
+        try:
+            for f in features:
+                fh.write(orjson.dumps(f) + b"\n")
+        finally:
+            if out:
+                fh.close()

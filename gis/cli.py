@@ -30,6 +30,8 @@ CORE_COMMANDS: tuple[EntryPoint, ...] = tuple(
         ("grids", "gis.grids.cli"),
         ("security", "gis.security.cli"),
         ("ops", "gis.ops.cli"),
+        ("stream", "gis.stream.cli"),
+        ("batch", "gis.batch.cli"),
     )
 )
 

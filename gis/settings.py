@@ -120,6 +120,23 @@ class Settings(BaseSettings):
     access_log_sample: float = Field(default=1.0, ge=0.0, le=1.0)
     access_log_slow_ms: float = 500.0
 
+    # Beyond one machine (issue 18). With no `redis_url` everything stays in this process: the HTTP
+    # ingest stores and evaluates fixes itself, lock-outs and rate limits are per worker process.
+    #: Redis (Streams, shared lock-out/rate limits, invalidation messages), e.g. redis://127.0.0.1:6379/0.
+    redis_url: str | None = None
+    #: "direct" (ingest stores and evaluates in the request) or "broker" (ingest appends to the durable
+    #: fix stream and answers once Redis has fsynced it; `citygrid fence-worker` processes evaluate).
+    ingest_mode: str = Field(default="direct", pattern="^(direct|broker)$")
+    #: Vehicle partitions of the fix stream (a vehicle always maps to the same one: per-vehicle order).
+    #: Fixed for the life of a stream: changing it re-maps vehicles.
+    stream_partitions: int = Field(default=8, ge=1, le=1024)
+    #: Key prefix of everything this deployment keeps in Redis.
+    stream_prefix: str = "citygrid"
+    #: A fence worker's lease on a partition: how soon a killed worker's partitions are taken over.
+    worker_lease_s: float = 5.0
+    #: Stream entries a worker reads (and commits in one transaction) at a time.
+    worker_batch_entries: int = 16
+
 
 @lru_cache
 def get_settings() -> Settings:

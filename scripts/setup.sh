@@ -17,6 +17,9 @@ fi
 command -v wrk >/dev/null || need_pkgs+=(wrk)
 # point-in-time recovery: full/incremental backups and the WAL archive (citygrid backup / restore --to)
 command -v pgbackrest >/dev/null || need_pkgs+=(pgbackrest)
+# broker mode (issue 18): the durable fix stream and shared limits; time partitions kept by pg_partman
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+[ -f /usr/share/postgresql/15/extension/pg_partman.control ] || need_pkgs+=(postgresql-15-partman)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_pkgs[*]}"

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from gis.cli import CORE_COMMANDS, create_app, register_all
 
 #: Outside tools and the README drive these names; a change here is a breaking change.
-COMMANDS = ["import", "export", "backup", "restore", "geocode", "serve"]
-GROUPS = ["db", "demo", "grids", "keys", "audit", "report"]
+COMMANDS = ["import", "export", "backup", "restore", "geocode", "serve", "fence-worker", "broker", "cluster"]
+GROUPS = ["db", "demo", "grids", "keys", "audit", "report", "batch"]
 
 
 def test_root_command_lists_every_command_and_group() -> None:

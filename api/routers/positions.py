@@ -12,6 +12,8 @@ from api.metrics import count_ingest
 from api.services import Services, Svc
 from gis.errors import TooLarge
 from gis.fences.feed import feed
+from gis.settings import get_settings
+from gis.stream import fixstream
 from gis.tracks import ingest
 
 router = APIRouter(tags=["tracks"])
@@ -20,6 +22,8 @@ router = APIRouter(tags=["tracks"])
 def _ingest(svc: Services, body: bytes, allowed: set[str] | None, crs: str | None
             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with svc.connection() as conn:
+        if get_settings().ingest_mode == "broker":   # fence workers store and evaluate (gis.stream)
+            return fixstream.enqueue(conn, body, allowed=allowed, default_crs=crs), []
         return ingest.ingest(conn, body, allowed=allowed, default_crs=crs)
 
 
@@ -30,7 +34,8 @@ async def post_positions(request: Request, svc: Svc, crs: str | None = None,
     or Z; coordinates in the fix's `crs` (or the `crs` query parameter; default CRS84), GCJ02 and BD09
     included. Answers `accepted`, `rejected`, `duplicates` and `reasons` {reason: count} with `errors`
     [{index, vehicle_id, reason, detail}]. Reasons: """ + ", ".join(ingest.REASONS) + """. A device key
-    may report only for its own vehicles."""
+    may report only for its own vehicles. In broker mode (`CITYGRID_INGEST_MODE=broker`) `accepted` counts
+fixes made durable in the fix stream (`queued`); fence workers store and evaluate them."""
     body = await request.body()
     if len(body) > 64 * 1024 * 1024:
         raise TooLarge("body larger than 64 MiB")

@@ -407,6 +407,18 @@ class FenceVehicleState(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class FenceStreamOffset(Base):
+    """Broker mode (migration 0008): a fix-stream partition's last committed entry and its alarm events,
+    written in the same transaction as the fixes and alarms (exactly-once on re-delivery)."""
+
+    __tablename__ = "fence_stream_offsets"
+    epoch: Mapped[str] = mapped_column(Text, primary_key=True)
+    stream: Mapped[str] = mapped_column(Text, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(Text)
+    event_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class RouteEdge(Base):
     """The routable street network (pgRouting edges), noded at intersections, built from `streets`."""
 

@@ -272,10 +272,19 @@ def _layer(rows: list[tuple], extra_cols: tuple[str, ...] = ()) -> Layer:
     return Layer([r[0] for r in rows], [r[1] for r in rows], np.asarray(geoms, dtype=object), extra)
 
 
-def load_index(conn: psycopg.Connection) -> GridIndex:
+def load_index(conn: psycopg.Connection, bbox: tuple[float, float, float, float] | None = None) -> GridIndex:
     """Reads every grid layer. The version is read first, so a change racing the load only makes the
-    next request rebuild again (never serve stale data as current)."""
+    next request rebuild again (never serve stale data as current).
+
+    With `bbox` (storage lon/lat), only the large layers' geometries touching it are read — unit, evaluation
+    and work grids (plus the evaluation grids those units name) — which answers every point inside the bbox
+    exactly as the whole index would: a spatially partitioned batch task loads just its part. The
+    administrative areas (a few thousand per city) are always read whole, so parents by code prefix resolve."""
     version = grid_version(conn)
+    env, params = "", {}
+    if bbox is not None:
+        env = " WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4490)"
+        params = dict(zip(("x0", "y0", "x1", "y1"), map(float, bbox), strict=True))
 
     def areas(level: str) -> Layer:
         return _layer(conn.execute(
@@ -283,14 +292,17 @@ def load_index(conn: psycopg.Connection) -> GridIndex:
             (level,)).fetchall())
 
     units_rows = conn.execute(
-        "SELECT code, name, ST_AsBinary(geom), eval_code FROM unit_grids ORDER BY code").fetchall()
+        f"SELECT code, name, ST_AsBinary(geom), eval_code FROM unit_grids{env} ORDER BY code", params or None
+    ).fetchall()
     units = _layer([r[:3] for r in units_rows])
+    eval_where = env and env + " OR code = ANY(%(evals)s)"
     evals = _layer(conn.execute(
-        "SELECT code, name, ST_AsBinary(geom), area_class FROM eval_grids ORDER BY code").fetchall(),
+        f"SELECT code, name, ST_AsBinary(geom), area_class FROM eval_grids{eval_where} ORDER BY code",
+        {**params, "evals": sorted({r[3] for r in units_rows if r[3]})} if env else None).fetchall(),
         ("area_class",))
     works = _layer(conn.execute(
-        "SELECT code, name, ST_AsBinary(geom), kind, assignee, team FROM work_grids ORDER BY kind, code, id"
-    ).fetchall(), ("kind", "assignee", "team"))
+        f"SELECT code, name, ST_AsBinary(geom), kind, assignee, team FROM work_grids{env} ORDER BY kind, code, id",
+        params or None).fetchall(), ("kind", "assignee", "team"))
     unit_eval = np.array([evals.position.get(r[3], NONE) if r[3] else NONE for r in units_rows], dtype=np.int64)
     return GridIndex(version, areas("district"), areas("street"), areas("community"), units, evals, works,
                      unit_eval)

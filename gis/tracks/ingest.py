@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -212,6 +213,14 @@ def _to_storage(b: Batch, crs_of: list[str | None], lon: np.ndarray, lat: np.nda
 
 def validate(conn: psycopg.Connection, b: Batch, allowed: set[str] | None, now: float | None = None) -> None:
     """Timestamps, vehicles, in-batch duplicates and impossible speeds (the database-aware checks)."""
+    validate_static(conn, b, allowed, now)
+    _speed_check(conn, b)
+
+
+def validate_static(conn: psycopg.Connection, b: Batch, allowed: set[str] | None, now: float | None = None) -> None:
+    """The checks that need no stored fixes: timestamps, vehicles, in-batch duplicates. The broker-mode HTTP
+    ingest runs only these before appending to the stream; the fence worker then runs `validate` in full
+    (the speed check compares with the vehicle's stored predecessor, which only the worker knows in order)."""
     now = datetime.now(UTC).timestamp() if now is None else now
     t = b.ts_us / 1e6
     for i in np.nonzero(t > now + FUTURE_SLACK_S)[0]:
@@ -236,7 +245,6 @@ def validate(conn: psycopg.Connection, b: Batch, allowed: set[str] | None, now: 
     same = (b.code[order][1:] == b.code[order][:-1]) & (b.ts_us[order][1:] == b.ts_us[order][:-1])
     for i in order[1:][same].tolist():
         b.reject(i, "duplicate", "repeated in this batch")
-    _speed_check(conn, b)
 
 
 def _ok(b: Batch) -> np.ndarray:
@@ -362,7 +370,15 @@ def ingest(conn: psycopg.Connection, body: bytes | list[Any], *, allowed: set[st
            default_crs: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Validates, stores and evaluates a batch in one transaction. Returns (answer, alarm events); the
     caller publishes the events after this returns (i.e. after commit)."""
-    b = parse(body, default_crs)
+    return ingest_batch(conn, parse(body, default_crs), allowed=allowed)
+
+
+def ingest_batch(conn: psycopg.Connection, b: Batch, *, allowed: set[str] | None = None,
+                 before_commit: Callable[[psycopg.Connection, list[dict[str, Any]]], None] | None = None,
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`ingest` of a parsed batch. `before_commit(conn, events)` runs inside the transaction after the
+    evaluation: the fence worker records its stream offset there, so that offset, fixes and alarms commit
+    together (exactly-once processing of a re-delivered stream entry)."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("ingest needs a connection outside any transaction (it tells new rows by xmin)")
     with conn.transaction():
@@ -378,6 +394,8 @@ def ingest(conn: psycopg.Connection, body: bytes | list[Any], *, allowed: set[st
 
         events = engine.evaluate_stored(conn, by_vehicle(b, valid), store=store_new)
         new = stored["new"]
+        if before_commit is not None:
+            before_commit(conn, events)
     reasons = Counter(r for r in b.reason if r is not None)
     errors = [{"index": i, "vehicle_id": b.vid[i] or None, "reason": r, "detail": b.detail[i]}
               for i, r in enumerate(b.reason) if r is not None][:MAX_ERRORS_LISTED]

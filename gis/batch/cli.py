@@ -1,0 +1,102 @@
+"""`citygrid batch locate|heat` (and `batch geocode`, added by the geocoder's CLI plug-in)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import typer
+
+batch_app = typer.Typer(help="Batch work on Dask distributed (a LocalCluster unless --scheduler is given).",
+                        no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `batch` to the root command (called by gis.cli; geocoder.cli adds `batch geocode`)."""
+    app.add_typer(batch_app, name="batch")
+
+
+SCHEDULER = typer.Option(None, help="Dask scheduler address (default: a LocalCluster on this machine)")
+WORKERS = typer.Option(2, help="LocalCluster worker processes")
+
+
+def read_points(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """CSV with a header naming `lon` and `lat` (or `x` and `y`); an `id` column is carried through."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        head = [h.strip().lower() for h in next(reader)]
+        ix = head.index("lon") if "lon" in head else head.index("x")
+        iy = head.index("lat") if "lat" in head else head.index("y")
+        iid = head.index("id") if "id" in head else None
+        ids, xs, ys = [], [], []
+        for n, row in enumerate(reader):
+            ids.append(row[iid] if iid is not None else str(n + 1))
+            xs.append(float(row[ix]) if row[ix] else np.nan)
+            ys.append(float(row[iy]) if row[iy] else np.nan)
+    return ids, np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
+
+
+@batch_app.command("locate")
+def locate_cmd(
+    input: Path = typer.Argument(..., help="CSV of points: lon,lat[,id]"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV out (default stdout)"),
+    crs: str | None = typer.Option(None, help="CRS of the input (default CRS84; GCJ02, BD09 too)"),
+    scheduler: str | None = SCHEDULER,
+    workers: int = WORKERS,
+) -> None:
+    """Locate every point in the grid hierarchy (district … unit, evaluation and work grids)."""
+    from gis import crs as gcrs
+    from gis.batch.engine import LEVELS, dask_client, locate_points
+    from gis.db.engine import database_url
+
+    ids, x, y = read_points(input)
+    sx, sy = gcrs.to_storage(x, y, crs)
+    t = time.perf_counter()
+    with dask_client(scheduler, workers) as client:
+        got = locate_points(client, database_url(), np.asarray(sx, dtype=np.float64), np.asarray(sy, dtype=np.float64))
+    elapsed = time.perf_counter() - t
+    fh = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        w = csv.writer(fh)
+        w.writerow(["id", *LEVELS, "work_grids"])
+        for i, pid in enumerate(ids):
+            row = got.row(i)
+            w.writerow([pid, *(row[lv] or "" for lv in LEVELS), ";".join(row["work_grids"])])
+    finally:
+        if output:
+            fh.close()
+    typer.echo(f"located {len(ids):,} points in {elapsed:.1f} s", err=True)
+
+
+@batch_app.command("heat")
+def heat_cmd(
+    table: str = typer.Option("positions", help="positions or cases"),
+    start: str = typer.Option(..., "--from", help="ISO time, inclusive"),
+    end: str = typer.Option(..., "--to", help="ISO time, exclusive"),
+    res: int = typer.Option(8, help="H3 resolution"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV out: h3,count (default stdout)"),
+    scheduler: str | None = SCHEDULER,
+    workers: int = WORKERS,
+) -> None:
+    """Count history per H3 cell, one task per month of the range."""
+    import h3
+
+    from gis.batch.engine import dask_client, heat
+    from gis.db.engine import database_url
+
+    if table not in ("positions", "cases"):
+        raise typer.BadParameter("positions or cases", param_hint="--table")
+    with dask_client(scheduler, workers) as client:
+        cells = heat(client, database_url(), table, start, end, res)
+    fh = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        w = csv.writer(fh)
+        w.writerow(["h3", "count"])
+        for c, k in sorted(cells.items()):
+            w.writerow([h3.int_to_str(c), k])
+    finally:
+        if output:
+            fh.close()
