@@ -94,6 +94,8 @@ class Field:
     derive: tuple | None = None
     #: What error messages call the field (default: its name with spaces).
     label: str = ""
+    #: SQL literal the importer stores when a row leaves the field empty (NOT NULL columns with a default).
+    default: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
