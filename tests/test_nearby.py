@@ -360,3 +360,20 @@ def test_similar_case_scoring(grid_district):
     assert [c["code"] for c in dups[new_id]] == ["C1"]
     with pytest.raises(Exception, match="radius_m"):
         sim.similar(db, kind="event", major="01", minor="01", at=at, lon=x, lat=y, w=sim.Window(radius_m=-1))
+
+
+def test_case_import_flags_probable_duplicates(grid_district, tmp_path):
+    db = grid_district
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    db.execute("INSERT INTO cases (code, kind, major, minor, reported_at, geom) VALUES "
+               "('OLD1', 'event', '01', '01', %s, ST_SetSRID(ST_MakePoint(121.405, 31.305), 4490))",
+               (at - timedelta(hours=1),))
+    near = offset(121.405, 31.305, 45, 8)
+    path = _csv(tmp_path / "cases.csv", [
+        {"案件编号": "NEW1", "大类": "01", "小类": "01", "上报时间": at.isoformat(), "lon": near[0], "lat": near[1]},
+        {"案件编号": "NEW2", "大类": "01", "小类": "03", "上报时间": at.isoformat(), "lon": near[0], "lat": near[1]},
+    ])
+    report = import_file(db, "cases", path)
+    assert report.inserted == 2
+    flagged = [w for w in report.warnings if "probable duplicate" in w]
+    assert len(flagged) == 1 and flagged[0].startswith("row 1:") and "OLD1" in flagged[0]

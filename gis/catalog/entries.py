@@ -305,7 +305,7 @@ LAYERS: tuple[Layer, ...] = (
         tile_summary=("kind", "major", "minor", "status"), h3=True,
         heat=Heat("案件", time="reported_at", rank=0, category="class", weights={"weight": "weight"},
                   rollup=Rollup("source", "weight", "reported_at")),
-        io=Import(("code",), "Point"), noun="case", label_column="code",
+        io=Import(("code",), "Point", after=("similar_cases",)), noun="case", label_column="code",
     ),
     Layer(
         "complaints", "投诉 (热线案件)", "Complaints (hotline cases)", "来自 12345 热线的案件。", "cases", "Point",

@@ -193,6 +193,8 @@ class Import:
     checks: tuple[str, ...] = ()
     #: Checked against the loaded districts' extent (a wrong --crs shows there).
     in_district: bool = True
+    #: Named reports over the rows just inserted (see gis.io.checks.AFTER_INSERT), as warnings.
+    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -357,3 +357,31 @@ def propagate_rejected_parents(cur: psycopg.Cursor, spec: LayerSpec) -> int:
         if cur.rowcount == 0:
             break
     return total
+
+
+# -- reports over the rows just inserted (the catalog's `Import.after`) --------------------------------
+
+
+def _similar_cases(cur: psycopg.Cursor, spec: LayerSpec) -> list[str]:
+    """相似案件提示 at import: each new case with an earlier open case of its category close in space and
+    time (gis.cases.similar) is reported as a probable duplicate; the import still stores it."""
+    from gis.cases import similar
+
+    cur.execute(f"SELECT c.id, s.row_no FROM cases c JOIN {STAGE} s ON s.code = c.code "
+                "WHERE cardinality(s.reasons) = 0")
+    rows = dict(cur.fetchall())
+    found = similar.duplicates_of(cur.connection, list(rows))
+    out = []
+    for cid, dups in sorted(found.items(), key=lambda kv: rows[kv[0]]):
+        best = dups[0]
+        out.append(f"row {rows[cid]}: probable duplicate of case {best['code'] or best['id']} "
+                   f"(score {best['score']:.2f}, {best['distance_m']:.0f} m, reported {best['reported_at']})")
+    return out
+
+
+AFTER_INSERT: dict[str, Callable[[psycopg.Cursor, LayerSpec], list[str]]] = {"similar_cases": _similar_cases}
+
+
+def after_insert(cur: psycopg.Cursor, spec: LayerSpec) -> list[str]:
+    """The warnings of the layer's after-insert reports."""
+    return [w for name in spec.io.after for w in AFTER_INSERT[name](cur, spec)]

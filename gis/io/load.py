@@ -327,6 +327,7 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
                               key=lambda d: d["row"])
             if not keep_good:
                 raise _rejection(path, raw.n, rejected)
+        report.warnings += checks.after_insert(cur, spec)
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
     report.inserted = inserted
     report.rejected = rejected
