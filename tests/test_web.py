@@ -377,3 +377,37 @@ def test_click_camera_opens_player_with_stream(browser: object, site: str, datab
         page.context.close()
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute("DELETE FROM cameras WHERE id = %s", (CAMERA,))
+
+
+def test_device_alarm_appears_in_live_view(browser: object, site: str, database_url: str, http: object,
+                                           api_keys: dict[str, str]) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM devices WHERE id = 'WEB-BIN'")
+        conn.execute("INSERT INTO devices (id, name, kind, geom) VALUES ('WEB-BIN', '淞滨路满溢传感器', 'overflow', "
+                     "ST_SetSRID(ST_MakePoint(121.479, 31.377), 4490))")
+    watched = open_map(browser, site)
+    page = watched.page
+    try:
+        page.locator('.tabs button[data-tab="live"]').click()
+        page.wait_for_function("window.citygrid.alarmStreamOpen === true", timeout=10_000)
+        now = datetime.now(UTC)
+        body = [{"device_id": "WEB-BIN", "ts": (now - timedelta(seconds=60 - 10 * i)).isoformat(), "metric": "fill_pct",
+                 "value": 96 + i} for i in range(3)]
+        r = http.post("/api/devices/readings", headers=auth(api_keys["inspector"]), json=body)
+        assert r.status_code == 200 and r.json()["alarms"] == 1, r.text
+        item = page.locator('#alarm-list li[data-source="device"]')
+        item.first.wait_for(timeout=3000)
+        assert "满溢" in item.first.inner_text() and "WEB-BIN" in item.first.inner_text()
+        page.evaluate("([x, y]) => window.citygrid.map.jumpTo({center: [x, y], zoom: 17})", [121.479, 31.377])
+        page.wait_for_function("window.citygrid.map.querySourceFeatures('overlay:devices')"
+                               ".some((f) => f.properties.id === 'WEB-BIN' && f.properties.state === 'alarm')",
+                               timeout=5000)
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-10-device-alarm")
+        assert watched.errors == [], watched.errors
+    finally:
+        page.context.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM devices WHERE id = 'WEB-BIN'")
