@@ -112,7 +112,8 @@ def coverage(base: str, url: str) -> None:
 
 def readings(url: str, batches: int) -> None:
     with psycopg.connect(url) as src:
-        devices = src.execute("SELECT id, name, kind, offline_after_s, encode(ST_AsEWKB(geom), 'hex') FROM devices").fetchall()
+        devices = src.execute("SELECT id, name, kind, offline_after_s, encode(ST_AsEWKB(geom), 'hex') "
+                              "FROM devices").fetchall()
         metrics = src.execute("SELECT kind, metric, on_value FROM device_thresholds").fetchall()
     by_kind: dict[str, list[tuple[str, float]]] = {}
     for kind, metric, on in metrics:
@@ -149,7 +150,8 @@ def readings(url: str, batches: int) -> None:
                 total += ans["accepted"]
                 alarms += ans["alarms"]
             print(f"readings HTTP  {batches} × {per_batch:,} over {len(devices)} devices: "
-                  f"{total / took:,.0f} readings/s stored+judged+acknowledged ({alarms} alarms opened)   load {load_average()}")
+                  f"{total / took:,.0f} readings/s stored+judged+acknowledged ({alarms} alarms opened)"
+                  f"   load {load_average()}")
 
 
 def main() -> None:

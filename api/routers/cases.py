@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -31,8 +32,6 @@ def similar_cases(conn: Conn, crs: Crs,
                   ) -> dict[str, Any]:
     """Each candidate: id, code, reported_at, status, address, description, distance_m, score (0–1:
     0.6 × closeness in space + 0.4 × closeness in time), probable_duplicate."""
-    from datetime import UTC, datetime
-
     if not (major.isdigit() and len(major) == 2 and minor.isdigit() and len(minor) == 2):
         raise InvalidInput(f"major/minor: {major!r}/{minor!r} must be two digits each")
     if kind not in ("event", "component"):

@@ -219,7 +219,7 @@ def ingest(conn: psycopg.Connection, body: bytes | list[Any], *, allowed: set[st
         reasons["duplicate"] += duplicates
     errors = [{"index": i, "reason": reason, "detail": detail} for i, (reason, detail) in sorted(bad.items())]
     answer = {
-        "received": n, "readings": len(readings) + 0, "accepted": len(fresh),
+        "received": n, "readings": len(readings), "accepted": len(fresh),
         "rejected": len(bad), "duplicates": duplicates, "reasons": dict(reasons),
         "errors": errors[:MAX_ERRORS_LISTED],
         "alarms": sum(1 for e in events if e[1] == "opened"), "event_ids": [e["event_id"] for e in published],

@@ -3,9 +3,10 @@
 -- The viewed sector of a camera: apex at the camera, `fov` degrees wide centred on `dir` (degrees
 -- clockwise from north), `r` metres deep, measured on the ellipsoid (ST_Project on geography), so the
 -- map, coverage and nearest all agree in metres. A 360° field of view (a rotating dome) is a disc.
+-- Its own search_path: a restore (pg_dump sets an empty one) computes the generated column with it.
 CREATE OR REPLACE FUNCTION camera_sector(p geometry, dir double precision, fov double precision,
                                          r double precision) RETURNS geometry
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path FROM CURRENT AS $$
     SELECT CASE
         WHEN p IS NULL OR r IS NULL OR r <= 0 THEN NULL
         WHEN coalesce(fov, 360) >= 360 THEN ST_SetSRID(ST_Buffer(p::geography, r, 16)::geometry, 4490)
