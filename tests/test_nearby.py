@@ -379,3 +379,18 @@ def test_case_import_flags_probable_duplicates(grid_district, tmp_path):
     assert report.inserted == 2
     flagged = [w for w in report.warnings if "probable duplicate" in w]
     assert len(flagged) == 1 and flagged[0].startswith("row 1:") and "OLD1" in flagged[0]
+
+
+def test_similar_cases_over_http(grid_district, http):
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    grid_district.execute("INSERT INTO cases (code, kind, major, minor, reported_at, geom) VALUES "
+                          "('H1', 'event', '01', '01', %s, ST_SetSRID(ST_MakePoint(121.405, 31.305), 4490))",
+                          (at - timedelta(hours=3),))
+    x, y = gcrs.from_storage([121.4051], [31.3051], "EPSG:4549")
+    r = http.get("/api/cases/similar", params={"major": "01", "minor": "01", "lon": float(x[0]), "lat": float(y[0]),
+                                               "crs": "EPSG:4549", "at": at.isoformat()})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [c["code"] for c in body["similar"]] == ["H1"] and body["probable_duplicates"] == [body["similar"][0]["id"]]
+    assert body["similar"][0]["distance_m"] == pytest.approx(GEOD.inv(121.405, 31.305, 121.4051, 31.3051)[2], abs=0.5)
+    assert http.get("/api/cases/similar", params={"major": "1", "minor": "01", "lon": 0, "lat": 0}).status_code == 400
