@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import pytest
@@ -297,3 +298,116 @@ def test_responsive_layouts(browser: object, site: str, name: str, width: int, h
         assert watched.errors == []
     finally:
         page.context.close()
+
+
+# -- cameras and devices (issue 15) ----------------------------------------------------------------
+
+CAMERA = "31011300081310099001"
+CAMERA_AT = (121.4780, 31.3760)
+
+
+@pytest.fixture
+def hls_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A local HLS stream (playlist + one segment) and a snapshot, served with CORS like a video platform."""
+    import http.server
+    import threading
+    from functools import partial
+
+    (tmp_path / "cam.m3u8").write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                                       "#EXTINF:2.0,\nseg0.ts\n#EXT-X-ENDLIST\n")
+    (tmp_path / "seg0.ts").write_bytes(bytes([0x47]) + bytes(187))   # one empty MPEG-TS packet
+    (tmp_path / "snap.png").write_bytes(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6360f8cf0000"
+        "0301010018dd8db00000000049454e44ae426082"))
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        requested: ClassVar[list[str]] = []
+
+        def end_headers(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", "*")
+            super().end_headers()
+
+        def do_GET(self) -> None:
+            Handler.requested.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", Handler.requested
+    server.shutdown()
+
+
+def test_click_camera_opens_player_with_stream(browser: object, site: str, database_url: str,
+                                               hls_server: tuple[str, list[str]]) -> None:
+    import psycopg
+
+    hls_base, requested = hls_server
+    url = f"{hls_base}/cam.m3u8"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM cameras WHERE id = %s", (CAMERA,))
+        conn.execute("INSERT INTO cameras (id, device_code, name, kind, direction_deg, fov_deg, range_m, state, "
+                     "stream_url, snapshot_url, geom) VALUES (%s, '31011300081320099001', '淞滨路口监控', 'bullet', "
+                     "45, 90, 80, 'online', %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490))",
+                     (CAMERA, url, f"{hls_base}/snap.png", *CAMERA_AT))
+    watched = open_map(browser, site)
+    page = watched.page
+    try:
+        page.evaluate("([x, y]) => window.citygrid.map.jumpTo({center: [x, y], zoom: 17.5})", list(CAMERA_AT))
+        page.evaluate("window.citygrid.reloadCameras()")
+        page.evaluate("window.citygrid.whenIdle()")
+        assert rendered(page, "overlay:camera-sectors") > 0      # the sector is drawn
+        page.mouse.click(*screen_xy(page, *CAMERA_AT))
+        page.locator("#player").wait_for(state="visible", timeout=5000)
+        assert page.locator("[data-testid=stream-url]").inner_text().strip() == url
+        page.wait_for_function("window.citygrid.player && (window.citygrid.player.manifest"
+                               " || window.citygrid.player.fallback)", timeout=10_000)
+        assert page.evaluate("window.citygrid.player.url") == url
+        assert "/cam.m3u8" in requested                          # the player fetched the playlist
+        # the clicked point offers the cameras near it
+        page.locator("[data-testid=near-cameras]").first.click()
+        item = page.locator("[data-testid=near-list-cameras] li").first
+        item.wait_for(timeout=5000)
+        assert "淞滨路口监控" in item.inner_text()
+        shot(page, "web-09-camera-player")
+        assert watched.errors == [], watched.errors
+    finally:
+        page.context.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM cameras WHERE id = %s", (CAMERA,))
+
+
+def test_device_alarm_appears_in_live_view(browser: object, site: str, database_url: str, http: object,
+                                           api_keys: dict[str, str]) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM devices WHERE id = 'WEB-BIN'")
+        conn.execute("INSERT INTO devices (id, name, kind, geom) VALUES ('WEB-BIN', '淞滨路满溢传感器', 'overflow', "
+                     "ST_SetSRID(ST_MakePoint(121.479, 31.377), 4490))")
+    watched = open_map(browser, site)
+    page = watched.page
+    try:
+        page.locator('.tabs button[data-tab="live"]').click()
+        page.wait_for_function("window.citygrid.alarmStreamOpen === true", timeout=10_000)
+        now = datetime.now(UTC)
+        body = [{"device_id": "WEB-BIN", "ts": (now - timedelta(seconds=60 - 10 * i)).isoformat(), "metric": "fill_pct",
+                 "value": 96 + i} for i in range(3)]
+        r = http.post("/api/devices/readings", headers=auth(api_keys["inspector"]), json=body)
+        assert r.status_code == 200 and r.json()["alarms"] == 1, r.text
+        item = page.locator('#alarm-list li[data-source="device"]')
+        item.first.wait_for(timeout=3000)
+        assert "满溢" in item.first.inner_text() and "WEB-BIN" in item.first.inner_text()
+        page.evaluate("([x, y]) => window.citygrid.map.jumpTo({center: [x, y], zoom: 17})", [121.479, 31.377])
+        page.wait_for_function("window.citygrid.map.querySourceFeatures('overlay:devices')"
+                               ".some((f) => f.properties.id === 'WEB-BIN' && f.properties.state === 'alarm')",
+                               timeout=5000)
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-10-device-alarm")
+        assert watched.errors == [], watched.errors
+    finally:
+        page.context.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM devices WHERE id = 'WEB-BIN'")

@@ -94,6 +94,8 @@ class Field:
     derive: tuple | None = None
     #: What error messages call the field (default: its name with spaces).
     label: str = ""
+    #: SQL literal the importer stores when a row leaves the field empty (NOT NULL columns with a default).
+    default: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -194,6 +196,8 @@ class Import:
     #: Rows of a file whose key code has this many digits belong to another layer: (digits, layer id).
     #: GB/T 30428.3's 区域 files hold unit grids (15 digits) besides regions; they load into unit_grids.
     route: tuple[int, str] | None = None
+    #: Named reports over the rows just inserted (see gis.io.checks.AFTER_INSERT), as warnings.
+    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -54,3 +54,30 @@ AREA_CLASSES = vocab(("A", "A 类区域"), ("B", "B 类区域"), ("C", "C 类区
 
 #: `cases.source` values that count as citizen complaints (the 12345 hotline).
 COMPLAINT_SOURCES = ("hotline", "12345", "热线")
+
+CAMERA_KINDS = vocab(
+    ("bullet", "枪机", "枪式摄像机"),
+    ("dome", "球机", "球型摄像机"),
+    ("half_dome", "半球", "半球摄像机"),
+    ("ai", "AI 摄像机", "AI摄像机", "智能摄像机"),
+    ("body_camera", "执法记录仪"),
+)
+
+ONLINE_STATES = vocab(("online", "在线"), ("offline", "离线"))
+
+#: What a camera watches (for "the cameras of this drop point").
+WATCHED_KINDS = vocab(("drop_point", "垃圾投放点", "投放点"), ("compound", "小区出入口", "小区"), ("road", "道路"))
+
+DEVICE_KINDS = vocab(
+    ("overflow", "满溢传感器", "满溢"),
+    ("manhole", "井盖位移", "井盖"),
+    ("billboard", "广告牌倾斜", "广告牌"),
+    ("environment", "环境监测", "扬尘噪声"),
+    ("waterlogging", "积水监测", "积水"),
+)
+
+DEVICE_STATES = vocab(("unknown", "未上报"), ("normal", "正常"), ("alarm", "报警"), ("offline", "离线"))
+
+DEVICE_ALARM_KINDS = vocab(
+    ("overflow", "满溢"), ("displacement", "位移"), ("tilt", "倾斜"), ("exceed", "超标"), ("offline", "离线"),
+)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     REAL,
     BigInteger,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Double,
@@ -586,3 +587,99 @@ class HeatRollup(Base):
     period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     w: Mapped[float] = mapped_column(Double)
+
+
+class Camera(Base):
+    """监控点位: one GB/T 28181 video channel (migration 0010); `sector` is derived from the view fields."""
+
+    __tablename__ = "cameras"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    device_code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    direction_deg: Mapped[float] = mapped_column(Double, server_default="0")
+    fov_deg: Mapped[float] = mapped_column(Double, server_default="60")
+    range_m: Mapped[float] = mapped_column(Double, server_default="50")
+    state: Mapped[str] = mapped_column(Text, server_default="online")
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stream_url: Mapped[str | None] = mapped_column(Text)
+    rtsp_url: Mapped[str | None] = mapped_column(Text)
+    snapshot_url: Mapped[str | None] = mapped_column(Text)
+    watches_kind: Mapped[str | None] = mapped_column(Text)
+    watches_ref: Mapped[str | None] = mapped_column(Text)
+    unit_grid_code: Mapped[str | None] = mapped_column(
+        String(15), ForeignKey("unit_grids.code", onupdate="CASCADE", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = geometry_column("POINT")
+    sector = mapped_column(Geometry("POLYGON", srid=STORAGE_SRID, spatial_index=False),
+                           Computed("camera_sector(geom, direction_deg, fov_deg, range_m)"), nullable=True)
+
+
+class Device(Base):
+    """物联感知 device with its latest state (migration 0010)."""
+
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    facility_code: Mapped[str | None] = mapped_column(Text)
+    unit_grid_code: Mapped[str | None] = mapped_column(
+        String(15), ForeignKey("unit_grids.code", onupdate="CASCADE", ondelete="SET NULL")
+    )
+    offline_after_s: Mapped[float | None] = mapped_column(Double)
+    note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default="unknown")
+    last_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_values: Mapped[Any] = mapped_column(JSONB, server_default="{}")
+    geom = geometry_column("POINT")
+
+
+class DeviceThreshold(Base):
+    __tablename__ = "device_thresholds"
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    alarm_kind: Mapped[str] = mapped_column(Text)
+    on_value: Mapped[float] = mapped_column(Double)
+    off_value: Mapped[float] = mapped_column(Double)
+    debounce_n: Mapped[int] = mapped_column(Integer, server_default="2")
+    unit: Mapped[str | None] = mapped_column(Text)
+
+
+class DeviceReading(Base):
+    __tablename__ = "device_readings"
+    device_id: Mapped[str] = mapped_column(Text, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[float] = mapped_column(Double)
+
+
+class DeviceMetricState(Base):
+    __tablename__ = "device_metric_state"
+    device_id: Mapped[str] = mapped_column(Text, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    above_n: Mapped[int] = mapped_column(Integer, server_default="0")
+    below_n: Mapped[int] = mapped_column(Integer, server_default="0")
+    run_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    run_max: Mapped[float | None] = mapped_column(Double)
+    alarm_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceAlarm(Base):
+    """满溢/位移/倾斜/超标/离线 of a device (migration 0010); events share alarm_events."""
+
+    __tablename__ = "device_alarms"
+    __table_args__ = (UniqueConstraint("device_id", "kind", "metric", "start", name="device_alarms_identity"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[str] = mapped_column(Text, ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(Text, server_default="")
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    max_value: Mapped[float | None] = mapped_column(Double)
+    details: Mapped[Any] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = geometry_column("POINT", nullable=True)

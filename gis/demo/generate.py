@@ -22,6 +22,7 @@ from gis.demo.fleet import build_fleet
 from gis.demo.lattice import District, build_district
 from gis.demo.locate import CellLocator
 from gis.demo.roads import Roads, build_roads
+from gis.demo.sensors import build_cameras, build_devices, demo_now
 from gis.demo.table import Table
 
 #: The last day of the generated history (cases end, tracks are for this day). Fixed, so a seed
@@ -31,7 +32,8 @@ OR_DATE = date(2024, 12, 31)
 
 #: Load order (parents first); the loader empties them in reverse.
 TABLE_ORDER = ["dataset_meta", "admin_areas", "unit_grids", "work_grids", "streets", "zones", "doorplates", "pois",
-               "components", "waste_facilities", "vehicles", "routes", "positions", "cases", "waste_records"]
+               "components", "waste_facilities", "vehicles", "routes", "positions", "cases", "waste_records", "cameras",
+               "devices", "device_readings"]
 
 
 @dataclass
@@ -209,6 +211,10 @@ def generate(seed: int, scale: float = 1.0, end: date = DEFAULT_END, tz: str = "
     tables["cases"] = build_cases(d, r, loc, a, fac, sites, end, tz)
     tables["waste_records"] = build_waste_records(d, a, fac, fleet, tables["pois"].columns["poi_id"], end, tz)
     lap("events")
+    now = demo_now(end)
+    tables["cameras"] = build_cameras(d, r, loc, a, fac, now)
+    tables["devices"], tables["device_readings"] = build_devices(d, r, loc, fac, now)
+    lap("sensors")
     ds = Dataset(seed, scale, end, tables, d, r, a, timings)
     meta = {
         "synthetic": True,

@@ -26,7 +26,8 @@ from gis.h3cells import point_cells
 
 log = logging.getLogger(__name__)
 
-JSON_COLUMNS = {"dataset_meta": {"value"}, "waste_facilities": {"attrs"}, "routes": {"stops"}}
+JSON_COLUMNS = {"dataset_meta": {"value"}, "waste_facilities": {"attrs"}, "routes": {"stops"},
+                "devices": {"last_values"}}
 
 
 def is_empty(conn: psycopg.Connection) -> bool:

@@ -109,6 +109,11 @@ def _log_events(conn: psycopg.Connection, events: list[tuple[int, str, dict[str,
     return out
 
 
+def log_events(conn: psycopg.Connection, events: list[tuple[int, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Records events of alarms kept elsewhere (device alarms) in the one feed; returns them with ids."""
+    return _log_events(conn, events)
+
+
 def events_after(conn: psycopg.Connection, last_id: int, limit: int = 1000) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, op, payload FROM alarm_events WHERE id > %s ORDER BY id LIMIT %s", (last_id, limit)

@@ -219,11 +219,52 @@ def _closed_after_reported(f: Field, spec: LayerSpec) -> list[Check]:
                   "format('closed_at %s is before reported_at %s', s.closed_at, s.reported_at)")]
 
 
+def _gb28181(f: Field, spec: LayerSpec) -> list[Check]:
+    """A GB/T 28181 code: 20 digits = centre 8 (region 6 + unit 2) + industry 2 + type 3 + network 1 +
+    sequence 6. The type segment of a device or channel is 111–199 (GB/T 28181-2016 Appendix D: 111–130
+    front-end devices such as DVR/NVR, 131–199 cameras, encoders and other channels); 200+ are platforms,
+    users and groups, which carry no video of their own. The region segment must be a loaded district
+    when districts are loaded."""
+    col, label = f.column, f.message_label
+    return [
+        Check(f"s.{col} IS NOT NULL AND s.{col} !~ '^[0-9]{{20}}$'",
+              f"format('{label} %s must be 20 digits (GB/T 28181: centre 8 + industry 2 + type 3 + network 1 "
+              f"+ sequence 6), it has %s characters', s.{col}, length(s.{col}))"),
+        Check(f"s.{col} ~ '^[0-9]{{20}}$' AND substr(s.{col}, 11, 3)::int NOT BETWEEN 111 AND 199",
+              f"format('type segment %s of {label} %s: not a device or channel type (GB/T 28181 111–199)', "
+              f"substr(s.{col}, 11, 3), s.{col})"),
+        Check(f"s.{col} ~ '^[0-9]{{20}}$' AND EXISTS (SELECT 1 FROM admin_areas a WHERE a.level = 'district') "
+              f"AND NOT EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = left(s.{col}, 6))",
+              f"format('region segment %s of {label} %s: no such district loaded', left(s.{col}, 6), s.{col})"),
+    ]
+
+
+def _range(col: str, label: str, low: float, high: float, low_open: bool, high_open: bool, unit: str) -> Check:
+    lo = f"s.{col} <= {low}" if low_open else f"s.{col} < {low}"
+    hi = f"s.{col} >= {high}" if high_open else f"s.{col} > {high}"
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    return Check(f"s.{col} IS NOT NULL AND ({lo} OR {hi} OR s.{col} = 'NaN'::float8)",
+                 f"format('{label} %s is outside {shown} {unit}', s.{col})")
+
+
+def _direction(f: Field, spec: LayerSpec) -> list[Check]:
+    return [_range(f.column, "view direction", 0, 360, False, True, "degrees clockwise from north")]
+
+
+def _view_angle(f: Field, spec: LayerSpec) -> list[Check]:
+    return [_range(f.column, "view angle", 0, 360, True, False, "degrees")]
+
+
+def _view_range(f: Field, spec: LayerSpec) -> list[Check]:
+    return [_range(f.column, "view range", 0, 1000, True, False, "metres")]
+
+
 FIELD_CHECKS: dict[str, Callable[[Field, LayerSpec], list[Check]]] = {
     "region_tree": _region_tree, "unit_grid_code": _unit_grid_code, "eval_grid_code": _eval_grid_code,
     "eval_grid": _eval_grid, "district": _district, "street": _street, "community": _community,
     "unit_grid": _unit_grid_field, "component_id": _component_id, "case_type": _case_type,
-    "closed_after_reported": _closed_after_reported,
+    "closed_after_reported": _closed_after_reported, "gb28181": _gb28181, "direction": _direction,
+    "view_angle": _view_angle, "view_range": _view_range,
 }
 
 LAYER_CHECKS: dict[str, list[Check]] = {
@@ -316,3 +357,31 @@ def propagate_rejected_parents(cur: psycopg.Cursor, spec: LayerSpec) -> int:
         if cur.rowcount == 0:
             break
     return total
+
+
+# -- reports over the rows just inserted (the catalog's `Import.after`) --------------------------------
+
+
+def _similar_cases(cur: psycopg.Cursor, spec: LayerSpec) -> list[str]:
+    """相似案件提示 at import: each new case with an earlier open case of its category close in space and
+    time (gis.cases.similar) is reported as a probable duplicate; the import still stores it."""
+    from gis.cases import similar
+
+    cur.execute(f"SELECT c.id, s.row_no FROM cases c JOIN {STAGE} s ON s.code = c.code "
+                "WHERE cardinality(s.reasons) = 0")
+    rows = dict(cur.fetchall())
+    found = similar.duplicates_of(cur.connection, list(rows))
+    out = []
+    for cid, dups in sorted(found.items(), key=lambda kv: rows[kv[0]]):
+        best = dups[0]
+        out.append(f"row {rows[cid]}: probable duplicate of case {best['code'] or best['id']} "
+                   f"(score {best['score']:.2f}, {best['distance_m']:.0f} m, reported {best['reported_at']})")
+    return out
+
+
+AFTER_INSERT: dict[str, Callable[[psycopg.Cursor, LayerSpec], list[str]]] = {"similar_cases": _similar_cases}
+
+
+def after_insert(cur: psycopg.Cursor, spec: LayerSpec) -> list[str]:
+    """The warnings of the layer's after-insert reports."""
+    return [w for name in spec.io.after for w in AFTER_INSERT[name](cur, spec)]

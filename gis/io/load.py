@@ -204,7 +204,9 @@ def _stage_cells(cur: psycopg.Cursor, geom: list[str | None]) -> None:
 
 def _insert_sql(spec: LayerSpec, present: list[str]) -> str:
     cols = list(present)
-    exprs = [f"coalesce({c}, '{{}}'::jsonb)" if spec.get_field(c).type == "json" else c for c in cols]
+    exprs = [f"coalesce({c}, '{{}}'::jsonb)" if spec.get_field(c).type == "json"
+             else f"coalesce({c}, {spec.get_field(c).default})" if spec.get_field(c).default is not None
+             else c for c in cols]
     if spec.keeps_h3:
         cols.append("h3_cell")
         exprs.append(f"(SELECT h.cell FROM {CELLS} h WHERE h.row_no = {STAGE}.row_no)")
@@ -336,6 +338,7 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
                               key=lambda d: d["row"])
             if not keep_good:
                 raise _rejection(path, raw.n, rejected)
+        report.warnings += checks.after_insert(cur, spec)
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
     report.inserted = inserted
     report.rejected = rejected

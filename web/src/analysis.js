@@ -147,15 +147,24 @@ export function initAnalysis({ map }) {
   const choroLevel = el('select', { id: 'choro-level' }, el('option', { value: 'unit_grid' }, '单元网格'), el('option', { value: 'community' }, '社区'),
     el('option', { value: 'street' }, '街道'), el('option', { value: 'eval_grid' }, '评价网格'));
   const choroMetric = el('select', { id: 'choro-metric' }, el('option', { value: 'cases' }, '案件数'), el('option', { value: 'case_rate' }, '案件密度（每平方公里）'),
-    el('option', { value: 'eval_grade' }, '评价等级'));
+    el('option', { value: 'eval_grade' }, '评价等级'),
+    has('/api/cameras/coverage') ? el('option', { value: 'camera_coverage' }, '监控覆盖率（社区/街道）') : null);
   const choroNote = el('p', { class: 'note' }, canChoro ? '' : '分级统计服务暂不可用');
   const choroLegend = el('ul', { class: 'legend' });
   map.addSource('overlay:choropleth', { type: 'geojson', data: EMPTY });
   map.addLayer({ id: 'overlay:choropleth', type: 'fill', source: 'overlay:choropleth', paint: { 'fill-color': ['coalesce', ['get', 'color'], '#ccc'], 'fill-opacity': 0.65, 'fill-outline-color': '#fff' } }, 'overlay:heat-hex');
   async function showChoropleth() {
     try {
-      const params = new URLSearchParams({ level: choroLevel.value, metric: choroMetric.value, from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString() });
-      const doc = await getJSON(`/api/layers/choropleth?${params}`);
+      let doc;
+      if (choroMetric.value === 'camera_coverage') {
+        // 监控覆盖率: drop points, compounds and road length inside online cameras' sectors
+        const level = choroLevel.value === 'street' ? 'street' : 'community';
+        doc = await getJSON(`/api/cameras/coverage?level=${level}`);
+        window.citygrid.coverage = doc.district;
+      } else {
+        const params = new URLSearchParams({ level: choroLevel.value, metric: choroMetric.value, from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString() });
+        doc = await getJSON(`/api/layers/choropleth?${params}`);
+      }
       const features = (doc.features || []).filter((f) => f.geometry);
       map.getSource('overlay:choropleth').setData({ type: 'FeatureCollection', features });
       choroNote.textContent = `${doc.title || '分级统计'}：${features.length} 个区域${doc.unit ? `（${doc.unit}）` : ''}`;

@@ -48,9 +48,11 @@ export function initIdentify({ map, labels, maplibregl }) {
     const addressBox = el('div', { class: 'info-section' }, el('p', { class: 'note' }, '正在查询地址…'));
     const gridBox = el('div', { class: 'info-section' }, el('h4', {}, '网格'), el('p', { class: 'note' }, '正在查询网格…'));
     const featureBox = el('div', { class: 'info-section' });
+    const nearBox = el('div', { class: 'info-section' });
     showInfo('位置信息',
       kv([['经纬度', `${lng.toFixed(6)}, ${lat.toFixed(6)}`, 'code'], ['坐标系', 'CGCS2000 (EPSG:4490)']]),
-      addressBox, gridBox, featureBox);
+      nearBox, addressBox, gridBox, featureBox);
+    window.dispatchEvent(new CustomEvent('citygrid:identify', { detail: { lng, lat, box: nearBox } }));
 
     // features under the cursor (a few pixels of tolerance), nearest layers first
     const box = [[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]];

@@ -116,9 +116,13 @@ export function initLive({ map, labels, maplibregl }) {
     map.getSource('overlay:alarms').setData({ type: 'FeatureCollection', features });
   }
 
+  // device alarms (满溢, 位移, 倾斜, 超标, 离线) share the stream; their ids are their own table's
+  const domId = (a) => `${a.source === 'device' ? 'd' : ''}${a.id ?? ''}`;
+  const who = (a) => (a.source === 'device' ? `设备 ${a.device_id ?? ''}` : `${a.vehicle_id ?? ''}`);
+
   function alarmItem(a, fresh) {
-    const li = el('li', { class: `alarm${a.end ? ' closed' : ''}${fresh ? ' fresh' : ''}`, dataset: { alarmId: a.id ?? '', kind: a.kind } },
-      el('div', { class: 'title' }, `${a.label || alarmName(a.kind)} · ${a.vehicle_id ?? ''}`),
+    const li = el('li', { class: `alarm${a.end ? ' closed' : ''}${fresh ? ' fresh' : ''}`, dataset: { alarmId: domId(a), kind: a.kind, source: a.source || 'vehicle' } },
+      el('div', { class: 'title' }, `${a.label || alarmName(a.kind)} · ${who(a)}`),
       el('div', { class: 'meta' }, `${dateTime(a.start || a.ts || a.created_at)}${a.end ? ` 至 ${dateTime(a.end)}` : ' · 进行中'}${a.fence_id ? ` · 围栏 #${a.fence_id}` : ''}`));
     if (Number.isFinite(a.lon)) {
       li.append(el('div', { class: 'actions' }, el('button', { type: 'button', onclick: () => map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 16) }) }, '定位')));
@@ -129,22 +133,23 @@ export function initLive({ map, labels, maplibregl }) {
   function addAlarm(raw, fresh) {
     const a = normaliseAlarm(raw);
     if (!a) return;
-    const key = a.id ?? `${a.kind}|${a.vehicle_id}|${a.start}`;
+    const key = a.id !== undefined ? domId(a) : `${a.kind}|${a.vehicle_id ?? a.device_id}|${a.start}`;
     if (a.op === 'retracted') {
       alarms.delete(key);
-      alarmList.querySelector(`li[data-alarm-id="${CSS.escape(String(a.id ?? ''))}"]`)?.remove();
+      alarmList.querySelector(`li[data-alarm-id="${CSS.escape(domId(a))}"]`)?.remove();
       drawAlarms();
       return;
     }
     const known = alarms.has(key);
     alarms.set(key, a);
     const node = alarmItem(a, fresh && !known);
-    const old = alarmList.querySelector(`li[data-alarm-id="${CSS.escape(String(a.id ?? ''))}"]`);
+    const old = alarmList.querySelector(`li[data-alarm-id="${CSS.escape(domId(a))}"]`);
     if (old && a.id !== undefined) old.replaceWith(node); else alarmList.prepend(node);
     while (alarmList.children.length > 200) alarmList.lastChild.remove();
     drawAlarms();
     if (fresh && !known) {
-      toast(`告警：${a.label || alarmName(a.kind)} · 车辆 ${a.vehicle_id ?? ''}`, 'alarm', 6000);
+      toast(`告警：${a.label || alarmName(a.kind)} · ${a.source === 'device' ? '' : '车辆 '}${who(a)}`, 'alarm', 6000);
+      if (a.source === 'device') window.dispatchEvent(new CustomEvent('citygrid:device-alarm', { detail: a }));
       if (!$('#tab-live').classList.contains('active')) { unseen += 1; badge.textContent = unseen; badge.hidden = false; }
     }
     alarmNote.textContent = `共 ${alarms.size} 条`;
@@ -158,6 +163,10 @@ export function initLive({ map, labels, maplibregl }) {
       const doc = await getJSON(`/api/alarms?since=${encodeURIComponent(since)}&limit=500`);
       const items = doc.features || doc.alarms || doc.items || (Array.isArray(doc) ? doc : []);
       items.forEach((a) => addAlarm(a, false)); // oldest first: each is put on top
+      if (has('/api/devices/alarms')) {
+        const open = await getJSON('/api/devices/alarms?state=open&limit=200').catch(() => ({ alarms: [] }));
+        (open.alarms || []).reverse().forEach((a) => addAlarm(a, false));
+      }
       if (!items.length) alarmNote.textContent = '近 24 小时无告警';
     } catch (error) {
       alarmNote.textContent = `告警加载失败：${explain(error)}`;

@@ -5,6 +5,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
 import { initAnalysis } from './analysis.js';
+import { initCameras } from './cameras.js';
 import { askKey, discover, collection, getJSON } from './api.js';
 import { initFences } from './fences.js';
 import { initIdentify } from './identify.js';
@@ -96,6 +97,7 @@ async function boot() {
   initAnalysis(ctx); // heat and flows lie under fences, vehicles and alarms
   initFences(ctx);
   initLive(ctx);
+  initCameras(ctx); // above vehicles' layers: cameras and devices are clicked for their panels
   initSearch(ctx);
   initMeasure(ctx);
   initIdentify(ctx);
