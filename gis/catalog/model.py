@@ -191,6 +191,9 @@ class Import:
     checks: tuple[str, ...] = ()
     #: Checked against the loaded districts' extent (a wrong --crs shows there).
     in_district: bool = True
+    #: Rows without a geometry are placed by this placer (gis.io.place; "address": the geocoder) reading
+    #: this field; where it cannot place a row, the row is rejected with the placer's reason.
+    place: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
