@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
@@ -21,6 +21,7 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from api.jobs import ImportJobs
 from api.ogc.state import OgcState
 from geocoder.index import IndexCache as AddressIndexes
 from gis.db.pool import make_pool
@@ -38,6 +39,7 @@ class Services:
     layers: LayerCache              # heat/raster/flow answers
     acquiring: anyio.CapacityLimiter  # threads that wait for pooled connections (see api.deps)
     holding: anyio.Semaphore          # connections held by request dependencies
+    imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
 
     @classmethod
     async def start(cls) -> Services:

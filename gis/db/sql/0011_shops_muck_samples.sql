@@ -133,6 +133,8 @@ CREATE TABLE muck_permits (
 );
 CREATE INDEX muck_permits_vehicle_idx ON muck_permits (vehicle_id);
 
+-- The alarm kinds are enforced by the foreign key to alarm_kinds (0005); the older CHECK listed them again.
+ALTER TABLE alarms DROP CONSTRAINT IF EXISTS alarms_kind;
 ALTER TABLE fences DROP CONSTRAINT fences_alarm_kind;
 ALTER TABLE fences ADD CONSTRAINT fences_alarm_kind CHECK (alarm_kind IS NULL OR alarm_kind IN (
     'out_of_area', 'cross_district', 'illegal_dumping', 'unapproved_route', 'restricted_hours'));
