@@ -1,7 +1,8 @@
 """The muck-truck alarms as fences of the existing engine, kept in step with sites and permits.
 
 - 偷倒/乱倒 (`illegal_dumping`): one area fence whose zone is every registered site (its polygon, or
-  its point grown by SITE_RADIUS_M) grown by the site's `gate_m`, applying to every muck truck. The
+  its point grown by SITE_RADIUS_M) grown by the site's `gate_m`, applying to every muck truck with a
+  permit valid today (the 核准 fleet the muck system manages; other trucks' depots are unknown). The
   engine's stay detection (the one 违规停留 uses: within 30 m, debounced by the fence's margin) raises
   the alarm when a truck stays longer than DUMP_STOP_S *outside* that zone. Traffic lights (< 2 min)
   never reach the limit; a queue at a site gate is inside the zone.
@@ -77,7 +78,9 @@ def sync(conn: psycopg.Connection, today: date | None = None, dump_stop_s: float
     permits valid `today`. Idempotent; returns what it did."""
     today = today or date.today()
     done = {"sites_fence": 0, "route_fences": 0, "removed": 0}
-    trucks = [r[0] for r in conn.execute("SELECT id FROM vehicles WHERE kind = 'muck' ORDER BY id")]
+    trucks = [r[0] for r in conn.execute(
+        """SELECT DISTINCT v.id FROM vehicles v JOIN muck_permits p ON p.vehicle_id = v.id
+           WHERE v.kind = 'muck' AND p.valid_from <= %(d)s AND p.valid_to >= %(d)s ORDER BY v.id""", {"d": today})]
     zone = sites_zone(conn)
     old = conn.execute("SELECT id FROM fences WHERE alarm_kind = 'illegal_dumping' AND name = %s",
                        (SITES_FENCE_NAME,)).fetchone()
