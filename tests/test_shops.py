@@ -4,6 +4,7 @@ figures against plain SQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -159,3 +160,54 @@ def test_area_figures_agree_with_sql(street, tmp_path) -> None:
     assert got["totals"]["shops"] == 6
     with pytest.raises(InvalidInput, match="9-digit"):
         figures.area_figures(street, "31011")
+
+
+def test_http_upload_reports_progress_then_the_report(street, http, api_keys) -> None:
+    key = {"X-API-Key": api_keys["planner"]}
+    body = "商户编号,商户名称,经营地址\n" + "".join(f"H{i},店{i},淞滨路{i}号\n" for i in range(1, 21))
+    r = http.post("/api/shops/import", params={"filename": "shops.csv"}, content=body.encode(), headers=key)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    url = job["status_url"]
+    for _ in range(200):
+        job = http.get(url, headers=key).json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert job["state"] == "done" and job["result"]["inserted"] == 20
+    assert job["phase"] == "store" and job["done"] == job["total"] == 20
+    assert http.post("/api/shops/import", params={"filename": "shops.csv"}, content=body.encode(),
+                     headers={"X-API-Key": api_keys["inspector"]}).status_code == 403
+
+
+def test_http_upload_waiting_answers_422_with_each_reason(street, http, api_keys) -> None:
+    r = http.post("/api/shops/import", params={"filename": "shops.csv", "wait": "true"}, content=MIXED.encode(),
+                  headers={"X-API-Key": api_keys["planner"]})
+    assert r.status_code == 422, r.text
+    assert [row["id"] for row in r.json()["result"]["rejected"]] == ["S2", "S3", "S4"]
+    assert street.execute("SELECT count(*) FROM shops").fetchone()[0] == 0
+    r = http.post("/api/shops/import", params={"filename": "shops.doc"}, content=b"x",
+                  headers={"X-API-Key": api_keys["planner"]})
+    assert r.status_code == 400 and ".xlsx" in r.json()["detail"]
+
+
+def test_shop_state_collection_areas_api_and_collected_weight_heat(street, http, api_keys, tmp_path) -> None:
+    _shop(street, tmp_path, 2)
+    now = datetime.now(district_tz()).isoformat()
+    r = http.post("/api/shops/collections", headers={"X-API-Key": api_keys["inspector"]},
+                  json={"items": [{"shop": "C1", "ts": now, "waste_kind": "kitchen", "weight_kg": 30}]})
+    assert r.status_code == 200 and r.json() == {"stored": 1}
+    fc = http.get("/ogc/collections/shop_state/items", params={"f": "json"}).json()
+    colours = {f["properties"]["code"]: (f["properties"]["integrity"], f["properties"]["integrity_name"])
+               for f in fc["features"]}
+    assert colours == {"C1": ("green", "绿"), "C2": ("yellow", "黄")}
+    shops = http.get("/ogc/collections/shops/items", params={"f": "json"}).json()["features"]
+    assert {f["properties"]["area_name"] for f in shops} == {"淞滨路市容环境卫生责任区"}
+    areas = http.get("/api/shops/areas", params={"street": "310113113"}).json()
+    sr = next(a for a in areas["areas"] if a["code"] == "SR001")
+    assert (sr["shops"], sr["collected"], sr["not_collected"], sr["collected_kg"]) == (2, 1, 1, 30.0)
+    heat = http.get("/api/layers/heat", params={"source": "shop_collections", "bbox": "121.46,31.34,121.50,31.36",
+                                                "resolution": 9, "weight": "weight_kg"})
+    assert heat.status_code == 200, heat.text
+    cells = heat.json()["features"]
+    assert sum(c["properties"].get("weight", c["properties"].get("value", 0)) for c in cells) == pytest.approx(30)
