@@ -85,7 +85,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average {load_average()} (figures read low on a shared machine)")
     with connect() as conn:
-        row = conn.execute("SELECT value->'shops'->>'street' FROM dataset_meta WHERE key = 'managed'").fetchone()
+        row = conn.execute("SELECT value->'managed'->'shops'->>'street' FROM dataset_meta "
+                           "WHERE key = 'demo'").fetchone()
         if not row or not row[0]:
             sys.exit("no demo shops: run `citygrid demo load` first")
         street = row[0]

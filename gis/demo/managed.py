@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 import psycopg
+import shapely
 
 from gis.catalog.vocab import SAMPLE_KINDS
 
@@ -104,7 +105,10 @@ def _pt(x: float, y: float) -> str:
 
 
 def build_muck(conn: psycopg.Connection, rng: np.random.Generator, day: date, tz: ZoneInfo) -> dict[str, Any]:
-    """Sites, six permitted trucks and their trips on `day`; fences synced; planted violations listed."""
+    """Sites, six permitted trucks and their trips on `day`; fences synced; planted violations listed.
+
+    The trips run from the 工地 nearest the district's centre towards it, over a length L (3 km, shorter
+    in a small test district) chosen so that every fix stays inside the district."""
     from gis.fences import store
     from gis.muck import fences as muck_fences
     from gis.muck import permits as muck_permits
@@ -113,25 +117,64 @@ def build_muck(conn: psycopg.Connection, rng: np.random.Generator, day: date, tz
     conn.execute("DELETE FROM cw_sites")
     gd = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM components WHERE name = '工地' ORDER BY id LIMIT 12"
                       ).fetchall()
-    if len(gd) < 3:
+    district = conn.execute("SELECT ST_AsBinary(geom), ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+                            "FROM admin_areas WHERE level = 'district' LIMIT 1").fetchone()
+    if len(gd) < 3 or district is None:
         return {}
-    rows = []
-    for k, (x, y) in enumerate(gd, start=1):
-        rows.append((f"GD{k:03d}", f"建设工地{k}号", "construction_site", day - timedelta(days=90),
-                     day + timedelta(days=270), "XN001" if k % 2 else "XN002", None, _pt(x, y)))
-    # Disposal sites 3 km east of the first two 工地, as 200 m squares.
-    for k in (1, 2, 3):
-        x0, y0 = gd[k - 1]
-        x, y = x0 + 3000 * _m_lon(y0), y0
-        dx, dy = 100 * _m_lon(y0), 100 * M_LAT
+    area = shapely.from_wkb(district[0])
+    cx, cy = district[1], district[2]
+    ml = _m_lon(cy)
+    origin = min(range(len(gd)), key=lambda i: ((gd[i][0] - cx) / ml) ** 2 + ((gd[i][1] - cy) / M_LAT) ** 2)
+    x0, y0 = gd[origin]
+    ux, uy = (cx - x0) / ml, (cy - y0) / M_LAT
+    norm = math.hypot(ux, uy) or 1.0
+    ux, uy = ux / norm, uy / norm
+
+    def at(e: float, n: float) -> tuple[float, float]:
+        """Metres along (e) and to the left of (n) the trip's direction, as lon/lat."""
+        return x0 + (e * ux - n * uy) * ml, y0 + (e * uy + n * ux) * M_LAT
+
+    def still(e: float, n: float, count: int) -> list[tuple[float, float]]:
+        return [(e + float(a), n + float(b)) for a, b in rng.uniform(-6, 6, (count, 2))]
+
+    def leg(e0: float, e1: float, n: float = 0.0) -> list[tuple[float, float]]:
+        steps = max(1, int(abs(e1 - e0) // 250))
+        return [(e0 + (e1 - e0) * k / steps, n) for k in range(1, steps + 1)]
+
+    def plan(L: float) -> dict[str, tuple[int, list[tuple[float, float]]]]:
+        clean = (still(0, 0, 30) + leg(0, L / 2) + still(L / 2, 0, 3) + leg(L / 2, L - 200)
+                 + [(L - 200 + k, 0) for k in range(20)] + leg(L - 200, L) + still(L, 0, 20) + leg(L, 0))
+        side = min(400.0, L / 5)
+        detour = [(0.35 * L, 0.4 * side), (0.4 * L, 0.9 * side), (0.45 * L, side), (0.5 * L, side),
+                  (0.55 * L, 0.9 * side), (0.6 * L, 0.4 * side)]
+        return {
+            "ZT01": (22, clean), "ZT02": (23, clean), "ZT03": (1, clean),
+            "ZT04": (2, still(0, 0, 10) + leg(0, 0.4 * L) + still(0.4 * L, 0, 30) + leg(0.4 * L, L)
+                     + still(L, 0, 10)),
+            "ZT05": (3, still(0, 0, 10) + leg(0, 0.3 * L) + detour + leg(0.6 * L, L)),
+            "ZT06": (10, [(-100 + k * (L + 200) / 15, 1.5 * side) for k in range(16)] + [(L, 2.5 * side)] * 3),
+        }
+
+    for L in (3000.0, 2400.0, 1800.0, 1400.0, 1000.0, 700.0):
+        trips = plan(L)
+        pts = [at(e, n) for _, (_, p) in trips.items() for e, n in p]
+        if shapely.contains_xy(area, [p[0] for p in pts], [p[1] for p in pts]).all():
+            break
+    side = min(400.0, L / 5)
+    rows = [(f"GD{k:03d}", f"建设工地{k}号", "construction_site", day - timedelta(days=90),
+             day + timedelta(days=270), "XN001" if k == origin + 1 or k % 2 else "XN002", None, _pt(x, y))
+            for k, (x, y) in enumerate(gd, start=1)]
+    for k, (e, n) in enumerate(((L, 0.0), (L, -3 * side), (0.5 * L, -3 * side)), start=1):
+        x, y = at(e, n)
+        dx, dy = 100 * ml, 100 * M_LAT
         ring = ",".join(f"{x + sx * dx} {y + sy * dy}" for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)))
-        sq = f"SRID=4490;MULTIPOLYGON((({ring})))"
-        rows.append((f"XN{k:03d}", f"建筑垃圾消纳场{k}号", "disposal_site", None, None, None, sq, _pt(x, y)))
-    x0, y0 = gd[2]
-    rows.append(("MT001", "渣土中转码头", "wharf", None, None, None, None, _pt(x0, y0 + 2500 * M_LAT)))
-    rows.append(("ZZ001", "建筑垃圾中转调配厂", "transfer_yard", None, None, None, None,
-                 _pt(x0 - 2500 * _m_lon(y0), y0)))
-    rows.append(("TC001", "渣土车停车场", "parking", None, None, None, None, _pt(x0, y0 - 2000 * M_LAT)))
+        rows.append((f"XN{k:03d}", f"建筑垃圾消纳场{k}号", "disposal_site", None, None, None,
+                     f"SRID=4490;MULTIPOLYGON((({ring})))", _pt(x, y)))
+    for code, name, kind, (e, n) in (("MT001", "渣土中转码头", "wharf", (-0.3 * L, -side)),
+                                     ("ZZ001", "建筑垃圾中转调配厂", "transfer_yard", (0.2 * L, -2 * side)),
+                                     ("TC001", "渣土车停车场", "parking", (-0.2 * L, 0.0))):
+        rows.append((code, name, kind, None, None, None, None, _pt(*at(e, n))))
+    rows.sort(key=lambda r: r[2] != "disposal_site")  # a 工地's registered 消纳场 first
     for r in rows:
         conn.execute("INSERT INTO cw_sites (code, name, kind, permit_from, permit_to, disposal_code, area, geom) "
                      "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", r)
@@ -140,41 +183,19 @@ def build_muck(conn: psycopg.Connection, rng: np.random.Generator, day: date, tz
         conn.execute("INSERT INTO vehicles (id, plate, kind, vehicle_group, operator) VALUES "
                      "(%s, %s, 'muck', %s, '上海淞沪建筑垃圾运输有限公司') ON CONFLICT (id) DO NOTHING",
                      (t, f"沪D·Z{k:04d}", FLEET_GROUP))
-    x0, y0 = gd[0]
-    ml = _m_lon(y0)
-
-    def at(e: float, n: float) -> tuple[float, float]:
-        return x0 + e * ml, y0 + n * M_LAT
-
-    route = {"type": "LineString", "coordinates": [list(at(0, 0)), list(at(3000, 0))]}
+    site = f"GD{origin + 1:03d}"
+    route = {"type": "LineString", "coordinates": [list(at(0, 0)), list(at(L, 0))]}
     for k, t in enumerate(trucks[:5], start=1):
-        muck_permits.create(conn, {"code": f"HZ{day:%Y}-{k:03d}", "vehicle_id": t, "site": "GD001",
+        muck_permits.create(conn, {"code": f"HZ{day:%Y}-{k:03d}", "vehicle_id": t, "site": site,
                                    "disposal": "XN001", "valid_from": (day - timedelta(days=30)).isoformat(),
                                    "valid_to": (day + timedelta(days=60)).isoformat(), "corridor_m": 60,
                                    "route": route, "crs": "EPSG:4490"}, today=day)
-    # 限时禁行: a road 600 m north of the route, forbidden to the 核准 fleet 07:00–20:00.
+    # 限时禁行: a road beside the route, forbidden to the 核准 fleet 07:00–20:00.
     store.create(conn, {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
-        list(at(-500, 600)), list(at(3500, 600))]}, "properties": {
+        list(at(-200, 1.5 * side)), list(at(L + 200, 1.5 * side))]}, "properties": {
         "kind": "forbidden", "alarm_kind": "restricted_hours", "name": "限时禁行路段（渣土车 07:00-20:00）",
         "width_m": 30, "vehicle_groups": [FLEET_GROUP], "schedule": {"hours": ["07:00-20:00"]}}})
     muck_fences.sync(conn, day)
-
-    def still(e: float, n: float, count: int) -> list[tuple[float, float]]:
-        return [(e + float(a), n + float(b)) for a, b in rng.uniform(-6, 6, (count, 2))]
-
-    def leg(e0: float, e1: float, n: float = 0.0) -> list[tuple[float, float]]:
-        steps = max(1, int(abs(e1 - e0) // 250))
-        return [(e0 + (e1 - e0) * s / steps, n) for s in range(1, steps + 1)]
-
-    clean = (still(0, 0, 30) + leg(0, 1500) + still(1500, 0, 3) + leg(1500, 2800)
-             + [(2800 + s, 0) for s in range(20)] + leg(2800, 3000) + still(3000, 0, 20) + leg(3000, 0))
-    trips = {
-        "ZT01": (22, clean), "ZT02": (23, clean), "ZT03": (1, clean),
-        "ZT04": (2, still(0, 0, 10) + leg(0, 1200) + still(1200, 0, 30) + leg(1200, 3000) + still(3000, 0, 10)),
-        "ZT05": (3, still(0, 0, 10) + leg(0, 1000) + [(1100, 150), (1200, 350), (1400, 400), (1600, 400),
-                                                       (1800, 350), (1900, 150)] + leg(1900, 3000)),
-        "ZT06": (10, [(-400 + s * 250, 600) for s in range(16)] + [(3500, 900)] * 3),
-    }
     fixes = []
     starts = {}
     for t, (hour, pts) in trips.items():
@@ -187,13 +208,14 @@ def build_muck(conn: psycopg.Connection, rng: np.random.Generator, day: date, tz
     ingest(conn, orjson.dumps(fixes))
     planted = [
         {"vehicle_id": "ZT04", "kind": "illegal_dumping", "label": "偷倒/乱倒", "at": starts["ZT04"].isoformat(),
-         "what": "15 min stop on the route 1.2 km from the 工地"},
+         "what": f"15 min stop on the route {0.4 * L:.0f} m from the 工地"},
         {"vehicle_id": "ZT05", "kind": "unapproved_route", "label": "未按核准路线", "at": starts["ZT05"].isoformat(),
-         "what": "400 m detour off the permit corridor"},
+         "what": f"{side:.0f} m detour off the permit corridor"},
         {"vehicle_id": "ZT06", "kind": "restricted_hours", "label": "夜间/限时禁行",
          "at": starts["ZT06"].isoformat(), "what": "drives the 07:00–20:00 restricted road at 10:00 (no permit)"},
     ]
-    return {"sites": len(rows), "trucks": trucks, "clean_trips": ["ZT01", "ZT02", "ZT03"], "planted": planted}
+    return {"sites": len(rows), "site": site, "disposal": "XN001", "trip_m": L, "trucks": trucks,
+            "clean_trips": ["ZT01", "ZT02", "ZT03"], "planted": planted}
 
 
 def build_samples(conn: psycopg.Connection, rng: np.random.Generator) -> int:
@@ -245,8 +267,8 @@ def load_managed(conn: psycopg.Connection, seed: int, day: date, tz_name: str) -
     with conn.transaction():
         samples = build_samples(conn, rng)
         meta = {"shops": shops, "muck": muck, "eval_sample_points": samples}
-        conn.execute("INSERT INTO dataset_meta (key, value) VALUES ('managed', %s) "
-                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (orjson.dumps(meta).decode(),))
+        conn.execute("UPDATE dataset_meta SET value = value || jsonb_build_object('managed', %s::jsonb) "
+                     "WHERE key = 'demo'", (orjson.dumps(meta).decode(),))
     conn.commit()
     return meta
 

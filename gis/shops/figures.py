@@ -1,5 +1,6 @@
-"""Per-area shop figures (门责): for each 市容环境卫生责任区 of a street, its shops, how many were collected
-on a day and how many not, and how many are red, yellow and green.
+"""Per-area shop figures (门责): for each 市容环境卫生责任区 a street's shops fall in (a band along a trunk
+road crosses streets: the figures count the street's own shops in it), its shops, how many were
+collected on a day and how many not, and how many are red, yellow and green.
 
 One set-based statement: the day's collected shops are one index range scan of shop_collections(ts); the
 colours come from `shop_state_at` (an inlinable SQL function, so the area filter reaches its scans).
@@ -16,18 +17,21 @@ from gis import params as rules
 from gis.errors import InvalidInput
 
 FIGURES_SQL = """
-WITH areas AS (
+WITH street_shops AS (
+    SELECT s.id, s.area_id FROM shops s
+    WHERE s.area_id IS NOT NULL AND (%(street)s::text IS NULL OR s.street_code = %(street)s)
+), areas AS (
     SELECT w.id, w.code, w.name, w.street_code FROM work_grids w
-    WHERE w.kind = 'cityscape_responsibility' AND (%(street)s::text IS NULL OR w.street_code = %(street)s)
+    WHERE w.kind = 'cityscape_responsibility'
+      AND (%(street)s::text IS NULL OR w.street_code = %(street)s OR w.id IN (SELECT area_id FROM street_shops))
 ), today AS (
     SELECT shop_id, sum(weight_kg) AS kg FROM shop_collections
     WHERE ts >= %(d0)s AND ts < %(d1)s GROUP BY shop_id
 ), st AS (
     SELECT s.area_id, x.integrity, t.shop_id IS NOT NULL AS collected, coalesce(t.kg, 0) AS kg
-    FROM shops s
+    FROM street_shops s
     JOIN shop_state_at(%(at)s) x ON x.shop_id = s.id
     LEFT JOIN today t ON t.shop_id = s.id
-    WHERE s.area_id IN (SELECT id FROM areas)
 )
 SELECT a.id, a.code, a.name, a.street_code, count(st.area_id)::int AS shops,
        count(*) FILTER (WHERE st.collected)::int AS collected,

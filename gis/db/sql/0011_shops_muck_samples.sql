@@ -34,8 +34,23 @@ BEGIN
     NEW.area_id := shops_area_of(NEW.geom);
     RETURN NEW;
 END $$;
-CREATE TRIGGER shops_area BEFORE INSERT OR UPDATE OF geom ON shops
+CREATE TRIGGER shops_area BEFORE UPDATE OF geom ON shops
     FOR EACH ROW EXECUTE FUNCTION shops_area_set();
+-- New shops: one set-based join per statement (an import of 10,000 shops tests each band once per
+-- consecutive run of shops, with PostGIS's prepared-geometry cache, instead of 10,000 trigger calls).
+CREATE OR REPLACE FUNCTION shops_area_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Also the street of a shop placed without one (its 9-digit street code from its position).
+    UPDATE shops s SET
+        area_id = (SELECT w.id FROM work_grids w WHERE w.kind = 'cityscape_responsibility'
+                   AND ST_Covers(w.geom, s.geom) ORDER BY w.id LIMIT 1),
+        street_code = coalesce(s.street_code, (SELECT a.code FROM admin_areas a WHERE a.level = 'street'
+                                               AND ST_Covers(a.geom, s.geom) ORDER BY a.code LIMIT 1))
+    FROM new_shops n WHERE s.id = n.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER shops_area_insert AFTER INSERT ON shops REFERENCING NEW TABLE AS new_shops
+    FOR EACH STATEMENT EXECUTE FUNCTION shops_area_insert();
 -- Responsibility areas redrawn: reassign every shop in one statement.
 CREATE OR REPLACE FUNCTION shops_area_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

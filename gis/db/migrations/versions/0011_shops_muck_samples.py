@@ -25,7 +25,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS shops_area_refresh ON work_grids")
     for table in TABLES:
         op.execute(f"DROP TABLE IF EXISTS {table}")
-    for fn in ("shop_state_at(timestamptz)", "shops_area_refresh()", "shops_area_set()", "shops_area_of(geometry)"):
+    for fn in ("shop_state_at(timestamptz)", "shops_area_refresh()", "shops_area_insert()", "shops_area_set()",
+               "shops_area_of(geometry)"):
         op.execute(f"DROP FUNCTION IF EXISTS {fn}")
     op.execute("DELETE FROM alarms WHERE kind IN ('illegal_dumping', 'unapproved_route', 'restricted_hours')")
     op.execute("DELETE FROM alarm_kinds WHERE kind IN ('illegal_dumping', 'unapproved_route', 'restricted_hours')")
