@@ -128,3 +128,29 @@ def test_bad_permits_are_refused_naming_the_problem(clean_db, db, http, api_keys
     r = http.post("/api/muck/permits", json=body, headers={"X-API-Key": api_keys["planner"]})
     assert r.status_code in (400, 404) and message in r.json()["detail"], r.text
     assert db.execute("SELECT count(*) FROM muck_permits").fetchone()[0] == 0
+
+
+def test_sites_import_with_polygons_and_labels_and_the_sites_fence_follows(clean_db, db, tmp_path, http, api_keys):
+    from gis.io.load import import_file
+
+    x0, y0 = ll(0, 0)
+    poly = "POLYGON((" + ",".join(f"{x} {y}" for x, y in (ll(2900, -100), ll(3100, -100), ll(3100, 100),
+                                                           ll(2900, 100), ll(2900, -100))) + "))"
+    path = tmp_path / "sites.csv"
+    path.write_text("编码,名称,类型,核准起始日期,核准截止日期,登记消纳场,lon,lat,场地范围\n"
+                    f"GD9,某工地,工地,2026-01-01,2026-12-31,XN9,{x0},{y0},\n"
+                    f'XN9,某消纳场,消纳场,,,,{ll(3000, 0)[0]},{ll(3000, 0)[1]},"{poly}"\n', encoding="utf-8")
+    assert import_file(db, "cw_sites", path).inserted == 2
+    assert db.execute("SELECT code, kind, area IS NOT NULL FROM cw_sites ORDER BY code").fetchall() == [
+        ("GD9", "construction_site", False), ("XN9", "disposal_site", True)]
+    db.execute("INSERT INTO vehicles (id, kind) VALUES ('M9', 'muck')")
+    r = http.post("/api/muck/permits", headers={"X-API-Key": api_keys["planner"]}, json={
+        "code": "HZ9", "vehicle_id": "M9", "site": "GD9", "disposal": "XN9", "valid_from": "2026-02-01",
+        "valid_to": "2026-03-01", "route": line((0, 0), (3000, 0))})
+    assert r.status_code == 201, r.text
+    # The permit is not valid today: no corridor and no sites fence yet (the 核准 fleet is empty).
+    assert r.json()["fence_id"] is None and r.json()["fences"]["sites_fence"] == 0
+    r = http.post("/api/muck/permits", headers={"X-API-Key": api_keys["planner"]}, json={
+        "code": "HZ10", "vehicle_id": "M9", "site": "GD9", "disposal": "XN9", "valid_from": "2027-02-01",
+        "valid_to": "2027-03-01", "route": line((0, 0), (3000, 0))})
+    assert r.status_code == 400 and "permit period" in r.json()["detail"]

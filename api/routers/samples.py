@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field
 
 from api.auth import require_role
@@ -46,9 +46,12 @@ def draws(
     return {"draws": draw_engine.list_draws(conn, limit)}
 
 
+DrawId = Path(..., ge=1, le=2**63 - 1, description="The draw's id")
+
+
 @router.post("/api/eval-samples/draws/{draw_id}/assign")
 def assign(
-    draw_id: int,
+    draw_id: int = DrawId,
     body: dict[str, Any] = Body(..., examples=[{"inspectors": ["张三", "李四"]},
                                                {"assignments": [{"point": "YB001", "inspector": "张三"}]}]),
     principal: Principal = Depends(require_role("planner")),
@@ -59,7 +62,7 @@ def assign(
 
 
 @router.get("/api/eval-samples/draws/{draw_id}/assignments")
-def assignments(draw_id: int, principal: Principal = Depends(require_role("inspector")),
+def assignments(draw_id: int = DrawId, principal: Principal = Depends(require_role("inspector")),
                 conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
     """Who checks which drawn point."""
     return {"draw_id": draw_id, "assignments": draw_engine.assignments(conn, draw_id)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import psycopg
 import shapely
 import shapely.geometry
@@ -41,6 +42,9 @@ def create(conn: psycopg.Connection, body: dict[str, Any], today: date | None = 
     for key in ("code", "vehicle_id", "site", "disposal", "valid_from", "valid_to", "route"):
         if body.get(key) in (None, ""):
             raise InvalidInput(f"{key}: missing")
+    for key in ("code", "vehicle_id", "site", "disposal"):
+        if not isinstance(body[key], str | int) or isinstance(body[key], bool) or len(str(body[key])) > 100:
+            raise InvalidInput(f"{key}: expected a code (a string of at most 100 characters)")
     start, end = _date(body["valid_from"], "valid_from"), _date(body["valid_to"], "valid_to")
     if end < start:
         raise InvalidInput(f"valid_to {end} is before valid_from {start}")
@@ -70,10 +74,16 @@ def create(conn: psycopg.Connection, body: dict[str, Any], today: date | None = 
         line = shapely.geometry.shape(route)
     except Exception as exc:  # shapely raises several kinds for malformed coordinates
         raise InvalidInput(f"route: unreadable LineString ({exc})") from exc
+    if body.get("crs") is not None and not isinstance(body["crs"], str | int):
+        raise InvalidInput("crs: expected a CRS name such as EPSG:4490, CRS84 or GCJ02")
     ref = gcrs.resolve(body.get("crs"))
+    if not isinstance(line, shapely.LineString) or not np.isfinite(shapely.get_coordinates(line)).all():
+        raise InvalidInput("route: the line's coordinates must be finite numbers")
     line = gcrs.transform_geometry(line, ref, gcrs.STORAGE)
-    if line.is_empty or not line.is_valid or line.length == 0:
-        raise InvalidInput("route: the line is empty or has no length")
+    xy = shapely.get_coordinates(line)
+    if line.is_empty or not line.is_valid or line.length == 0 or not np.isfinite(xy).all() \
+            or not ((xy[:, 0] >= -180) & (xy[:, 0] <= 180) & (xy[:, 1] >= -90) & (xy[:, 1] <= 90)).all():
+        raise InvalidInput("route: the line is empty, has no length or is not a position on Earth in its crs")
     with conn.transaction():
         if conn.execute("SELECT 1 FROM muck_permits WHERE code = %s", (str(body["code"]),)).fetchone():
             raise InvalidInput(f"code: permit {body['code']} exists already")

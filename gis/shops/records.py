@@ -39,6 +39,15 @@ def _when(value: Any, item: int) -> datetime:
     return ts
 
 
+def _text(value: Any, name: str, item: int) -> str | None:
+    """An optional free-text field: a string (at most 200 characters) or nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise InvalidInput(f"item {item}: {name} must be a string of at most 200 characters")
+    return value
+
+
 def _shop_ids(conn: psycopg.Connection, items: list[dict[str, Any]]) -> dict[str, int]:
     """Shop codes (or ids) of the items -> shop ids; NotFound names the first unknown one."""
     keys = {str(it.get("shop")) for it in items}
@@ -75,9 +84,15 @@ def add_collections(conn: psycopg.Connection, items: Any) -> int:
         ts = _when(it.get("ts"), n)
         if ts > now + CLOCK_SLACK:
             raise InvalidInput(f"item {n}: ts {it.get('ts')} is in the future")
-        rows.append((str(it["shop"]), ts, kind, float(w), it.get("collector"), it.get("vehicle_id")))
+        rows.append((str(it["shop"]), ts, kind, float(w), _text(it.get("collector"), "collector", n),
+                     _text(it.get("vehicle_id"), "vehicle_id", n)))
+    vehicles = sorted({r[5] for r in rows if r[5] is not None})
     with conn.transaction():
         ids = _shop_ids(conn, items)
+        known = {r[0] for r in conn.execute("SELECT id FROM vehicles WHERE id = ANY(%s)", (vehicles,))}
+        for n, r in enumerate(rows, start=1):
+            if r[5] is not None and r[5] not in known:
+                raise NotFound(f"item {n}: no vehicle {r[5]!r}")
         with conn.cursor() as cur:
             cur.executemany(
                 """INSERT INTO shop_collections (shop_id, ts, waste_kind, weight_kg, collector, vehicle_id, geom)
@@ -96,7 +111,8 @@ def add_evaluations(conn: psycopg.Connection, items: Any) -> int:
         ts = _when(it.get("ts"), n)
         if ts > now + CLOCK_SLACK:
             raise InvalidInput(f"item {n}: ts {it.get('ts')} is in the future")
-        rows.append((str(it["shop"]), ts, result, it.get("inspector"), it.get("note")))
+        rows.append((str(it["shop"]), ts, result, _text(it.get("inspector"), "inspector", n),
+                     _text(it.get("note"), "note", n)))
     with conn.transaction():
         ids = _shop_ids(conn, items)
         with conn.cursor() as cur:
