@@ -592,7 +592,8 @@ class Shop(Base):
     owner: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(Text)
     street_code: Mapped[str | None] = mapped_column(String(9), ForeignKey("admin_areas.code", onupdate="CASCADE"))
-    area_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("work_grids.id", ondelete="SET NULL"))
+    #: Derived by triggers (no foreign key: work grids are reloaded with TRUNCATE).
+    area_id: Mapped[int | None] = mapped_column(BigInteger)
     match_level: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(
         REAL, CheckConstraint("confidence IS NULL OR confidence BETWEEN 0 AND 1"))

@@ -12,8 +12,9 @@ CREATE TABLE shops (
     owner        text,
     contact      text,
     street_code  varchar(9) REFERENCES admin_areas(code) ON UPDATE CASCADE,
-    -- 市容环境卫生责任区 (work_grids kind cityscape_responsibility) the shop answers for: kept by triggers.
-    area_id      bigint REFERENCES work_grids(id) ON DELETE SET NULL,
+    -- 市容环境卫生责任区 (work_grids kind cityscape_responsibility) the shop answers for: derived, kept by
+    -- the triggers below (no foreign key: grids are reloaded with TRUNCATE, which a reference would block).
+    area_id      bigint,
     -- How the position was found: NULL = given in the file; else the geocoder's match level/confidence.
     match_level  text,
     confidence   real CHECK (confidence IS NULL OR confidence BETWEEN 0 AND 1),
@@ -59,7 +60,7 @@ BEGIN
     WHERE a.shop = s.id AND a.id IS DISTINCT FROM s.area_id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER shops_area_refresh AFTER INSERT OR UPDATE OR DELETE ON work_grids
+CREATE TRIGGER shops_area_refresh AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON work_grids
     FOR EACH STATEMENT EXECUTE FUNCTION shops_area_refresh();
 
 -- 收运记录: who, when, how much, which kind. The shop's position is copied (heat of collected weight).
