@@ -29,9 +29,12 @@ from api.routers import (
     grids,
     health,
     layers,
+    muck,
     nearby,
     ogc,
     positions,
+    samples,
+    shops,
     tracks,
     web,
 )
@@ -89,7 +92,7 @@ def create_app() -> FastAPI:
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
     for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers,
-                   nearby, devices, cases):
+                   nearby, devices, cases, shops, muck, samples):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

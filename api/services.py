@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
 import psycopg
 from fastapi import Depends, Request
 
+from api.jobs import ImportJobs
 from api.ogc.state import OgcState
 from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
@@ -39,6 +40,7 @@ class Services:
     layers: LayerCache              # heat/raster/flow answers
     acquiring: anyio.CapacityLimiter  # threads that wait for pooled connections (see api.deps)
     holding: anyio.Semaphore          # connections held by request dependencies
+    imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
 
     @classmethod
     async def start(cls) -> Services:

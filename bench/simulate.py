@@ -148,6 +148,9 @@ def main() -> None:
     ap.add_argument("--forbidden", type=int, default=300)
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--seed", type=int, default=9)
+    ap.add_argument("--muck", action="store_true", help="Add the muck-truck fences of issue 16 on top: one "
+                    "偷倒/乱倒 sites fence for every vehicle, a 未按核准路线 corridor per vehicle and 20 "
+                    "夜间/限时禁行 roads")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     main_url = database_url()
@@ -265,6 +268,27 @@ def run(base: str, key: str, vehicles, routes, rnd: random.Random, args) -> None
             gcrs.transform_geometry(sq, metric, gcrs.STORAGE))), "properties": {"kind": "forbidden",
                                                                                 "vehicles": all_ids}})
         placed += 1
+    if args.muck:
+        # 偷倒/乱倒: every route stop is a "registered site" (300 m with its gate); stops elsewhere > 10 min.
+        sites = shapely.union_all([shapely.Point(s["lon"], s["lat"]).buffer(0.003) for p in plans for s in p.stops])
+        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(sites)),
+                         "properties": {"kind": "area", "alarm_kind": "illegal_dumping", "vehicles": all_ids,
+                                        "dwell_limit_s": 600}})
+        for p in plans:
+            line_ll = gcrs.transform_geometry(p.line, metric, gcrs.STORAGE)
+            features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(line_ll)),
+                             "properties": {"kind": "corridor", "alarm_kind": "unapproved_route", "buffer_m": 60,
+                                            "vehicles": [p.vid], "crs": "EPSG:4490"}})
+        for _ in range(20):
+            while True:
+                px, py = rnd.uniform(minx, maxx), rnd.uniform(miny, maxy)
+                road = shapely.LineString([(px, py), (px + 800, py)]).buffer(15)
+                if not road.intersects(union_m):
+                    break
+            features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(
+                gcrs.transform_geometry(road, metric, gcrs.STORAGE))), "properties": {
+                "kind": "forbidden", "alarm_kind": "restricted_hours", "vehicles": all_ids,
+                "schedule": {"hours": ["00:00-23:59"]}}})
     t = time.perf_counter()
     for f in features:
         r = client.post("/api/fences", json=f)

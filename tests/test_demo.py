@@ -294,3 +294,17 @@ def test_committed_sample_is_one_communitys_unit_grids():
     assert shapely.is_valid(geoms).all()
     union = shapely.coverage_union_all(geoms)
     assert union.area == pytest.approx(shapely.area(geoms).sum(), rel=1e-9)
+
+
+def test_managed_layers_and_the_planted_muck_violations(q):
+    (m,), = q("SELECT value->'managed' FROM dataset_meta WHERE key = 'demo'")
+    (shops, placed, street), = q("SELECT count(*), count(*) FILTER (WHERE match_level = 'doorplate'), "
+                                 "count(DISTINCT street_code) FROM shops")
+    assert shops == placed == m["shops"]["shops"] == 10_000 and street == 1
+    assert q("SELECT count(*) FROM shop_collections")[0][0] == m["shops"]["collections"] > 0
+    planted = [(p["vehicle_id"], p["kind"]) for p in m["muck"]["planted"]]
+    got = q("SELECT vehicle_id, kind FROM alarms WHERE vehicle_id LIKE 'ZT%%' ORDER BY vehicle_id")
+    assert got == planted          # each planted violation once, nothing on the three clean trips
+    assert {r[0] for r in q("SELECT kind FROM cw_sites")} == {"construction_site", "disposal_site", "wharf",
+                                                              "transfer_yard", "parking"}
+    assert q("SELECT count(DISTINCT kind) FROM eval_sample_points")[0][0] == 14

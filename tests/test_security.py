@@ -23,6 +23,14 @@ LEAST_ROLE = {
     "/api/positions": "device",
     "/api/devices/readings": "device",
     "/api/devices/sweep": "inspector",
+    "/api/shops/import": "planner",
+    "/api/shops/collections": "inspector",
+    "/api/shops/evaluations": "inspector",
+    "/api/muck/permits": "planner",
+    "/api/muck/sync": "planner",
+    "/api/eval-samples/draw": "inspector",
+    "/api/eval-samples/draws/{draw_id}/assign": "planner",
+    "/api/eval-samples/checkin": "device",
 }
 #: Writes that are reads in disguise (bulk queries sent as POST bodies): open like the GET forms.
 READ_POSTS = {"/api/grids/locate", "/api/geocode/batch"}

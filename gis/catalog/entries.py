@@ -14,9 +14,14 @@ from gis.catalog.vocab import (
     CAMERA_KINDS,
     CASE_KINDS,
     COMPLAINT_SOURCES,
+    CW_SITE_KINDS,
     DEVICE_KINDS,
     DEVICE_STATES,
     ONLINE_STATES,
+    SAMPLE_KINDS,
+    SHOP_EVAL_RESULTS,
+    SHOP_INTEGRITY,
+    SHOP_WASTE_KINDS,
     VEHICLE_KINDS,
     WASTE_KINDS,
     WATCHED_KINDS,
@@ -73,6 +78,60 @@ VEHICLES_SOURCE = (
     "(SELECT v.*, p.ts AS last_ts, p.speed_kmh, p.heading, p.geom FROM vehicles v "
     "LEFT JOIN LATERAL (SELECT ts, speed_kmh, heading, geom FROM positions WHERE vehicle_id = v.id "
     "ORDER BY ts DESC LIMIT 1) p ON TRUE)"
+)
+
+
+_AREA_NAME = "(SELECT w.name FROM work_grids w WHERE w.id = t.area_id)"
+
+SHOP_FIELDS = (
+    F("code", "商户编号", names=("code", "商户编号", "编号", "商户代码"), required=True),
+    F("name", "商户名称", names=("name", "商户名称", "店名", "名称"), required=True),
+    F("business", "经营类别", names=("business", "经营类别", "行业", "业态")),
+    F("address", "经营地址", names=("address", "经营地址", "地址", "门牌地址")),
+    F("owner", "负责人", names=("owner", "负责人", "经营者")),
+    F("contact", "联系电话", names=("contact", "联系电话", "电话")),
+    F("street_code", "街道代码", "code", ("street_code", "SubDisCode", "街道编码"), checks=("street",)),
+    F("registered", "登记日期", "date", ("registered", "登记日期")),
+    F("note", "备注", names=("note", "备注")),
+    F("match_level", "定位方式", names=("match_level", "匹配级别")),
+    F("confidence", "定位可信度", "float", ("confidence", "可信度")),
+    F("area_id", "责任区", "int", imported=False),
+    F("area_name", "市容环境卫生责任区", expr=_AREA_NAME),
+)
+
+#: A shop with its state now (收运, 评价, 诚信): time-dependent, so never cached.
+SHOP_STATE_SOURCE = (
+    "(SELECT s.id, s.code, s.name, s.business, s.address, s.area_id, s.geom, st.last_collected, "
+    "st.last_weight_kg, st.last_evaluated, st.last_result, st.fails_30d, st.warns_30d, st.integrity "
+    "FROM shops s JOIN shop_state_at(now()) st ON st.shop_id = s.id)"
+)
+
+SITE_FIELDS = (
+    F("code", "编码", names=("code", "编码", "场地编号"), required=True),
+    F("name", "名称", names=("name", "名称", "工地名称", "场地名称"), required=True),
+    F("kind", "类型", names=("kind", "类型", "场地类型"), required=True, vocab=CW_SITE_KINDS),
+    F("kind_name", "类型名称", expr=CW_SITE_KINDS.label_sql("t.kind")),
+    F("address", "地址", names=("address", "地址")),
+    F("operator", "单位", names=("operator", "建设单位", "运营单位", "单位")),
+    F("contact", "联系方式", names=("contact", "联系方式", "联系电话")),
+    F("permit_from", "核准起始日期", "date", ("permit_from", "核准起始日期", "许可起始")),
+    F("permit_to", "核准截止日期", "date", ("permit_to", "核准截止日期", "许可截止")),
+    F("disposal_code", "登记消纳场", names=("disposal_code", "消纳场编码", "登记消纳场")),
+    F("gate_m", "场门排队范围（米）", "float", ("gate_m", "排队范围")),
+    # a (Multi)Polygon as WKT, in the file's CRS: the site's extent where it has one
+    F("area", "场地范围", "wkt", ("area", "场地范围", "范围"), publish=False),
+)
+
+SAMPLE_FIELDS = (
+    F("code", "点位编码", names=("code", "点位编码", "编码"), required=True),
+    F("name", "点位名称", names=("name", "点位名称", "名称"), required=True),
+    F("kind", "点位类型", names=("kind", "点位类型", "类型"), required=True, vocab=SAMPLE_KINDS),
+    F("kind_name", "点位类型名称", expr=SAMPLE_KINDS.label_sql("t.kind")),
+    F("street_code", "街道代码", "code", ("street_code", "SubDisCode", "街道编码"), checks=("street",)),
+    F("address", "地址", names=("address", "地址")),
+    F("radius_m", "打卡半径（米）", "float", ("radius_m", "打卡半径", "半径")),
+    F("note", "备注", names=("note", "备注")),
+    F("area", "点位范围", "wkt", ("area", "点位范围", "范围"), publish=False),
 )
 
 
@@ -379,5 +438,61 @@ LAYERS: tuple[Layer, ...] = (
          F("last_values", "最新读数", "json", imported=False)),
         temporal=("last_ts", None), keywords=("物联", "传感器"), tile_summary=("kind", "state"),
         io=Import(("id",), "Point", aliases=("device", "iot")), noun="device", label_column="id",
+    ),
+    Layer(
+        "shops", "沿街商铺", "Street shops",
+        "沿街商户（垃圾收运与门责管理）：按地址批量导入并定位，所在市容环境卫生责任区由位置得出。",
+        "shops", "Point", SHOP_FIELDS, id_type="integer", depends=("shops", "work_grids"),
+        keywords=("商铺", "门责", "环卫"), h3=True, heat=Heat("沿街商铺", category="business", rank=8),
+        io=Import(("code",), "Point", aliases=("shop",), place=("address", "address")), noun="shop",
+        label_column="code",
+    ),
+    Layer(
+        "shop_state", "商铺最新状态", "Shops: latest state",
+        "每个商铺最近一次收运与评价及诚信颜色（红/黄/绿，规则见 docs/decisions.md）。",
+        "shops", "Point",
+        (F("code", "商户编号"), F("name", "商户名称"), F("business", "经营类别"), F("address", "经营地址"),
+         F("area_id", "责任区", "int"),
+         F("last_collected", "最近收运时间", "timestamp"), F("last_weight_kg", "最近收运量（公斤）", "float"),
+         F("last_evaluated", "最近评价时间", "timestamp"),
+         F("last_result", "最近评价结果", vocab=SHOP_EVAL_RESULTS),
+         F("last_result_name", "评价结果", expr=SHOP_EVAL_RESULTS.label_sql("t.last_result")),
+         F("fails_30d", "30日不合格次数", "int"), F("warns_30d", "30日基本合格次数", "int"),
+         F("integrity", "诚信颜色", vocab=SHOP_INTEGRITY),
+         F("integrity_name", "诚信", expr=SHOP_INTEGRITY.label_sql("t.integrity"))),
+        id_type="integer", source=SHOP_STATE_SOURCE, depends=("shops", "shop_collections", "shop_evaluations"),
+        cacheable=False, keywords=("商铺", "诚信"),
+    ),
+    Layer(
+        "shop_collections", "商铺收运量 (公斤)", "Shop collections", "沿街商铺收运记录（收运量按商铺位置）。",
+        "shop_collections", "Point",
+        (F("shop_id", "商铺", "int"), F("ts", "收运时间", "timestamp"), F("collector", "收运人"),
+         F("waste_kind", "垃圾类别", vocab=SHOP_WASTE_KINDS), F("weight_kg", "重量（公斤）", "float")),
+        id_type="integer", publish=False, h3=True,
+        heat=Heat(time="ts", category="waste_kind", rank=9, weights={"weight_kg": "weight_kg"},
+                  default_weight="weight_kg"),
+    ),
+    Layer(
+        "cw_sites", "建筑垃圾场所", "Construction-waste sites",
+        "建筑工地（核准期限、登记消纳场）、消纳场/卸点、码头、中转调配厂与渣土车停车场；有范围的带面。",
+        "cw_sites", "Point", SITE_FIELDS, id_type="integer", keywords=("渣土", "建筑垃圾"),
+        io=Import(("code",), "Point", aliases=("sites",)), noun="site", label_column="code",
+    ),
+    Layer(
+        "muck_permits", "渣土运输核准", "Muck-truck permits",
+        "渣土车核准：车辆、出土工地、消纳场、有效期与核准路线（走廊外行驶报 未按核准路线）。",
+        "muck_permits", "LineString",
+        (F("code", "核准编号"), F("vehicle_id", "车辆"), F("site_id", "工地", "int"),
+         F("disposal_id", "消纳场", "int"), F("valid_from", "有效期起", "date"),
+         F("valid_to", "有效期止", "date"), F("corridor_m", "走廊半宽（米）", "float"),
+         F("fence_id", "路线围栏", "int")),
+        id_type="integer", geometry="route", temporal=("valid_from", "valid_to"), keywords=("渣土", "核准"),
+    ),
+    Layer(
+        "eval_samples", "评价样本点位", "Evaluation sample points",
+        "城市管理综合评价的十四类样本点位（主次干道、背街小巷、居住小区、集贸市场、公厕、垃圾收集点、建筑工地、河道等）。",
+        "eval_sample_points", "Point", SAMPLE_FIELDS, id_type="integer", keywords=("评价", "样本点位"),
+        io=Import(("code",), "Point", aliases=("eval_sample_points", "samples")), noun="sample point",
+        label_column="code",
     ),
 )

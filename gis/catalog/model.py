@@ -198,6 +198,9 @@ class Import:
     route: tuple[int, str] | None = None
     #: Named reports over the rows just inserted (see gis.io.checks.AFTER_INSERT), as warnings.
     after: tuple[str, ...] = ()
+    #: Rows without a geometry are placed by this placer (gis.io.place; "address": the geocoder) reading
+    #: this field; where it cannot place a row, the row is rejected with the placer's reason.
+    place: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)

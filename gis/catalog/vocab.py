@@ -81,3 +81,47 @@ DEVICE_STATES = vocab(("unknown", "未上报"), ("normal", "正常"), ("alarm", 
 DEVICE_ALARM_KINDS = vocab(
     ("overflow", "满溢"), ("displacement", "位移"), ("tilt", "倾斜"), ("exceed", "超标"), ("offline", "离线"),
 )
+
+# -- issue 16 -------------------------------------------------------------------------------------------
+
+#: 诚信 colour of a shop (rule: docs/decisions.md "Shop integrity", SQL function shop_state_at).
+SHOP_INTEGRITY = vocab(("green", "绿"), ("yellow", "黄"), ("red", "红"))
+
+SHOP_WASTE_KINDS = vocab(
+    ("kitchen", "湿垃圾", "厨余垃圾", "餐厨垃圾"),
+    ("residual", "干垃圾", "其他垃圾"),
+    ("recyclable", "可回收物"),
+    ("hazardous", "有害垃圾"),
+    ("bulky", "大件垃圾"),
+)
+
+SHOP_EVAL_RESULTS = vocab(("pass", "合格"), ("warn", "基本合格"), ("fail", "不合格"))
+
+#: Places muck trucks drive between (建筑垃圾/渣土).
+CW_SITE_KINDS = vocab(
+    ("construction_site", "建筑工地", "工地"),
+    ("disposal_site", "消纳场/卸点", "消纳场", "卸点"),
+    ("wharf", "码头"),
+    ("transfer_yard", "中转调配厂", "中转调配场"),
+    ("parking", "车辆停车场", "停车场"),
+)
+
+#: The fourteen kinds of evaluation sample points (城市管理综合评价样本点位). The documents name 主次干道,
+#: 背街小巷, 居住小区, 集贸市场, 公厕, 垃圾收集点, 建筑工地, 河道 "…"; the other six are the usual ones of
+#: the evaluation manuals, editable here.
+SAMPLE_KINDS = vocab(
+    ("main_road", "主次干道", "主干道", "次干道"),
+    ("back_street", "背街小巷"),
+    ("residential", "居住小区", "小区"),
+    ("market", "集贸市场", "农贸市场"),
+    ("public_toilet", "公共厕所", "公厕"),
+    ("collection_point", "垃圾收集点", "垃圾收集站"),
+    ("construction_site", "建筑工地", "工地"),
+    ("river", "河道", "水域"),
+    ("park_square", "公园广场", "公园", "广场"),
+    ("commercial_street", "商业大街", "商业街区"),
+    ("transport_hub", "交通场站", "车站", "交通枢纽"),
+    ("school_hospital", "学校医院周边", "学校周边", "医院周边"),
+    ("urban_fringe", "城乡结合部"),
+    ("transfer_station", "垃圾中转站", "中转站"),
+)

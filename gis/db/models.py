@@ -11,6 +11,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     REAL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     Date,
@@ -683,3 +684,139 @@ class DeviceAlarm(Base):
     details: Mapped[Any] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom = geometry_column("POINT", nullable=True)
+# -- issue 16: street shops, construction waste, evaluation sample points (migration 0011) ---------------
+
+
+class Shop(Base):
+    """沿街商铺: registered from lists, placed by address; `area_id` is its 市容环境卫生责任区 (trigger)."""
+
+    __tablename__ = "shops"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    business: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    street_code: Mapped[str | None] = mapped_column(String(9), ForeignKey("admin_areas.code", onupdate="CASCADE"))
+    #: Derived by triggers (no foreign key: work grids are reloaded with TRUNCATE).
+    area_id: Mapped[int | None] = mapped_column(BigInteger)
+    match_level: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(
+        REAL, CheckConstraint("confidence IS NULL OR confidence BETWEEN 0 AND 1"))
+    registered: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = geometry_column("POINT")
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ShopCollection(Base):
+    """收运记录 of a shop (position copied from the shop: the heat of collected weight)."""
+
+    __tablename__ = "shop_collections"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    collector: Mapped[str | None] = mapped_column(Text)
+    vehicle_id: Mapped[str | None] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="SET NULL"))
+    waste_kind: Mapped[str] = mapped_column(Text)
+    weight_kg: Mapped[float] = mapped_column(Double, CheckConstraint("weight_kg >= 0"))
+    geom = geometry_column("POINT")
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ShopEvaluation(Base):
+    """评价记录 of a shop: pass (合格), warn (基本合格), fail (不合格)."""
+
+    __tablename__ = "shop_evaluations"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inspector: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CwSite(Base):
+    """建筑垃圾 places: 工地 (permit period, registered 消纳场), 消纳场/卸点, 码头, 中转调配厂, 停车场."""
+
+    __tablename__ = "cw_sites"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    permit_from: Mapped[date | None] = mapped_column(Date)
+    permit_to: Mapped[date | None] = mapped_column(Date)
+    disposal_code: Mapped[str | None] = mapped_column(Text)
+    gate_m: Mapped[float] = mapped_column(Double, server_default="150")
+    area = geometry_column("MULTIPOLYGON", nullable=True)
+    geom = geometry_column("POINT")
+
+
+class MuckPermit(Base):
+    """核准 permit: a truck, its site, its disposal site, the registered route and the corridor fence."""
+
+    __tablename__ = "muck_permits"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    vehicle_id: Mapped[str] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cw_sites.id", ondelete="CASCADE"))
+    disposal_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cw_sites.id", ondelete="CASCADE"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    corridor_m: Mapped[float] = mapped_column(Double, server_default="60")
+    fence_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("fences.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    route = geometry_column("LINESTRING")
+
+
+class EvalSamplePoint(Base):
+    """评价样本点位 of the fourteen kinds: a point with a check-in radius, or an area."""
+
+    __tablename__ = "eval_sample_points"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    street_code: Mapped[str | None] = mapped_column(String(9), ForeignKey("admin_areas.code", onupdate="CASCADE"))
+    address: Mapped[str | None] = mapped_column(Text)
+    radius_m: Mapped[float] = mapped_column(Double, server_default="50")
+    note: Mapped[str | None] = mapped_column(Text)
+    area = geometry_column("MULTIPOLYGON", nullable=True)
+    geom = geometry_column("POINT")
+
+
+class EvalSampleDraw(Base):
+    __tablename__ = "eval_sample_draws"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    drawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    request: Mapped[Any] = mapped_column(JSONB)
+    result: Mapped[Any] = mapped_column(JSONB)
+
+
+class EvalSampleAssignment(Base):
+    __tablename__ = "eval_sample_assignments"
+    __table_args__ = (UniqueConstraint("draw_id", "point_id", name="eval_sample_assignments_unique"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("eval_sample_draws.id", ondelete="CASCADE"))
+    point_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("eval_sample_points.id", ondelete="CASCADE"))
+    inspector: Mapped[str] = mapped_column(Text)
+    assigned_by: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EvalSampleCheckin(Base):
+    __tablename__ = "eval_sample_checkins"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    point_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("eval_sample_points.id", ondelete="CASCADE"))
+    inspector: Mapped[str | None] = mapped_column(Text)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    inside: Mapped[bool] = mapped_column(Boolean)
+    distance_m: Mapped[float] = mapped_column(Double)
+    crs: Mapped[str | None] = mapped_column(Text)
+    geom = geometry_column("POINT")

@@ -21,6 +21,7 @@ from psycopg import sql
 
 from gis import catalog
 from gis.demo.generate import TABLE_ORDER, Dataset
+from gis.demo.managed import load_managed
 from gis.demo.table import Table
 from gis.h3cells import point_cells
 
@@ -80,6 +81,12 @@ def load(conn: psycopg.Connection, ds: Dataset, progress: Callable[[str], None] 
     start = time.perf_counter()
     timings["eval_grids_built"] = float(build_eval(conn, say))
     timings["eval_seconds"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    managed = load_managed(conn, ds.seed, ds.end, tz)
+    say(f"  shops: {managed['shops'].get('shops', 0):,} in street {managed['shops'].get('street')}; "
+        f"muck: {len(managed['muck'].get('planted', []))} planted violations; "
+        f"sample points: {managed['eval_sample_points']:,}")
+    timings["managed_seconds"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     conn.execute("ANALYZE")
     conn.commit()

@@ -166,6 +166,7 @@ def open_at(conn: psycopg.Connection, vehicle_id: str, at: float) -> list[tuple[
         """SELECT kind, fence_id, extract(epoch FROM start)::float8, max_value, ST_X(geom), ST_Y(geom), details
            FROM alarms WHERE vehicle_id = %s AND start < to_timestamp(%s)
              AND ("end" IS NULL OR "end" >= to_timestamp(%s))
-             AND kind IN ('out_of_area', 'cross_district', 'forbidden', 'off_route', 'overspeed', 'illegal_stay')""",
+             AND kind IN ('out_of_area', 'cross_district', 'forbidden', 'off_route', 'overspeed', 'illegal_stay',
+                          'illegal_dumping', 'unapproved_route', 'restricted_hours')""",
         (vehicle_id, at, at),
     ).fetchall()

@@ -347,10 +347,10 @@ def _stays(ctx: _Ctx) -> None:
             for f in dwell:
                 if f.id in stay.alarms:
                     continue
-                if t - stay.start > f.dwell_limit_s and shapely.contains_xy(f.core, ax, ay):
+                if t - stay.start > f.dwell_limit_s and _stay_applies(f, ax, ay):
                     act = f.active(np.array([stay.start]))[0] if f.schedule is not None else True
                     if act:
-                        rec = AlarmRec("illegal_stay", f.id, stay.start, None, stay.lon, stay.lat,
+                        rec = AlarmRec(f.stay_alarm, f.id, stay.start, None, stay.lon, stay.lat,
                                        max_value=round(t - stay.start, 1), details={"limit_s": f.dwell_limit_s})
                         stay.alarms[f.id] = rec
                         ctx.out[rec.key] = rec
@@ -369,6 +369,14 @@ def _stays(ctx: _Ctx) -> None:
                 rec.max_value = value
                 ctx.out[rec.key] = rec
     st.stay = stay
+
+
+def _stay_applies(f: Fence, x: float, y: float) -> bool:
+    """Whether a stay at (x, y) counts against fence `f`: inside it (违规停留), or, for 偷倒/乱倒, outside
+    it grown by its margin (a truck queueing just past a site's gate is still at the site)."""
+    if f.stay_outside:
+        return not shapely.contains_xy(f.outer, x, y)
+    return bool(shapely.contains_xy(f.core, x, y))
 
 
 # -- 漏收 / 超时未收 -------------------------------------------------------------------------------------
@@ -422,10 +430,11 @@ def seed(st: VehicleState, rows: list[tuple[Any, ...]]) -> None:
     extends or closes them instead of raising them again."""
     for kind, fence_id, start, max_value, lon, lat, details in rows:
         rec = AlarmRec(kind, fence_id, float(start), None, lon, lat, max_value, details or {})
-        if kind == "illegal_stay":
+        if kind in ("illegal_stay", "illegal_dumping"):
             if st.stay is None:
                 st.stay = Stay(rec.start, rec.start, lon, lat)
             st.stay.alarms[fence_id] = rec
-        elif kind in ("out_of_area", "cross_district", "forbidden", "off_route", "overspeed"):
+        elif kind in ("out_of_area", "cross_district", "forbidden", "off_route", "overspeed", "unapproved_route",
+                      "restricted_hours"):
             st.tracks[(fence_id, kind)] = Track(mode=ALARMED, last_v=1, run_start=rec.start, run_count=1,
                                                 run_lon=lon, run_lat=lat, max_value=max_value, alarm=rec)

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gis import crs as gcrs
-from gis.fences.kinds import FENCE_ALARM
+from gis.fences.kinds import FENCE_ALARM, STAY_OUTSIDE_ALARMS
 from gis.fences.schedule import Schedule, parse_windows
 from gis.fences.spec import DEFAULT_DEBOUNCE, DEFAULT_DWELL_S
 from gis.metric import zone_crs as metric_crs
@@ -44,6 +44,10 @@ class Fence:
     updated_at: Any
     stop_xy: tuple[float, float] | None = None
     stop_lonlat: tuple[float, float] | None = None
+    #: The alarm a too-long stay raises, and whether the stay must be outside the zone (偷倒/乱倒:
+    #: the zone is where stopping is allowed) rather than inside it (违规停留).
+    stay_alarm: str = "illegal_stay"
+    stay_outside: bool = False
 
     def active(self, ts: NDArray[np.float64]) -> NDArray[np.bool_]:
         if self.schedule is None:
@@ -156,7 +160,7 @@ def _fence(row: tuple[Any, ...], metric: str) -> Fence:
     sched = Schedule.parse(schedule) if schedule else None
     fence = Fence(
         id=int(fid), kind=kind,
-        alarm=(alarm_kind or FENCE_ALARM["area"]) if kind == "area" else FENCE_ALARM.get(kind),
+        alarm=None if alarm_kind in STAY_OUTSIDE_ALARMS else (alarm_kind or FENCE_ALARM.get(kind)),
         core=zone, outer=outer, stay_inside=kind in ("area", "corridor"),
         speed_limit_kmh=speed, dwell_limit_s=dwell_limit,
         dwell_s=float(dwell_s if dwell_s is not None else DEFAULT_DWELL_S),
@@ -165,6 +169,8 @@ def _fence(row: tuple[Any, ...], metric: str) -> Fence:
         fixes=int(deb["fixes"]), seconds=float(deb["seconds"]), clear_fixes=int(deb["clear_fixes"]),
         vehicles=frozenset(vehicles or ()), groups=frozenset(groups or ()), updated_at=updated_at,
     )
+    if alarm_kind in STAY_OUTSIDE_ALARMS:
+        fence.stay_alarm, fence.stay_outside = alarm_kind, True
     if kind == "stop":
         pt = shapely.from_wkb(geom_wkb)
         x, y = gcrs.transform([pt.x], [pt.y], gcrs.STORAGE, metric)

@@ -15,15 +15,15 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.errors import InvalidInput, Unsupported
 from gis.fences import geometry as fgeom
-from gis.fences.kinds import FENCE_KINDS
+from gis.fences.kinds import ALARM_CHOICES, FENCE_KINDS, STAY_OUTSIDE_ALARMS
 from gis.fences.schedule import Schedule, parse_windows, windows_json
 
 COMMON = {"kind", "name", "vehicles", "groups", "vehicle_groups", "schedule", "debounce", "speed_limit_kmh",
           "dwell_limit_s", "signal_timeout_s", "crs", "route_id", "note"}
 PER_KIND = {
     "area": {"buffer_m", "alarm_kind"},
-    "forbidden": {"buffer_m", "width_m"},
-    "corridor": {"buffer_m", "width_m"},
+    "forbidden": {"buffer_m", "width_m", "alarm_kind"},
+    "corridor": {"buffer_m", "width_m", "alarm_kind"},
     "stop": {"radius_m", "windows", "dwell_s"},
 }
 OUTPUT_ONLY = {"id", "zone", "area_m2", "created_at", "updated_at"}
@@ -151,8 +151,13 @@ def parse_feature(feature: Any) -> FenceSpec:
         windows = windows_json(parse_windows(props["windows"]))
     schedule = Schedule.parse(props.get("schedule"))
     alarm_kind = props.get("alarm_kind")
-    if alarm_kind is not None and alarm_kind not in ("out_of_area", "cross_district"):
-        raise Unsupported(f"alarm_kind {alarm_kind!r} is not one an area fence raises (out_of_area, cross_district)")
+    if alarm_kind is not None and alarm_kind not in ALARM_CHOICES[kind]:
+        raise Unsupported(f"alarm_kind {alarm_kind!r} is not one a {kind} fence raises "
+                          f"({', '.join(ALARM_CHOICES[kind])})")
+    if alarm_kind in STAY_OUTSIDE_ALARMS and props.get("dwell_limit_s") is None:
+        raise InvalidInput(f"dwell_limit_s: a {alarm_kind} fence needs the longest allowed stop outside it (s)")
+    if alarm_kind == "restricted_hours" and props.get("schedule") is None:
+        raise InvalidInput("schedule: a restricted_hours fence needs its restricted hours")
     route_id = props.get("route_id")
     if route_id is not None and (isinstance(route_id, bool) or not isinstance(route_id, int)):
         raise InvalidInput(f"route_id: expected an integer, got {route_id!r}")

@@ -135,7 +135,7 @@ def to_feature(row: tuple[Any, ...]) -> dict[str, Any]:
             props.pop(key)
     else:
         props.pop("buffer_m")
-    if kind != "area":
+    if kind == "stop":
         props.pop("alarm_kind")
     return {"type": "Feature", "id": fid, "geometry": fgeom.to_geojson(shapely.from_wkb(geom_wkb)),
             "properties": props}

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
 
 def import_cmd(
     layer: str = typer.Argument(..., help=f"Target layer: {_LAYERS}."),
-    file: Path = typer.Argument(..., help="A .geojson, .gpkg, .shp or .csv file (CSV: lon/lat or WKT column)."),
+    file: Path = typer.Argument(..., help="A .geojson, .gpkg, .shp, .csv or .xlsx file (CSV/Excel: lon/lat or WKT "
+                                "column; shops: an address column is enough)."),
     crs: str | None = typer.Option(None, "--crs", help="CRS of the file's coordinates (EPSG:4549, CRS84, GCJ02 "
                                    "…); default: the one the file declares, else EPSG:4490."),
     mode: str = typer.Option("append", "--mode", help="append, or replace (empty the layer first, same "
@@ -35,6 +36,8 @@ def import_cmd(
     keep_good: bool = typer.Option(False, "--keep-good", help="Store the good rows and report the rejected ones "
                                    "(default: all or nothing)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    min_confidence: float = typer.Option(0.6, "--min-confidence", help="Layers placed by address (shops): "
+                                         "rows whose match is less sure than this are not placed."),
 ) -> None:
     """Import a file into a layer: validated, all-or-nothing unless --keep-good."""
     from gis.db.engine import connect
@@ -42,7 +45,8 @@ def import_cmd(
 
     with connect() as conn:
         try:
-            report = import_file(conn, layer, file, crs=crs, mode=mode, keep_good=keep_good, encoding=encoding)
+            report = import_file(conn, layer, file, crs=crs, mode=mode, keep_good=keep_good, encoding=encoding,
+                                 min_confidence=min_confidence)
         except ImportRejected as exc:
             if as_json:
                 typer.echo(json.dumps({"error": exc.code, "detail": exc.detail, "rejected": exc.rows},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from gis.errors import ImportRejected, InvalidInput, UnknownCRS
 from gis.h3cells import point_cells
 from gis.io import checks
 from gis.io import geometry as ggeom
+from gis.io import place as gplace
 from gis.io.layers import PG_TYPES, LayerSpec, get_layer, norm
 from gis.io.mapping import derive, duplicates, map_fields
 from gis.io.readers import RawTable, read
@@ -111,7 +113,7 @@ def _ewkb(geoms: np.ndarray) -> list[str | None]:
 
 
 def _geometries(raw: RawTable, spec: LayerSpec, ref: gcrs.CrsRef, errors: dict[int, list[str]],
-                warnings: list[str]) -> list[str | None] | None:
+                warnings: list[str], placed: dict[int, gplace.Placement] | None = None) -> list[str | None] | None:
     if spec.geometry is None:
         if raw.geometry is not None and (~shapely.is_missing(raw.geometry)).any():
             warnings.append(f"layer {spec.name} has no geometry: the file's geometries are ignored")
@@ -122,12 +124,53 @@ def _geometries(raw: RawTable, spec: LayerSpec, ref: gcrs.CrsRef, errors: dict[i
             + (" (CSV: give lon/lat columns or a WKT column)" if raw.format == "CSV" else ""), rows=[])
     missing = np.flatnonzero(shapely.is_missing(raw.geometry))
     for i in missing:
-        if int(i) not in errors:
+        if int(i) not in errors and not (placed and int(i) in placed):
             errors.setdefault(int(i), []).append("missing geometry")
     geoms = ggeom.fit_type(raw.geometry, spec.geometry, errors)
     geoms = ggeom.to_storage(geoms, ref, errors)
     geoms = ggeom.check_valid(geoms, errors)
+    if placed:  # placed rows are already in the storage CRS
+        rows = np.fromiter(placed, dtype=np.int64, count=len(placed))
+        geoms[rows] = shapely.points([placed[int(i)].lon for i in rows], [placed[int(i)].lat for i in rows])
     return _ewkb(geoms)
+
+
+#: Rows placed per call of the placer (the unit of the progress reports).
+PLACE_CHUNK = 1000
+
+
+def _place(conn: psycopg.Connection, raw: RawTable, spec: LayerSpec, columns: dict[str, list[Any]],
+           errors: dict[int, list[str]], min_confidence: float, progress: Progress | None
+           ) -> dict[int, gplace.Placement]:
+    """Places the rows without a geometry by the layer's placer; rows it cannot place get its reason.
+
+    Fills the layer's `match_level` and `confidence` columns for the placed rows (rows with coordinates
+    in the file keep what the file says, usually nothing: "given")."""
+    name, source = spec.io.place  # type: ignore[misc]
+    n = raw.n
+    if raw.geometry is None:
+        raw.geometry = np.full(n, None, dtype=object)
+    todo = [int(i) for i in np.flatnonzero(shapely.is_missing(raw.geometry))]
+    if not todo:
+        return {}
+    placer = gplace.get(name)
+    texts = columns.get(source) or [None] * n
+    placed: dict[int, gplace.Placement] = {}
+    level = list(columns.get("match_level") or [None] * n)
+    conf = list(columns.get("confidence") or [None] * n)
+    for start in range(0, len(todo), PLACE_CHUNK):
+        part = todo[start:start + PLACE_CHUNK]
+        for i, p in zip(part, placer(conn, [texts[i] for i in part], min_confidence), strict=True):
+            if p.reason is not None:
+                errors.setdefault(i, []).append(p.reason)
+            else:
+                placed[i] = p
+                level[i], conf[i] = p.level, p.confidence
+        if progress:
+            progress("place", min(start + PLACE_CHUNK, len(todo)), len(todo))
+    if "match_level" in spec.columns:
+        columns["match_level"], columns["confidence"] = level, conf
+    return placed
 
 
 def _second_geometry(values: list[Any], ref: gcrs.CrsRef, label: str, errors: dict[int, list[str]]) -> list:
@@ -265,11 +308,18 @@ def _insert(conn: psycopg.Connection, sql: str) -> tuple[int, list[tuple[int, st
     return inserted, failed
 
 
+Progress = Callable[[str, int, int], None]
+
+
 def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: str | None = None,
-                mode: str = "append", keep_good: bool = False, encoding: str | None = None) -> ImportReport:
+                mode: str = "append", keep_good: bool = False, encoding: str | None = None,
+                min_confidence: float = gplace.DEFAULT_MIN_CONFIDENCE,
+                progress: Progress | None = None) -> ImportReport:
     """Imports `path` into `layer` on `conn` (committed unless the caller holds a transaction open).
 
-    Raises ImportRejected (nothing stored) when any row is rejected and `keep_good` is false.
+    Raises ImportRejected (nothing stored) when any row is rejected and `keep_good` is false. Layers with
+    a placer (shops) place rows that have no coordinates by it; `min_confidence` is its threshold.
+    `progress(phase, done, total)` is called as rows are placed and stored (the HTTP upload's progress).
     """
     started = time.perf_counter()
     spec = get_layer(layer)
@@ -282,11 +332,14 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
         if routed.any():
             return _import_routed(conn, spec, raw, routed, path, crs=crs, mode=mode, keep_good=keep_good,
                                   started=started)
-    return _import_raw(conn, spec, raw, path, crs=crs, mode=mode, keep_good=keep_good, started=started)
+    return _import_raw(conn, spec, raw, path, crs=crs, mode=mode, keep_good=keep_good, started=started,
+                       min_confidence=min_confidence, progress=progress)
 
 
 def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: Path, *, crs: str | None,
-                mode: str, keep_good: bool, started: float) -> ImportReport:
+                mode: str, keep_good: bool, started: float,
+                min_confidence: float = gplace.DEFAULT_MIN_CONFIDENCE,
+                progress: Progress | None = None) -> ImportReport:
     """The import of one read table into one layer (see the module docstring)."""
     timings = {"read": time.perf_counter() - started}
     warnings = list(raw.warnings)
@@ -297,8 +350,15 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
     for src in (raw.errors, mapped.errors):
         for i, msgs in src.items():
             errors.setdefault(i, []).extend(msgs)
-    geom = _geometries(raw, spec, ref, errors, warnings)
     columns = dict(mapped.columns)
+    placed: dict[int, gplace.Placement] = {}
+    if spec.io.place is not None and spec.geometry:
+        had_geometry = raw.geometry is not None and bool((~shapely.is_missing(raw.geometry)).any())
+        placed = _place(conn, raw, spec, columns, errors, min_confidence, progress)
+        if not had_geometry:  # nothing was read as coordinates: the CRS guess is beside the point
+            warnings[:] = [w for w in warnings if "declares no CRS" not in w]
+        timings["place"] = time.perf_counter() - started - timings["read"]
+    geom = _geometries(raw, spec, ref, errors, warnings, placed)
     for f in spec.fields:
         if f.type == "wkt" and f.column in columns:
             columns[f.column] = _second_geometry(columns[f.column], ref, f.column, errors)
@@ -306,7 +366,7 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
     duplicates(spec, columns, raw.n, errors)
     report = ImportReport(spec.name, str(path), raw.format, ref.name, raw.encoding, mode, keep_good, read=raw.n,
                           warnings=warnings, timings=timings)
-    timings["validate"] = time.perf_counter() - started - timings["read"]
+    timings["validate"] = time.perf_counter() - started - timings["read"] - timings.get("place", 0.0)
     if raw.n == 0:
         raise ImportRejected(f"{path.name} holds no features", rows=[])
     with conn.transaction():
@@ -327,10 +387,14 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
             checks.propagate_rejected_parents(cur, spec)
         rejected = _rejected(cur, spec)
         mark = time.perf_counter()
-        timings["stage+check"] = mark - started - timings["read"] - timings["validate"]
+        timings["stage+check"] = mark - started - sum(timings.values())
         if rejected and not keep_good:
             raise _rejection(path, raw.n, rejected)
+        if progress:
+            progress("store", 0, raw.n - len(rejected))
         inserted, failed = _insert(conn, _insert_sql(spec, present))
+        if progress:
+            progress("store", inserted, raw.n - len(rejected))
         timings["insert"] = time.perf_counter() - mark
         if failed:
             ids = _ids(cur, spec, [r for r, _ in failed])

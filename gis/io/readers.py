@@ -24,7 +24,7 @@ from gis.errors import InvalidInput
 from gis.io import encoding as enc
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".csv": "CSV",
-           ".txt": "CSV"}
+           ".txt": "CSV", ".xlsx": "Excel", ".xlsm": "Excel"}
 
 _WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何")
 _LON_NAMES = ("lon", "lng", "longitude", "x", "经度", "横坐标")
@@ -54,7 +54,7 @@ class RawTable:
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InvalidInput(f"cannot tell the format of {path.name}: use .geojson, .gpkg, .shp or .csv")
+        raise InvalidInput(f"cannot tell the format of {path.name}: use .geojson, .gpkg, .shp, .csv or .xlsx")
     return fmt
 
 
@@ -66,6 +66,8 @@ def read(path: str | Path, encoding: str | None = None, layer: str | None = None
     fmt = file_format(path)
     if fmt == "CSV":
         return _read_csv(path, encoding)
+    if fmt == "Excel":
+        return _read_excel(path)
     if fmt == "GeoJSON":
         return _read_geojson(path, encoding)
     if fmt == "GPKG":
@@ -142,6 +144,23 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
     except csv.Error:
         dialect = csv.excel
     rows = list(csv.reader(io.StringIO(text), dialect))
+    return _table(path, rows, used, "CSV")
+
+
+def _read_excel(path: Path) -> RawTable:
+    """The first sheet of a workbook, read like a CSV (商户批量导入 lists are usually Excel)."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InvalidInput(f"{path.name} is not a readable Excel file: {exc}") from exc
+    rows = [["" if c is None else str(c) for c in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+    wb.close()
+    return _table(path, rows, "UTF-8", "Excel")
+
+
+def _table(path: Path, rows: list[list[str]], used: str, fmt: str) -> RawTable:
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise InvalidInput(f"{path.name} is empty")
@@ -166,7 +185,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         geometry = _point_geometry(cols[lon_i], cols[lat_i], header[lon_i], header[lat_i], errors)
         geom_cols = {lon_i, lat_i}
     keep = [j for j in range(width) if j not in geom_cols]
-    return RawTable([header[j] for j in keep], [cols[j] for j in keep], geometry, None, used, "CSV", errors)
+    return RawTable([header[j] for j in keep], [cols[j] for j in keep], geometry, None, used, fmt, errors)
 
 
 def _wkt_geometry(values: NDArray, errors: dict[int, list[str]]) -> NDArray:

@@ -1,0 +1,153 @@
+"""沿街商铺: upload of shop lists (placed by address, with progress), collection and evaluation records,
+a shop's state and integrity colour, and per-area figures of a street (issue 16)."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.auth import require_role
+from api.deps import db
+from api.jobs import Job
+from api.params import Crs
+from api.services import Services, Svc
+from gis.errors import CityGridError, ImportRejected, InvalidInput, NotFound, TooLarge
+from gis.io.load import import_file
+from gis.io.readers import FORMATS
+from gis.security import audit
+from gis.security.keys import Principal
+from gis.shops import figures, records
+
+router = APIRouter(tags=["shops"])
+
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str, keep_good: bool,
+                min_confidence: float, remote: str | None) -> dict[str, Any]:
+    def progress(phase: str, done: int, total: int) -> None:
+        job.phase, job.done, job.total = phase, done, total
+
+    try:
+        with svc.connection() as conn:
+            report = import_file(conn, "shops", path, crs=crs, mode=mode, keep_good=keep_good,
+                                 min_confidence=min_confidence, progress=progress)
+            audit.record(conn, job.actor, "import", "shops", remote=remote,
+                         detail={"job": job.id, "mode": mode, "inserted": report.inserted,
+                                 "rejected": len(report.rejected)})
+        out = report.to_dict()
+        out["path"] = path.name
+        return out
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _job_error(job: Job, exc: Exception) -> tuple[str, dict[str, Any]]:
+    if isinstance(exc, ImportRejected):
+        return "rejected", {"error": exc.code, "detail": exc.detail, "rejected": exc.rows}
+    if isinstance(exc, CityGridError):
+        return "failed", {"error": exc.code, "detail": exc.detail}
+    return "failed", {"error": "internal", "detail": f"{type(exc).__name__}: {exc}"}
+
+
+@router.post("/api/shops/import", status_code=202)
+async def upload_shops(
+    request: Request, svc: Svc, crs: Crs = None,
+    filename: str = Query(..., description="The file's name (its suffix gives the format: .csv, .xlsx, .geojson, "
+                                           ".gpkg)"),
+    mode: str = Query("append", pattern="^(append|replace)$"),
+    keep_good: bool = Query(False, description="Store the good rows and list the rejected ones"),
+    min_confidence: float = Query(0.6, ge=0, le=1, description="Rows placed by address less sure than this are "
+                                                             "rejected"),
+    wait: bool = Query(False, description="Answer when done (200 report or 422 rejected rows) instead of a job"),
+    principal: Principal = Depends(require_role("planner")),
+) -> Any:
+    """Body: the file itself. Rows with only an address are placed by the geocoder; each row's match level
+    and confidence are stored. Answers 202 with a job (`GET /api/shops/import/{job}` shows phase, done,
+    total and at the end the report or the rejected rows with their reasons); all-or-nothing unless
+    `keep_good`."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMATS or suffix in (".shp",):
+        raise InvalidInput(f"filename {filename!r}: use a .csv, .xlsx, .geojson or .gpkg file")
+    body = await request.body()
+    if len(body) > MAX_UPLOAD:
+        raise TooLarge("file larger than 64 MiB")
+    if not body:
+        raise InvalidInput("the request body is empty: send the file as the body")
+    with tempfile.NamedTemporaryFile(suffix=suffix, prefix="shops-", delete=False) as f:
+        f.write(body)
+        path = Path(f.name)
+    remote = request.client.host if request.client else None
+    job = svc.imports.start(
+        "shops", principal.name,
+        lambda j: _run_import(svc, j, path, crs, mode, keep_good, min_confidence, remote), _job_error)
+    request.state.audit = {"target": "shops", "ids": [job.id]}
+    if wait:
+        while job.finished is None:
+            await _sleep()
+        if job.state == "rejected":
+            return JSONResponse(job.to_dict(), status_code=422)
+        if job.state == "failed":
+            return JSONResponse(job.to_dict(), status_code=400)
+        return JSONResponse(job.to_dict(), status_code=200)
+    return {**job.to_dict(), "status_url": f"/api/shops/import/{job.id}"}
+
+
+async def _sleep() -> None:
+    import anyio
+
+    await anyio.sleep(0.05)
+
+
+@router.get("/api/shops/import/{job_id}")
+def import_job(job_id: str, svc: Svc, principal: Principal = Depends(require_role("planner"))) -> dict[str, Any]:
+    """An upload's progress (phase place/store, done, total) and, once finished, its report."""
+    job = svc.imports.get(job_id)
+    if job is None:
+        raise NotFound(f"no import job {job_id!r} (finished jobs are kept for an hour)")
+    return job.to_dict()
+
+
+@router.post("/api/shops/collections")
+def post_collections(
+    items: list[dict[str, Any]] = Body(..., embed=True),
+    principal: Principal = Depends(require_role("inspector")),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    """收运记录: `{items: [{shop (code or id), ts, waste_kind, weight_kg, collector?, vehicle_id?}]}`; the whole
+    batch or nothing."""
+    return {"stored": records.add_collections(conn, items)}
+
+
+@router.post("/api/shops/evaluations")
+def post_evaluations(
+    items: list[dict[str, Any]] = Body(..., embed=True),
+    principal: Principal = Depends(require_role("inspector")),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    """评价记录: `{items: [{shop, ts, result (pass/warn/fail or 合格/基本合格/不合格), inspector?, note?}]}`."""
+    return {"stored": records.add_evaluations(conn, items)}
+
+
+@router.get("/api/shops/areas")
+def area_figures(
+    street: str | None = Query(None, description="9-digit street code (all areas when omitted)"),
+    day: date | None = Query(None, description="YYYY-MM-DD, the district's day (default today)"),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    """Per 市容环境卫生责任区: shops, collected on the day, not collected, collected kg, red/yellow/green."""
+    return figures.area_figures(conn, street, day)
+
+
+@router.get("/api/shops/{shop}")
+def shop_state(shop: str, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    """A shop (code or id) with its latest collection and evaluation and its integrity colour now."""
+    return records.shop_state(conn, shop)
+
+

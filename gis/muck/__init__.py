@@ -1,0 +1,1 @@
+"""建筑垃圾/渣土: construction-waste sites, muck-truck permits and the fences that raise their alarms."""

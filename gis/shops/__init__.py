@@ -1,0 +1,1 @@
+"""沿街商铺: collection and evaluation records, the integrity colour, per-area figures (issue 16)."""
