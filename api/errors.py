@@ -15,6 +15,9 @@ from gis import errors as e
 
 STATUS: list[tuple[type[e.CityGridError], int]] = [
     (e.TooLarge, 413),
+    (e.UnsupportedMediaType, 415),
+    (e.PreconditionFailed, 412),
+    (e.MethodNotAllowed, 405),
     (e.ImportRejected, 422),
     (e.InvalidCode, 422),
     (e.Unsupported, 422),

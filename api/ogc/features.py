@@ -57,6 +57,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
@@ -285,16 +288,17 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     if unknown:
         raise InvalidInput(f"unknown query parameter(s) {', '.join(unknown)} for a single feature")
     out_crs = ocrs.lookup(qp.get("crs"), "crs")
-    feature = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
-    if feature is None:
+    found = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
+    if found is None:
         raise NotFound(f"collection {c.id} has no feature {feature_id!r}")
+    feature, etag = found
     b = f"{base(request)}/collections/{c.id}"
     links = orjson.dumps([
         link(f"{b}/items/{feature_id}", "self", GEOJSON), link(f"{b}/items/{feature_id}?f=html", "alternate", HTML),
         link(b, "collection", JSON, c.title),
     ])
     body = feature[:-1] + b',"links":' + links + b"}"
-    headers = {"Content-Crs": f"<{out_crs.uri}>"}
+    headers = {"Content-Crs": f"<{out_crs.uri}>", "ETag": f'"{etag.decode()}"'}
     if negotiate(request):
         return html.render("item.html", {**orjson.loads(body), "collection": c}, request, headers=headers)
     return Response(body, media_type=GEOJSON, headers=headers)

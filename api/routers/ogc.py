@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.ogc import features, tiles
+from api.ogc import features, tiles, transactions
 
 router = APIRouter()
 router.include_router(features.router)
 router.include_router(tiles.router)
+router.include_router(transactions.router)
