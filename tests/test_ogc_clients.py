@@ -38,6 +38,12 @@ def test_gdal_lists_every_collection(server: str) -> None:
     assert layers == COLLECTION_IDS
 
 
+def test_gdal_reads_the_moving_features_collection_as_a_table_of_vehicles(server: str) -> None:
+    out = ogrinfo(f"OAPIF:{server}/ogc", "vehicle_tracks")
+    assert len(re.findall(r"^OGRFeature\(vehicle_tracks\)", out, re.M)) == 1   # the one vehicle with fixes
+    assert "沪A00001" in out
+
+
 def test_gdal_reads_feature_count_and_pages_to_the_end(server: str) -> None:
     summary = ogrinfo("-so", f"OAPIF:{server}/ogc", "components")
     assert re.search(r"Feature Count: 25\b", summary)

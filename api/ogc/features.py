@@ -151,7 +151,10 @@ async def landing(request: Request) -> Response:
 
 @router.get("/conformance", summary="Conformance classes", openapi_extra=openapi.F_ONLY)
 async def conformance(request: Request) -> Response:
-    return answer(request, {"conformsTo": CONFORMANCE, "links": self_links(request)}, "conformance.html")
+    from api.ogc import moving
+
+    classes = CONFORMANCE + moving.conformance()
+    return answer(request, {"conformsTo": classes, "links": self_links(request)}, "conformance.html")
 
 
 @router.get("/api", summary="This API's OpenAPI 3.0 definition", openapi_extra=openapi.F_ONLY)
@@ -194,6 +197,9 @@ async def collections(request: Request) -> Response:
     st = ogc(request)
     versions = await query.versions(st)
     docs = [collection_doc(request, c, await query.extent(st, c, versions)) for c in COLLECTIONS]
+    from api.ogc import moving  # imports this module: a call-time import, not a cycle at load
+
+    docs.append(moving.collection_doc(request))
     doc = {"links": self_links(request), "collections": docs, "crs": ocrs.offered_uris()}
     return answer(request, doc, "collections.html")
 

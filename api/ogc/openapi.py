@@ -49,6 +49,23 @@ ITEMS_PARAMS = [
 
 F_ONLY = {"parameters": [F]}
 
+# -- Moving Features Part 1 ---------------------------------------------------------------------------
+
+_DATETIME = _q("datetime", "时间：RFC 3339 时刻或区间（a/b，开放端用 ..）", {"type": "string"})
+_MF_LIMIT = _q("limit", "每页时刻数", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 10000})
+_AFTER = _q("after", "分页：从此时刻之后开始（由 next 链接给出）", {"type": "string", "format": "date-time"})
+_SUB = _q("subTrajectory", "截取 datetime 区间内的轨迹，两端为插值位置", {"type": "boolean", "default": False})
+MF_ITEMS = {"parameters": [
+    F, _q("limit", "每页要素数", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}),
+    _q("offset", "跳过的要素数", {"type": "integer", "minimum": 0, "default": 0}),
+    _q("bbox", "范围（CRS84）", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+       style="form", explode=False), _DATETIME, _SUB]}
+TGSEQUENCE = {"parameters": [
+    F, _MF_LIMIT, _DATETIME, _SUB, _AFTER,
+    _q("leaf", "只返回这些时刻的（线性插值）位置，逗号分隔", {"type": "array", "items": {"type": "string",
+       "format": "date-time"}}, style="form", explode=False)]}
+TPROPERTY = {"parameters": [F, _MF_LIMIT, _DATETIME, _AFTER]}
+
 # -- Part 4 (create, replace, update, delete) ---------------------------------------------------------
 
 _FEATURE_BODY = {

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.ogc import features, tiles, transactions
+from api.ogc import features, moving, tiles, transactions
 
 router = APIRouter()
+router.include_router(moving.router)  # first: its fixed collection paths before {collection_id}
 router.include_router(features.router)
 router.include_router(tiles.router)
 router.include_router(transactions.router)
