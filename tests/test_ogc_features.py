@@ -365,6 +365,12 @@ EXERCISED = {
     "ogcapi-movingfeatures-1/1.0/conf/mf-collection":
         "test_items_are_vehicles_with_fixes_filtered_by_bbox_and_datetime",
     "ogcapi-movingfeatures-1/1.0/conf/movingfeatures": "test_tgsequence_equals_the_stored_track",
+    "ogcapi-processes-1/1.0/conf/core": "test_sync_locate_equals_the_locate_api",
+    "ogcapi-processes-1/1.0/conf/ogc-process-description": "test_processes_are_listed_described_declared_and_linked",
+    "ogcapi-processes-1/1.0/conf/json": "test_sync_locate_equals_the_locate_api",
+    "ogcapi-processes-1/1.0/conf/job-list": "test_async_job_reports_progress_results_and_can_be_dismissed",
+    "ogcapi-processes-1/1.0/conf/dismiss": "test_async_job_reports_progress_results_and_can_be_dismissed",
+    "ogcapi-processes-1/1.0/conf/oas30": "test_part4_is_declared_in_conformance_and_openapi",
     "ogcapi-tiles-1/1.0/conf/core": "test_mvt_tile_holds_the_features_of_its_area",
     "ogcapi-tiles-1/1.0/conf/tileset": "test_tile_matrix_set_tilesets_and_tilejson",
     "ogcapi-tiles-1/1.0/conf/tilesets-list": "test_tile_matrix_set_tilesets_and_tilejson",

@@ -219,3 +219,5 @@ def test_part4_is_declared_in_conformance_and_openapi(ogc) -> None:
     assert "412" in one["put"]["responses"] and "415" in one["patch"]["responses"]
     assert "application/merge-patch+json" in one["patch"]["requestBody"]["content"]
     assert "201" in paths["/ogc/collections/{collection_id}/items"]["post"]["responses"]
+    assert {"201", "200"} <= set(paths["/ogc/processes/{process_id}/execution"]["post"]["responses"])
+    assert "delete" in paths["/ogc/jobs/{job_id}"]

@@ -81,7 +81,9 @@ def base(request: Request) -> str:
     Starlette URL costs as much as the rest of a one-item answer; the cache is the app's OgcState.bases)."""
     scope = request.scope
     host = next((v for k, v in scope.get("headers") or () if k == b"host"), None)
-    key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"), scope.get("server"))
+    server = scope.get("server")  # a tuple from uvicorn, a list from Starlette's TestClient
+    key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"),
+           tuple(server) if server else None)
     bases = ogc(request).bases
     found = bases.get(key)
     if found is None:
@@ -144,6 +146,9 @@ async def landing(request: Request) -> Response:
             link(f"{b}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON, "图层集合"),
             link(f"{b}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON,
                  "瓦片矩阵集"),
+            link(f"{b}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", JSON,
+                 "处理过程（批量地址编码、定位等）"),
+            link(f"{b}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", JSON, "异步作业"),
         ],
     }
     return answer(request, doc, "landing.html")
@@ -151,9 +156,9 @@ async def landing(request: Request) -> Response:
 
 @router.get("/conformance", summary="Conformance classes", openapi_extra=openapi.F_ONLY)
 async def conformance(request: Request) -> Response:
-    from api.ogc import moving
+    from api.ogc import moving, processes
 
-    classes = CONFORMANCE + moving.conformance()
+    classes = CONFORMANCE + moving.conformance() + processes.CONFORMANCE
     return answer(request, {"conformsTo": classes, "links": self_links(request)}, "conformance.html")
 
 

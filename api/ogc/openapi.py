@@ -101,6 +101,16 @@ def write_responses(status: int, *, found: bool = False, body: bool = True) -> d
     return {status: {"description": "已完成", "headers": {} if not body else _ETAG}}
 
 
+# -- Processes ---------------------------------------------------------------------------------------
+
+EXECUTE = {"parameters": [{"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "respond-async：作为异步作业执行（201 + Location）"}],
+           "requestBody": {"required": True, "content": {"application/json": {"schema": {
+               "type": "object", "properties": {"inputs": {"type": "object"}}}}}}}
+EXECUTE_RESPONSES = {200: {"description": "同步执行的结果"},
+                     201: {"description": "已创建异步作业；Location 为作业状态地址"}}
+
+
 # -- errors: every operation declares every status it can answer, with the one error schema ------------
 
 ERROR_SCHEMA = {

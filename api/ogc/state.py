@@ -120,6 +120,8 @@ class OgcState:
     volatile_extents: VolatileExtents = field(default_factory=lambda: VolatileExtents(30.0))
     openapi: dict[str, bytes] = field(default_factory=dict)
     bases: dict[tuple, str] = field(default_factory=dict)
+    #: Running OGC API – Processes jobs (api/ogc/processes.py): referenced so they are not collected.
+    tasks: set = field(default_factory=set)
 
     @classmethod
     async def open(cls) -> OgcState:

@@ -574,3 +574,26 @@ class HeatRollup(Base):
     period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     w: Mapped[float] = mapped_column(Double)
+
+
+class OgcJob(Base):
+    """An OGC API – Processes job (migration 0012): kept so that status and results survive a restart."""
+
+    __tablename__ = "ogc_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed', 'dismissed')",
+                        name="ogc_jobs_status"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="ogc_jobs_progress"),
+    )
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    process_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="accepted")
+    message: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[int] = mapped_column(Integer, server_default="0")
+    inputs: Mapped[Any] = mapped_column(JSONB)
+    results: Mapped[Any | None] = mapped_column(JSONB)
+    owner: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
