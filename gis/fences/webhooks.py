@@ -152,11 +152,19 @@ class Worker:
         self.thread.join(timeout=10)
 
     def _loop(self) -> None:
+        failing = 0
         with httpx.Client(timeout=get_settings().webhook_timeout_s) as client:
             while not self.stop.is_set():
                 try:
                     with self.connect() as conn:
                         deliver_due(conn, client)
-                except Exception:  # a database hiccup must not end delivery; the next pass retries
-                    log.exception("webhook delivery pass failed")
-                self.stop.wait(self.interval_s)
+                    failing = 0
+                except psycopg.errors.UndefinedTable:
+                    if failing == 0:   # a database not migrated to 0012 yet: say so once, look again later
+                        log.warning("webhook tables missing (run `citygrid db migrate`); delivery waits")
+                    failing += 1
+                except Exception:  # a database hiccup must not end delivery; the next passes retry, slower
+                    if failing == 0:
+                        log.exception("webhook delivery pass failed")
+                    failing += 1
+                self.stop.wait(min(self.interval_s * 2 ** min(failing, 6), 30.0))
