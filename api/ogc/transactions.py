@@ -19,6 +19,7 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from api.auth import require_role
 from api.ogc import crs as ocrs
@@ -62,7 +63,10 @@ async def _body(request: Request, types: tuple[str, ...]) -> Any:
     if ctype not in types:
         raise UnsupportedMediaType(f"Content-Type {ctype or '(none)'!r} is not accepted here; send "
                                    + " or ".join(types))
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the client went away mid-body: nothing to answer, nothing written
+        raise InvalidInput("the client disconnected before the body was complete") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
