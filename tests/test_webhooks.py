@@ -139,3 +139,7 @@ def test_subscriptions_need_a_planner_and_a_url(http: httpx.Client, api_keys: di
                      headers=auth(api_keys["inspector"])).status_code == 403
     assert http.post("/api/webhooks", json={"url": "ftp://x"},
                      headers=auth(api_keys["planner"])).status_code == 422
+    for bad in (rb'{"url": "http://x", "kinds": ["\ud800"]}', rb'{"url": "http://x", "vehicles": ["a\u0000b"]}'):
+        r = http.post("/api/webhooks", content=bad,
+                      headers={**auth(api_keys["planner"]), "Content-Type": "application/json"})
+        assert r.status_code == 422, r.text

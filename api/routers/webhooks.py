@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Body, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.auth import require_role
 from api.deps import db
@@ -27,6 +27,21 @@ class Subscription(BaseModel):
     vehicles: list[str] = Field(default_factory=list, description="vehicle ids to send (empty: all)")
     secret: str | None = Field(None, min_length=16, description="HMAC key (generated when absent; shown once)")
     from_event_id: int | None = Field(None, ge=0, description="replay from after this event id (default: new only)")
+
+    @field_validator("url", "secret", "kinds", "vehicles")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """Text PostgreSQL can store: valid UTF-8 (no lone surrogates) and no NUL."""
+        for text in value if isinstance(value, list) else [value]:
+            if text is None:
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("must be valid UTF-8 text") from None
+            if "\x00" in text:
+                raise ValueError("must not contain NUL characters")
+        return value
 
 
 def _row(cur: psycopg.Cursor, row: tuple) -> dict[str, Any]:
