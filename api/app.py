@@ -37,8 +37,10 @@ from api.routers import (
     shops,
     tracks,
     web,
+    webhooks,
 )
 from api.services import Services
+from gis.fences.webhooks import Worker
 from gis.settings import get_settings
 
 log = logging.getLogger("citygrid.app")
@@ -63,6 +65,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.endpoint_threads
     services = await Services.start()
     app.state.services = services
+    if settings.webhooks_enabled:  # alarm webhooks: delivered from a thread of this process
+        services.webhooks = Worker(services.connection)
+        services.webhooks.start()
     try:
         if settings.warm_indexes:
             await run_in_threadpool(warm_up, services)
@@ -71,6 +76,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
         yield
     finally:
+        if services.webhooks is not None:
+            await run_in_threadpool(services.webhooks.close)
         await services.close()
 
 
@@ -91,8 +98,8 @@ def create_app() -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
-    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers,
-                   nearby, devices, cases, shops, muck, samples):
+    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, webhooks, tracks,
+                   layers, nearby, devices, cases, shops, muck, samples):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

@@ -17,6 +17,9 @@ from gis.settings import get_settings
 
 STATUS: list[tuple[type[e.CityGridError], int]] = [
     (e.TooLarge, 413),
+    (e.UnsupportedMediaType, 415),
+    (e.PreconditionFailed, 412),
+    (e.MethodNotAllowed, 405),
     (e.ImportRejected, 422),
     (e.InvalidCode, 422),
     (e.Unsupported, 422),

@@ -41,6 +41,7 @@ class Services:
     acquiring: anyio.CapacityLimiter  # threads that wait for pooled connections (see api.deps)
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
+    webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
 
     @classmethod
     async def start(cls) -> Services:

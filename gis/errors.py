@@ -56,6 +56,22 @@ class TooLarge(InvalidInput):
     code = "too_large"
 
 
+class MethodNotAllowed(CityGridError):
+    """The resource exists but does not take this method (a write to a read-only collection)."""
+
+    code = "method_not_allowed"
+
+
+class PreconditionFailed(CityGridError):
+    """A conditional write (`If-Match`) whose ETag is no longer the stored one: someone changed it first."""
+
+    code = "precondition_failed"
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+
+
 class Unauthorized(CityGridError):
     code = "unauthorized"
 

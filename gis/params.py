@@ -128,18 +128,28 @@ def parse_range(start: str | datetime | None, stop: str | datetime | None, names
 def parse_interval(text: str, name: str = "datetime") -> tuple[datetime | None, datetime | None] | None:
     """An OGC `datetime`: an instant, or `start/end` with `..` or an empty side for an open end.
 
-    Answers the closed interval [lo, hi] (None for an open end), or None when both ends are open. A
-    bare date stands for its whole day: as an instant it is the interval of that day, as an end it
-    reaches that day's end.
+    Answers the closed interval [lo, hi] (None for an open end). A bare date stands for its whole day:
+    as an instant it is the interval of that day, as an end it reaches that day's end.
+
+    The grammar of OGC 17-069r4 §7.15.4 is followed exactly: an empty value, more than one `/`, an
+    interval open at both ends (`../..`, `/`) and one whose end is before its start are refused with a
+    400 saying so (they were read as "no filter" or gave an empty page before).
     """
-    if "/" in text:
-        lo_text, hi_text = text.split("/", 1)
+    raw = text.strip()
+    if not raw:
+        raise InvalidInput(f"{name}: empty; give an instant or an interval start/end (.. for an open end)")
+    if raw.count("/") > 1:
+        raise InvalidInput(f"{name}: {text!r} has more than one '/'; an interval is start/end")
+    if "/" in raw:
+        lo_text, hi_text = (p.strip() for p in raw.split("/", 1))
         lo = None if lo_text in ("", "..") else parse_instant(lo_text, name)
         hi = None if hi_text in ("", "..") else _closed_end(hi_text, name)
         if lo is None and hi is None:
-            return None
+            raise InvalidInput(f"{name}: {text!r} is open at both ends; bound at least one end")
+        if lo is not None and hi is not None and hi < lo:
+            raise InvalidInput(f"{name}: the end {hi_text} is before the start {lo_text}")
         return lo, hi
-    return parse_instant(text, name), _closed_end(text, name)
+    return parse_instant(raw, name), _closed_end(raw, name)
 
 
 def _closed_end(text: str, name: str) -> datetime:

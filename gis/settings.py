@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     #: Longest a single request's SQL statement may run before it is cancelled.
     statement_timeout_ms: int = 30_000
     max_bulk_points: int = 100_000
+    #: Alarm webhooks (gis/fences/webhooks.py): deliver from this server process; first retry delay and
+    #: its cap (doubling in between); how long an event may keep failing before it is dead-lettered.
+    webhooks_enabled: bool = True
+    webhook_retry_s: float = 1.0
+    webhook_retry_max_s: float = 300.0
+    webhook_max_age_s: float = 86_400.0
+    webhook_timeout_s: float = 10.0
     db_pool_size: int = 20
     #: How long a request waits for a pooled connection before answering 503 (e.g. while the
     #: database restarts).

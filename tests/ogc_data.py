@@ -14,8 +14,11 @@ from gis import catalog
 LON0, LAT0, STEP = 121.41, 31.31, 0.002
 
 
-#: Every collection the OGC API publishes (landing page, GDAL and OWSLib must list exactly these).
-COLLECTION_IDS = {layer.id for layer in catalog.published()}
+#: Every feature collection the OGC API publishes (one per published catalog layer).
+FEATURE_COLLECTION_IDS = {layer.id for layer in catalog.published()}
+#: Every collection listed (landing page, GDAL and OWSLib must list exactly these): the feature
+#: collections and the moving-features collection of vehicle tracks (api/ogc/moving.py).
+COLLECTION_IDS = FEATURE_COLLECTION_IDS | {"vehicle_tracks"}
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> str:

@@ -38,6 +38,12 @@ def test_gdal_lists_every_collection(server: str) -> None:
     assert layers == COLLECTION_IDS
 
 
+def test_gdal_reads_the_moving_features_collection_as_a_table_of_vehicles(server: str) -> None:
+    out = ogrinfo(f"OAPIF:{server}/ogc", "vehicle_tracks")
+    assert len(re.findall(r"^OGRFeature\(vehicle_tracks\)", out, re.M)) == 1   # the one vehicle with fixes
+    assert "沪A00001" in out
+
+
 def test_gdal_reads_feature_count_and_pages_to_the_end(server: str) -> None:
     summary = ogrinfo("-so", f"OAPIF:{server}/ogc", "components")
     assert re.search(r"Feature Count: 25\b", summary)
@@ -80,3 +86,17 @@ def test_plain_http_cql2_json_matches_sql(server: str, db: psycopg.Connection) -
         "SELECT id FROM components "
         "WHERE ST_Intersects(geom, ST_MakeEnvelope(121.411, 31.311, 121.4155, 31.3155, 4490))"))
     assert sorted(f["id"] for f in r.json()["features"]) == expected and len(expected) == 4
+
+
+def test_a_feature_written_through_part4_is_read_back_by_gdal(server: str, api_keys: dict[str, str]) -> None:
+    """OWSLib has no Part 4 client: the write is plain HTTP, the read GDAL's OAPIF driver."""
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.4055, 31.3055]},
+            "properties": {"code": "GDAL-1", "major": "01", "minor": "01", "description": "经第四部分写入",
+                           "reported_at": "2026-04-02T10:00:00+08:00"}}
+    r = httpx.post(f"{server}/ogc/collections/cases/items", json=body,
+                   headers={"X-API-Key": api_keys["inspector"], "Content-Type": "application/geo+json"})
+    assert r.status_code == 201, r.text
+    out = ogrinfo("-where", "code = 'GDAL-1'", f"OAPIF:{server}/ogc", "cases")
+    assert len(re.findall(r"^OGRFeature\(cases\)", out, re.M)) == 1
+    assert "经第四部分写入" in out and "310113003001001" in out
+    assert re.search(r"POINT \(121\.4055 31\.3055\)", out)

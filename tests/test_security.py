@@ -31,6 +31,8 @@ LEAST_ROLE = {
     "/api/eval-samples/draw": "inspector",
     "/api/eval-samples/draws/{draw_id}/assign": "planner",
     "/api/eval-samples/checkin": "device",
+    "/api/webhooks": "planner",
+    "/api/webhooks/{sub_id}": "planner",
 }
 #: Writes that are reads in disguise (bulk queries sent as POST bodies): open like the GET forms.
 READ_POSTS = {"/api/grids/locate", "/api/geocode/batch"}

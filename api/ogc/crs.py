@@ -78,6 +78,9 @@ def lookup(value: str | None, param: str = "crs") -> OgcCrs:
     """The offered CRS named by `value` (a URI, `EPSG:n`, `CRS84` or a local name); 400 otherwise."""
     if value is None or value == "":
         return offered()[0]
+    for c in offered():  # what the server advertises is accepted as advertised (local systems' URNs too)
+        if value in (c.uri, c.name):
+            return c
     try:
         name = gcrs.resolve(value).name
     except Exception:

@@ -57,6 +57,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
@@ -78,7 +81,9 @@ def base(request: Request) -> str:
     Starlette URL costs as much as the rest of a one-item answer; the cache is the app's OgcState.bases)."""
     scope = request.scope
     host = next((v for k, v in scope.get("headers") or () if k == b"host"), None)
-    key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"), scope.get("server"))
+    server = scope.get("server")  # a tuple from uvicorn, a list from Starlette's TestClient
+    key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("app_root_path"),
+           tuple(server) if server else None)
     bases = ogc(request).bases
     found = bases.get(key)
     if found is None:
@@ -141,6 +146,9 @@ async def landing(request: Request) -> Response:
             link(f"{b}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON, "图层集合"),
             link(f"{b}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON,
                  "瓦片矩阵集"),
+            link(f"{b}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", JSON,
+                 "处理过程（批量地址编码、定位等）"),
+            link(f"{b}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", JSON, "异步作业"),
         ],
     }
     return answer(request, doc, "landing.html")
@@ -148,7 +156,10 @@ async def landing(request: Request) -> Response:
 
 @router.get("/conformance", summary="Conformance classes", openapi_extra=openapi.F_ONLY)
 async def conformance(request: Request) -> Response:
-    return answer(request, {"conformsTo": CONFORMANCE, "links": self_links(request)}, "conformance.html")
+    from api.ogc import moving, processes
+
+    classes = CONFORMANCE + moving.conformance() + processes.CONFORMANCE
+    return answer(request, {"conformsTo": classes, "links": self_links(request)}, "conformance.html")
 
 
 @router.get("/api", summary="This API's OpenAPI 3.0 definition", openapi_extra=openapi.F_ONLY)
@@ -191,6 +202,9 @@ async def collections(request: Request) -> Response:
     st = ogc(request)
     versions = await query.versions(st)
     docs = [collection_doc(request, c, await query.extent(st, c, versions)) for c in COLLECTIONS]
+    from api.ogc import moving  # imports this module: a call-time import, not a cycle at load
+
+    docs.append(moving.collection_doc(request))
     doc = {"links": self_links(request), "collections": docs, "crs": ocrs.offered_uris()}
     return answer(request, doc, "collections.html")
 
@@ -285,16 +299,17 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     if unknown:
         raise InvalidInput(f"unknown query parameter(s) {', '.join(unknown)} for a single feature")
     out_crs = ocrs.lookup(qp.get("crs"), "crs")
-    feature = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
-    if feature is None:
+    found = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
+    if found is None:
         raise NotFound(f"collection {c.id} has no feature {feature_id!r}")
+    feature, etag = found
     b = f"{base(request)}/collections/{c.id}"
     links = orjson.dumps([
         link(f"{b}/items/{feature_id}", "self", GEOJSON), link(f"{b}/items/{feature_id}?f=html", "alternate", HTML),
         link(b, "collection", JSON, c.title),
     ])
     body = feature[:-1] + b',"links":' + links + b"}"
-    headers = {"Content-Crs": f"<{out_crs.uri}>"}
+    headers = {"Content-Crs": f"<{out_crs.uri}>", "ETag": f'"{etag.decode()}"'}
     if negotiate(request):
         return html.render("item.html", {**orjson.loads(body), "collection": c}, request, headers=headers)
     return Response(body, media_type=GEOJSON, headers=headers)

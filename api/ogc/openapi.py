@@ -48,6 +48,123 @@ ITEMS_PARAMS = [
 ]
 
 F_ONLY = {"parameters": [F]}
+
+# -- Moving Features Part 1 ---------------------------------------------------------------------------
+
+_DATETIME = _q("datetime", "时间：RFC 3339 时刻或区间（a/b，开放端用 ..）", {"type": "string"})
+_MF_LIMIT = _q("limit", "每页时刻数", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 10000})
+_AFTER = _q("after", "分页：从此时刻之后开始（由 next 链接给出）", {"type": "string", "format": "date-time"})
+_SUB = _q("subTrajectory", "截取 datetime 区间内的轨迹，两端为插值位置", {"type": "boolean", "default": False})
+MF_ITEMS = {"parameters": [
+    F, _q("limit", "每页要素数", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}),
+    _q("offset", "跳过的要素数", {"type": "integer", "minimum": 0, "default": 0}),
+    _q("bbox", "范围（CRS84）", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+       style="form", explode=False), _DATETIME, _SUB]}
+TGSEQUENCE = {"parameters": [
+    F, _MF_LIMIT, _DATETIME, _SUB, _AFTER,
+    _q("leaf", "只返回这些时刻的（线性插值）位置，逗号分隔", {"type": "array", "items": {"type": "string",
+       "format": "date-time"}}, style="form", explode=False)]}
+TPROPERTY = {"parameters": [F, _MF_LIMIT, _DATETIME, _AFTER]}
+
+# -- Part 4 (create, replace, update, delete) ---------------------------------------------------------
+
+_FEATURE_BODY = {
+    "type": "object", "required": ["type"],
+    "properties": {"type": {"type": "string", "enum": ["Feature"]}, "id": {"nullable": True},
+                   "geometry": {"type": "object", "nullable": True},
+                   "properties": {"type": "object", "nullable": True}},
+}
+CONTENT_CRS = {"name": "Content-Crs", "in": "header", "required": False, "schema": {"type": "string"},
+               "description": "坐标参照系（<URI>），缺省 CRS84；可用值见集合的 crs 列表"}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "乐观锁：读取时的 ETag；要素已被他人修改时答 412"}
+
+
+def _body(media_types: tuple[str, ...]) -> dict:
+    return {"required": True, "content": {m: {"schema": _FEATURE_BODY} for m in media_types}}
+
+
+CREATE = {"parameters": [CONTENT_CRS], "requestBody": _body(("application/geo+json", "application/json"))}
+REPLACE = {"parameters": [CONTENT_CRS, IF_MATCH], "requestBody": _body(("application/geo+json", "application/json"))}
+UPDATE = {"parameters": [CONTENT_CRS, IF_MATCH],
+          "requestBody": _body(("application/merge-patch+json", "application/geo+json", "application/json"))}
+DELETE = {"parameters": [IF_MATCH]}
+
+_ETAG = {"ETag": {"description": "存储要素的新版本标记", "schema": {"type": "string"}}}
+
+
+def write_responses(status: int, *, found: bool = False, body: bool = True) -> dict:
+    """The success answer of a Part 4 operation (its errors are added to every operation by `document`)."""
+    if status == 201:
+        return {201: {"description": "已创建；Location 为新要素地址",
+                      "headers": {"Location": {"description": "新要素的 URI", "schema": {"type": "string"}}, **_ETAG}}}
+    return {status: {"description": "已完成", "headers": {} if not body else _ETAG}}
+
+
+# -- Processes ---------------------------------------------------------------------------------------
+
+EXECUTE = {"parameters": [{"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "respond-async：作为异步作业执行（201 + Location）"}],
+           "requestBody": {"required": True, "content": {"application/json": {"schema": {
+               "type": "object", "properties": {"inputs": {"type": "object"}}}}}}}
+EXECUTE_RESPONSES = {200: {"description": "同步执行的结果"},
+                     201: {"description": "已创建异步作业；Location 为作业状态地址"}}
+
+
+# -- errors: every operation declares every status it can answer, with the one error schema ------------
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error", "detail"],
+    "properties": {"error": {"type": "string", "description": "机器可读的错误代码"},
+                   "detail": {"type": "string", "description": "说明问题所在（参数、属性或字段名）"}},
+    "additionalProperties": True,
+}
+_ERRORS = {
+    "400": "参数或请求体无效（说明中给出参数或字段名）",
+    "401": "需要 API 密钥（X-API-Key），或密钥无效",
+    "403": "密钥的角色不允许此操作",
+    "404": "集合、要素或资源不存在",
+    "405": "此集合只读",
+    "409": "与已有要素冲突（如编码重复）",
+    "412": "If-Match 的 ETag 已过期：要素已被修改",
+    "413": "请求体超过大小上限",
+    "415": "不接受此 Content-Type",
+    "429": "请求过于频繁",
+    "503": "数据库暂不可用，稍后重试（见 Retry-After）",
+}
+
+
+def _error_codes(method: str, path: str, op: dict) -> list[str]:
+    codes = ["400", "429", "503"]
+    if "{" in path:
+        codes.append("404")
+    if method == "get":
+        codes.append("401")  # when reads need a key (settings.read_requires_key)
+        return codes
+    codes += ["401", "403", "404", "405", "413"]
+    if method in ("post", "put", "patch"):
+        codes += ["409", "415"]
+    if method in ("put", "patch", "delete"):
+        codes.append("412")
+    return codes
+
+
+def _declare_errors(doc: dict) -> None:
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for path, ops in doc.get("paths", {}).items():
+        for method, op in ops.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = op["responses"]
+            responses.pop("422", None)
+            for code in sorted(set(_error_codes(method, path, op))):
+                responses.setdefault(code, {"description": _ERRORS[code], "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+    if not schemas:
+        doc["components"].pop("schemas")
 ITEMS = {"parameters": ITEMS_PARAMS, "description": "可查询属性也可作为查询参数（等值过滤），见 queryables。"}
 ITEM = {"parameters": [F, CRS, PROPERTIES]}
 TILE = {"parameters": [F]}
@@ -99,6 +216,7 @@ def document(app: FastAPI, server: str, cache: dict[str, bytes]) -> bytes:
     )
     doc["paths"] = {path: ops for path, ops in doc.get("paths", {}).items() if path.startswith("/ogc")}
     doc = _to_30(doc)
+    _declare_errors(doc)
     doc["servers"] = [{"url": server.rsplit("/ogc", 1)[0]}]
     out = orjson.dumps(doc)
     cache[server] = out

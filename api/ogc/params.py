@@ -56,11 +56,10 @@ def output_props(c: Collection, params: QueryParams) -> tuple[Prop, ...]:
 
 def datetime_filter(c: Collection, raw: str) -> tuple[str, list] | None:
     """`datetime` (an instant, or `start/end` with `..` or empty for an open end; read by the one time
-    rule of api.params) over the collection's temporal columns. Collections without time ignore it."""
-    if not c.temporal:
-        return None
+    rule of api.params) over the collection's temporal columns. Collections without time ignore a
+    well-formed value (17-069r4 Req 25); a malformed one is a 400 everywhere."""
     interval = ogc_datetime(raw)
-    if interval is None:
+    if not c.temporal or interval is None:
         return None
     lo, hi = interval
     start_col, end_col = c.temporal
@@ -111,7 +110,7 @@ def items(c: Collection, params: QueryParams) -> Items:
         q.where.append((f"ST_Intersects({c.geom_sql}, {env_sql})", env_params))
     elif params.get("bbox-crs") is not None:
         ocrs.lookup(params.get("bbox-crs"), "bbox-crs")
-    if (dt := params.get("datetime")) and (clause := datetime_filter(c, dt)):
+    if (dt := params.get("datetime")) is not None and (clause := datetime_filter(c, dt)):
         q.where.append(clause)
     for name in params:
         if name in RESERVED:

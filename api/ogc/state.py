@@ -146,6 +146,8 @@ class OgcState:
     last_versions: tuple[dict[str, int], float] | None = None
     _renewing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _retiring: set[asyncio.Task] = field(default_factory=set)
+    #: Running OGC API – Processes jobs (api/ogc/processes.py): referenced so they are not collected.
+    tasks: set = field(default_factory=set)
 
     @classmethod
     async def open(cls, breaker: Breaker | None = None) -> OgcState:

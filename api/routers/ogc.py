@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.ogc import features, tiles
+from api.ogc import features, moving, processes, tiles, transactions
 
 router = APIRouter()
+router.include_router(moving.router)  # first: its fixed collection paths before {collection_id}
 router.include_router(features.router)
 router.include_router(tiles.router)
+router.include_router(transactions.router)
+router.include_router(processes.router)

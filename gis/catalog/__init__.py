@@ -46,6 +46,7 @@ __all__ = [
     "published",
     "tables",
     "vocab",
+    "writable",
 ]
 
 _BY_ID = MappingProxyType({layer.id: layer for layer in LAYERS})
@@ -71,6 +72,11 @@ def get(layer_id: str) -> Layer:
 def published() -> tuple[Layer, ...]:
     """The OGC API collections, in the order they are listed."""
     return tuple(layer for layer in LAYERS if layer.publish)
+
+
+def writable() -> tuple[Layer, ...]:
+    """Published layers open to OGC API – Features Part 4 writes (each names the role it needs)."""
+    return tuple(layer for layer in LAYERS if layer.publish and layer.write)
 
 
 def heat_sources() -> tuple[Layer, ...]:

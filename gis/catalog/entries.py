@@ -289,6 +289,7 @@ LAYERS: tuple[Layer, ...] = (
         temporal=("init_date", None), depends=("components", "categories"), keywords=("部件",),
         tile_summary=("major", "minor"), h3=True, heat=Heat("部件", category="class", rank=2),
         io=Import(("id",), "Point", fixed={"kind": "component"}), noun="component", label_column="id",
+        write="planner",
     ),
     Layer(
         "waste_facilities", "环卫设施", "Waste and sanitation facilities",
@@ -297,6 +298,7 @@ LAYERS: tuple[Layer, ...] = (
         keywords=("环卫", "垃圾分类"), h3=True,
         heat=Heat("环卫设施", category="kind", rank=5, weights={"capacity_tpd": "capacity_tpd"}),
         io=Import(("code",), "Point", extra_json="attrs"), noun="waste facility", label_column="name",
+        write="planner",
     ),
     waste_view("waste_drop_points", "垃圾投放点", "Waste drop points", "生活垃圾分类投放点（常配有称重设备）。",
                ("drop_point",)),
@@ -365,6 +367,7 @@ LAYERS: tuple[Layer, ...] = (
         heat=Heat("案件", time="reported_at", rank=0, category="class", weights={"weight": "weight"},
                   rollup=Rollup("source", "weight", "reported_at")),
         io=Import(("code",), "Point", after=("similar_cases",)), noun="case", label_column="code",
+        write="inspector",
     ),
     Layer(
         "complaints", "投诉 (热线案件)", "Complaints (hotline cases)", "来自 12345 热线的案件。", "cases", "Point",

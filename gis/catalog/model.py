@@ -239,8 +239,16 @@ class Layer:
     #: How messages name one feature, and the column that identifies it there.
     noun: str = "feature"
     label_column: str = ""
+    #: OGC API – Features Part 4: the role that may create, replace, update and delete features
+    #: (None: read-only). Writes reuse the `io` rules (conversion and named checks), so a writable
+    #: layer must have them.
+    write: str | None = None
 
     # -- derived --------------------------------------------------------------------------------
+
+    def __post_init__(self) -> None:
+        if self.write is not None and self.io is None:
+            raise ValueError(f"layer {self.id}: a writable layer needs import rules (io) for its validation")
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -820,3 +820,59 @@ class EvalSampleCheckin(Base):
     distance_m: Mapped[float] = mapped_column(Double)
     crs: Mapped[str | None] = mapped_column(Text)
     geom = geometry_column("POINT")
+class OgcJob(Base):
+    """An OGC API – Processes job (migration 0012): kept so that status and results survive a restart."""
+
+    __tablename__ = "ogc_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed', 'dismissed')",
+                        name="ogc_jobs_status"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="ogc_jobs_progress"),
+    )
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    process_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="accepted")
+    message: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[int] = mapped_column(Integer, server_default="0")
+    inputs: Mapped[Any] = mapped_column(JSONB)
+    results: Mapped[Any | None] = mapped_column(JSONB)
+    owner: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookSubscription(Base):
+    """A webhook receiving the alarm events (migration 0012); its cursor makes delivery resumable."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (CheckConstraint("url ~ '^https?://'", name="webhook_subscriptions_url"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    vehicles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    last_event_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failures: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    dead: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    last_latency_ms: Mapped[float | None] = mapped_column(Double)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookDeadLetter(Base):
+    """An alarm event a subscription gave up on (after `webhook_max_age_s` of failures)."""
+
+    __tablename__ = "webhook_dead_letters"
+    subscription_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,259 @@
+"""One feature written through OGC API – Features Part 4, validated exactly as an imported row.
+
+Why the importer's code rather than a second validator: a case posted by a field app and a case in an
+imported file must be refused for the same reasons in the same words. Names are matched and values
+converted by gis.io.mapping, geometries fitted, transformed and checked by gis.io.geometry, missing
+columns derived as on import, and the codes, parents and keys checked by the named SQL checks of
+gis.io.checks. Only the staging differs: an import COPYs thousands of rows into a TEMP table; one
+feature is a one-row CTE with that table's name, so its checks are one statement without DDL (a TEMP
+table per request would cost more than the write itself).
+
+This module is pure: it builds values, SQL text and parameters; the caller (api/ogc/transactions.py)
+runs them in one transaction. The SQL text depends only on the layer and on which values are NULL,
+so prepared statements are reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+import shapely.geometry
+from psycopg.types.json import Jsonb
+
+from gis import crs as gcrs
+from gis.catalog import Layer
+from gis.errors import ImportRejected, InvalidInput
+from gis.h3cells import point_cells
+from gis.io import checks
+from gis.io import geometry as ggeom
+from gis.io.layers import PG_TYPES, LayerSpec, get_layer, norm
+from gis.io.load import _second_geometry
+from gis.io.mapping import derive, map_fields
+from gis.io.readers import RawTable
+from gis.settings import STORAGE_SRID
+
+#: The staging column holding the stored row's id (NULL on create): the key check leaves that row out.
+SELF = "_self"
+
+
+@dataclass
+class Prepared:
+    """A feature converted to stored values: `columns` holds every imported field (None when absent)."""
+
+    spec: LayerSpec
+    columns: dict[str, Any]
+    geom: str | None          # hex EWKB in the storage CRS
+    h3: int | None
+
+
+def spec_of(layer: Layer) -> LayerSpec:
+    if layer.write is None:
+        raise InvalidInput(f"collection {layer.id} is read-only")
+    return get_layer(layer.id)
+
+
+def _ewkb(geom: Any) -> str | None:
+    if geom is None:
+        return None
+    return shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=True, include_srid=True)
+
+
+def _shape(value: Any, label: str) -> Any:
+    try:
+        return shapely.geometry.shape(value)
+    except Exception as exc:  # shapely raises several kinds for malformed GeoJSON
+        raise InvalidInput(f"{label}: not a GeoJSON geometry ({exc})") from None
+
+
+def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False, fid: str | None = None,
+            current: dict[str, Any] | None = None) -> Prepared:
+    """A GeoJSON Feature (`ref`: the CRS of its coordinates, `flip`: they are latitude/northing first)
+    -> stored values, or InvalidInput naming every field at fault (nothing is written then).
+
+    `fid` is the feature id of a replace (the id column, when imported, must agree with it); `current`
+    the stored row of a replace or update (its `unit_grid_code` and hex `geom`), so that a moved feature
+    whose unit grid was left as it was gets it derived again, as the assignment trigger would.
+    """
+    spec = spec_of(layer)
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise InvalidInput('the body must be a GeoJSON Feature ({"type": "Feature", …})')
+    props = feature.get("properties")
+    if props is None:
+        props = {}
+    if not isinstance(props, dict):
+        raise InvalidInput("properties: must be a JSON object")
+    props = dict(props)
+    id_field = next((f for f in spec.fields if f.column == layer.id_column), None)
+    if id_field is not None:  # the id is a stored, imported value (a component's 16-digit code)
+        given = props.get(layer.id_column, feature.get("id"))
+        if fid is not None and given is not None and str(given) != fid:
+            raise InvalidInput(f"id: {given!r} differs from the feature id {fid!r} of the URL; ids do not change")
+        props[layer.id_column] = given if given is not None else fid
+    # Computed and server-kept properties (category names, last positions) may come back from a GET:
+    # they are not the client's to set and are dropped; names no field takes are refused.
+    readonly = {norm(f.name) for f in layer.fields if not f.imported}
+    props = {k: v for k, v in props.items() if norm(k) not in readonly}
+    accepted = {norm(n) for f in spec.fields for n in f.accepted_names()}
+    unknown = [k for k in props if norm(k) not in accepted]
+    if unknown and not spec.extra_json:
+        raise InvalidInput(f"properties: unknown {', '.join(map(repr, unknown))}; collection {layer.id} takes "
+                           f"{', '.join(f.name for f in spec.fields)}")
+    for f in spec.fields:  # a second geometry published as GeoJSON comes back as GeoJSON
+        if f.type == "wkt" and isinstance(props.get(f.name), dict):
+            props[f.name] = _shape(props[f.name], f.name).wkt
+    geometry = None
+    if spec.geometry is not None:
+        raw_geom = feature.get("geometry")
+        if raw_geom is None:
+            raise InvalidInput(f"geometry: missing; collection {layer.id} takes a {spec.geometry}")
+        geometry = _shape(raw_geom, "geometry")
+        if flip:
+            geometry = shapely.transform(geometry, lambda c: c[:, ::-1])
+    raw = RawTable(list(props), [np.array([v], dtype=object) for v in props.values()],
+                   None if geometry is None else np.array([geometry], dtype=object), None, "utf-8", "GeoJSON")
+    try:
+        mapped = map_fields(raw, spec)
+    except ImportRejected as exc:
+        raise InvalidInput(exc.detail.replace("the file has no field for", "the feature has no property for")
+                           ) from None
+    errors: dict[int, list[str]] = {}
+    for i, msgs in mapped.errors.items():
+        errors.setdefault(i, []).extend(msgs)
+    columns = dict(mapped.columns)
+    geom_hex = None
+    if geometry is not None:
+        geoms = ggeom.fit_type(np.array([geometry], dtype=object), spec.geometry, errors)
+        geoms = ggeom.check_valid(ggeom.to_storage(geoms, ref, errors), errors)
+        geom_hex = _ewkb(geoms[0])
+    for f in spec.fields:
+        if f.type == "wkt" and f.column in columns:
+            columns[f.column] = _second_geometry(columns[f.column], ref, f.column, errors)
+    derive(spec, columns, 1)
+    if errors:
+        reasons = list(dict.fromkeys(errors[0]))
+        raise InvalidInput("; ".join(reasons), code="invalid_feature", extra={"reasons": reasons})
+    values = {f.column: (columns[f.column][0] if f.column in columns else None) for f in spec.fields}
+    if current is not None and geom_hex is not None and "unit_grid_code" in values:
+        moved = geom_hex.lower() != str(current.get("geom") or "").lower()
+        if moved and values["unit_grid_code"] == current.get("unit_grid_code"):
+            values["unit_grid_code"] = None
+    h3 = None
+    if spec.keeps_h3 and geom_hex is not None:
+        h3 = point_cells(shapely.from_wkb(np.array([geom_hex], dtype=object)))[0]
+    return Prepared(spec, values, geom_hex, None if h3 is None else int(h3))
+
+
+def _param(value: Any, type_: str) -> Any:
+    if type_ == "json" and value is not None:
+        return Jsonb(value)
+    return value
+
+
+def check_sql(p: Prepared, self_id: object | None) -> tuple[str, list] | None:
+    """The import's named checks (+ the key and the district-extent check) over the one staged row:
+    SQL answering one text[] of reasons, and its parameters; None when the layer has no checks."""
+    spec = p.spec
+    found = checks.key_checks(spec, True, other_than=SELF) + checks.layer_checks(spec, set(spec.columns))
+    ext = checks.extent_check(spec)
+    if ext is not None:
+        found.append(ext)
+    if not found:
+        return None
+    cols = [f"%s::{PG_TYPES[f.type]} AS {f.column}" for f in spec.fields]
+    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    if spec.geometry:
+        cols.append("%s::geometry AS geom")
+        params.append(p.geom)
+    cols.append(f"%s::{spec.layer.key_sql_type} AS {SELF}")
+    params.append(self_id)
+    # The checks' messages are format() strings: their % must reach the server as written.
+    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in found).replace("%", "%%")
+    sql = (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}) "
+           f"SELECT array_remove(ARRAY[{cases}], NULL) FROM {checks.STAGE} s")
+    return sql, params
+
+
+def _targets(p: Prepared) -> list[tuple[str, str | None, Any]]:
+    """(column, SQL cast or None for DEFAULT, value) of every stored column a write sets."""
+    spec = p.spec
+    out: list[tuple[str, str | None, Any]] = []
+    for f in spec.fields:
+        value = p.columns[f.column]
+        out.append((f.column, None if value is None else PG_TYPES[f.type], _param(value, f.type)))
+    for column, value in spec.fixed.items():
+        out.append((column, "text", value))
+    if spec.keeps_h3:
+        out.append(("h3_cell", None if p.h3 is None else "bigint", p.h3))
+    if spec.geometry:
+        out.append(("geom", "geometry", p.geom))
+    return out
+
+
+#: What a write answers: the feature id and the ETag of the stored row (see etag_sql).
+RETURNING = "RETURNING t.{id}::text, md5(t::text)"
+
+
+def etag_sql(alias: str = "t") -> str:
+    """The ETag of a stored row: a digest of its whole text form, so any change of any column (a
+    trigger's included) changes it, and GET, PUT and PATCH agree without a version column."""
+    return f"md5({alias}::text)"
+
+
+def insert_sql(p: Prepared) -> tuple[str, list]:
+    cols, exprs, params = [], [], []
+    for column, cast, value in _targets(p):
+        cols.append(column)
+        if cast is None:
+            exprs.append("DEFAULT")
+        else:
+            exprs.append(f"%s::{cast}")
+            params.append(value)
+    layer = p.spec.layer
+    sql = (f"INSERT INTO {layer.table} AS t ({', '.join(cols)}) VALUES ({', '.join(exprs)}) "
+           + RETURNING.format(id=layer.id_column))
+    return sql, params
+
+
+def update_sql(p: Prepared, fid: object) -> tuple[str, list]:
+    sets, params = [], []
+    for column, cast, value in _targets(p):
+        if cast is None:
+            sets.append(f"{column} = DEFAULT")
+        else:
+            sets.append(f"{column} = %s::{cast}")
+            params.append(value)
+    layer = p.spec.layer
+    sql = (f"UPDATE {layer.table} AS t SET {', '.join(sets)} WHERE t.{layer.id_column} = %s "
+           + RETURNING.format(id=layer.id_column))
+    return sql, [*params, fid]
+
+
+def current_sql(layer: Layer) -> str:
+    """The stored row of a replace or update, locked: ETag, imported values (a second geometry as WKT),
+    the geometry as hex EWKB and as storage-CRS GeoJSON (the base of a merge patch)."""
+    spec = spec_of(layer)
+    pairs = ", ".join(f"'{f.column}', " + (f"ST_AsText(t.{f.column})" if f.type == "wkt" else f"t.{f.column}")
+                      for f in spec.fields)
+    geom = "t.geom" if spec.geometry else "NULL::geometry"
+    return (f"SELECT {etag_sql()}, jsonb_build_object({pairs})::text, {geom}::text, ST_AsGeoJSON({geom}, 15)::text "
+            f"FROM {layer.table} AS t WHERE t.{layer.id_column} = %s FOR UPDATE")
+
+
+def delete_sql(layer: Layer) -> str:
+    return f"DELETE FROM {layer.table} AS t WHERE t.{layer.id_column} = %s"
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: objects merge recursively, null removes a member, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
