@@ -29,6 +29,7 @@ from api.routers import (
     layers,
     ogc,
     positions,
+    stats,
     tracks,
     web,
 )
@@ -85,7 +86,7 @@ def create_app() -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
-    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers):
+    for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, tracks, layers, stats):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

@@ -6,4 +6,4 @@ from gis import catalog
 
 #: Every catalog layer's table and the data tables no layer publishes (reference data and the
 #: append-only audit log stay).
-DATA_TABLES = [*catalog.tables(), "positions", "eval_draws", "dataset_meta"]
+DATA_TABLES = [*catalog.tables(), "positions", "eval_draws", "dataset_meta", "scenes"]

@@ -574,3 +574,18 @@ class HeatRollup(Base):
     period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     w: Mapped[float] = mapped_column(Double)
+
+
+class Scene(Base):
+    """A named bundle of layers, filters, basemap and view (migration 0008): 一图N景 of the web map."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (CheckConstraint("slug ~ '^[a-z0-9][a-z0-9_-]{0,62}$'", name="scenes_slug_format"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
