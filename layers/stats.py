@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import psycopg
 
 from gis.catalog.vocab import CASE_KINDS, CASE_SOURCES, CASE_STATUSES, VEHICLE_KINDS
@@ -139,6 +140,68 @@ def _grouped(conn: psycopg.Connection, *, table: str, alias: str, time_col: str,
     return {tuple(r[:n]): int(r[n]) for r in conn.execute(sql, p).fetchall()}
 
 
+#: Groupings the daily rollup (migration 0008) answers: grouping -> (dimension, how a value becomes the keys).
+ROLLUP_DIMS: dict[str, str] = {"source": "source", "kind": "kind", "major": "major", "minor": "minor",
+                               "category": "minor", "status": "status", "street": "street",
+                               "community": "community", "unit_grid": "unit_grid", "eval_grid": "unit_grid"}
+
+
+def _local_day(t: datetime | None) -> Any:
+    """The local date of `t` when `t` is a local midnight (else False: the rollup cannot answer)."""
+    if t is None:
+        return None
+    local = t.astimezone(district_tz())
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return False
+    return local.date()
+
+
+def _rollup_usable(conn: psycopg.Connection, groups: list[str], where: list[str], start: datetime | None,
+                   stop: datetime | None, shift: tuple[int, int] | None) -> bool:
+    """One grouping (or none), no filter, whole local days, and the rollup counts days of the district's zone."""
+    if len(groups) > 1 or where or (groups and groups[0] not in ROLLUP_DIMS):
+        return False
+    for t in (start, stop):
+        if t is not None and (_local_day(t) is False or (shift and _local_day(_shift(t, *shift)) is False)):
+            return False
+    row = conn.execute("SELECT tz FROM case_stats_zone").fetchone()
+    return row is not None and row[0] == str(district_tz())
+
+
+def _grouped_rollup(conn: psycopg.Connection, group: str | None, period: str | None, start: datetime | None,
+                    stop: datetime | None, shift: tuple[int, int] | None = None) -> dict[tuple, int]:
+    """As `_grouped` over cases, from the daily rollup: a few thousand rows instead of every case."""
+    dim = ROLLUP_DIMS[group] if group else "all"
+    p: dict[str, Any] = {"dim": dim}
+    conds = ["r.dim = %(dim)s"]
+    if start is not None:
+        p["start"] = _local_day(_shift(start, *shift) if shift else start)
+        conds.append("r.day >= %(start)s")
+    if stop is not None:
+        p["stop"] = _local_day(_shift(stop, *shift) if shift else stop)
+        conds.append("r.day < %(stop)s")
+    day = "r.day::timestamp"
+    if shift:
+        day = f"(r.day + make_interval(months => {shift[0]}, days => {shift[1]}))"
+    bucket = f"date_trunc('{period}', {day})" if period else "NULL::timestamp"
+    value, join = "r.val", ""
+    if group == "eval_grid":
+        value, join = "ug.eval_code", "LEFT JOIN unit_grids ug ON ug.code = r.val"
+    sql = (f"SELECT {value}, {bucket}, sum(r.n)::bigint FROM case_stats_rollup r {join} "
+           f"WHERE {' AND '.join(conds)} GROUP BY 1, 2 HAVING sum(r.n) <> 0")
+    out: dict[tuple, int] = {}
+    for v, b, n in conn.execute(sql, p).fetchall():
+        v = v or None
+        if group is None:
+            k: tuple = (b,)
+        elif group in ("minor", "category"):
+            k = (v[:2], v[2:], b) if v else (None, None, b)
+        else:
+            k = (v, b)
+        out[k] = out.get(k, 0) + int(n)
+    return out
+
+
 def _period_text(v: Any, period: str | None) -> str | None:
     if v is None or period is None:
         return None
@@ -256,10 +319,12 @@ def _comparison_shift(compare: str | None, period: str | None, start: datetime |
 def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: str | None = None,
                start: datetime | None = None, stop: datetime | None = None, compare: str | None = None,
                source: Sequence[str] = (), status: Sequence[str] = (), category: str | None = None,
-               area: str | None = None, limit: int | None = None, answers: LayerCache | None = None
-               ) -> dict[str, Any]:
+               area: str | None = None, limit: int | None = None, answers: LayerCache | None = None,
+               encoded: bool = False) -> Any:
     """Case counts by `groups` and `period` over [start, stop), optionally against the previous year
-    (`yoy`) or period (`mom`); filters by source, status, 大类/小类 and area code (any level)."""
+    (`yoy`) or period (`mom`); filters by source, status, 大类/小类 and area code (any level).
+    `encoded`: the answer as JSON bytes, cached as such (a cached answer of thousands of rows is then
+    sent without being serialised again)."""
     gs = parse_groups(groups, CASE_GROUPS)
     _check(period, compare, start, stop, limit)
     where: list[str] = []
@@ -282,16 +347,23 @@ def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: 
             raise InvalidInput("area must be a district, street, community or unit grid code")
         where.append("c.unit_grid_code LIKE %(area)s")
         params["area"] = area + "%"
-    key = ("cases", tuple(gs), period, start, stop, compare, tuple(source), tuple(status), category, area, limit)
+    key = ("cases", tuple(gs), period, start, stop, compare, tuple(source), tuple(status), category, area, limit,
+           encoded)
 
     def compute() -> dict[str, Any]:
-        cur = _grouped(conn, table="cases", alias="c", time_col="reported_at", groups=gs, allowed=CASE_GROUPS,
-                       period=period, start=start, stop=stop, where=where, params=params)
         shift = _comparison_shift(compare, period, start, stop)
-        prev = None if shift is None else _grouped(
-            conn, table="cases", alias="c", time_col="reported_at", groups=gs, allowed=CASE_GROUPS,
-            period=period, start=start, stop=stop, where=where, params=params, shift=shift)
-        return _answer(conn, "cases", gs, CASE_GROUPS, period, compare, start, stop, cur, prev, limit)
+        if _rollup_usable(conn, gs, where, start, stop, shift):
+            g = gs[0] if gs else None
+            cur = _grouped_rollup(conn, g, period, start, stop)
+            prev = None if shift is None else _grouped_rollup(conn, g, period, start, stop, shift)
+        else:
+            cur = _grouped(conn, table="cases", alias="c", time_col="reported_at", groups=gs,
+                           allowed=CASE_GROUPS, period=period, start=start, stop=stop, where=where, params=params)
+            prev = None if shift is None else _grouped(
+                conn, table="cases", alias="c", time_col="reported_at", groups=gs, allowed=CASE_GROUPS,
+                period=period, start=start, stop=stop, where=where, params=params, shift=shift)
+        return _encode(_answer(conn, "cases", gs, CASE_GROUPS, period, compare, start, stop, cur, prev, limit),
+                       encoded)
 
     return get_or_compute(answers, conn, CASE_TABLES, key, compute)
 
@@ -299,7 +371,7 @@ def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: 
 def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: str | None = None,
                 start: datetime | None = None, stop: datetime | None = None, compare: str | None = None,
                 kind: Sequence[str] = (), vehicle: str | None = None, state: str | None = None,
-                limit: int | None = None, answers: LayerCache | None = None) -> dict[str, Any]:
+                limit: int | None = None, answers: LayerCache | None = None, encoded: bool = False) -> Any:
     """Alarm counts by kind, vehicle, vehicle kind, road (多发路段), fence, state and period, by start time."""
     gs = parse_groups(groups, ALARM_GROUPS)
     _check(period, compare, start, stop, limit)
@@ -318,7 +390,7 @@ def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period:
         if state not in ("open", "closed"):
             raise InvalidInput(f"state must be open or closed, got {state!r}")
         where.append('a."end" IS NULL' if state == "open" else 'a."end" IS NOT NULL')
-    key = ("alarms", tuple(gs), period, start, stop, compare, tuple(kind), vehicle, state, limit)
+    key = ("alarms", tuple(gs), period, start, stop, compare, tuple(kind), vehicle, state, limit, encoded)
 
     def compute() -> dict[str, Any]:
         cur = _grouped(conn, table="alarms", alias="a", time_col="start", groups=gs, allowed=ALARM_GROUPS,
@@ -327,9 +399,14 @@ def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period:
         prev = None if shift is None else _grouped(
             conn, table="alarms", alias="a", time_col="start", groups=gs, allowed=ALARM_GROUPS,
             period=period, start=start, stop=stop, where=where, params=params, shift=shift)
-        return _answer(conn, "alarms", gs, ALARM_GROUPS, period, compare, start, stop, cur, prev, limit)
+        return _encode(_answer(conn, "alarms", gs, ALARM_GROUPS, period, compare, start, stop, cur, prev, limit),
+                       encoded)
 
     return get_or_compute(answers, conn, ALARM_TABLES, key, compute)
+
+
+def _encode(answer: dict[str, Any], encoded: bool) -> Any:
+    return orjson.dumps(answer, option=orjson.OPT_NON_STR_KEYS) if encoded else answer
 
 
 def _answer(conn: psycopg.Connection, kind: str, gs: list[str], allowed: dict[str, Group], period: str | None,

@@ -155,3 +155,30 @@ def test_scenes_planner_writes_everyone_reads(clean_db: str, http, api_keys: dic
     assert bad.status_code == 400 and "view" in bad.json()["detail"]
     assert http.delete("/api/scenes/sanitation", headers=auth(api_keys["planner"])).status_code == 204
     assert http.get("/api/scenes/sanitation").status_code == 404
+
+
+def test_rollup_follows_inserts_updates_deletes(layers_district: psycopg.Connection, http) -> None:
+    db = layers_district
+    reference = ("SELECT dim, day, val, n FROM (" + db.execute(
+        "SELECT case_stats_rows('SELECT reported_at, source, kind, major, minor, status, unit_grid_code, 1 AS s "
+        "FROM cases', (SELECT tz FROM case_stats_zone))").fetchone()[0] + ") t")
+
+    def same() -> None:
+        want = set(db.execute(reference).fetchall())
+        got = set(db.execute("SELECT dim, day, val, n FROM case_stats_rollup WHERE n <> 0").fetchall())
+        assert got == want
+
+    same()
+    db.execute("UPDATE cases SET source = 'app', status = 'closed' WHERE id % 3 = 0")
+    db.execute("UPDATE cases SET reported_at = reported_at + interval '20 hours' WHERE id % 5 = 0")
+    db.execute("UPDATE cases SET geom = ST_SetSRID(ST_MakePoint(121.46, 31.37), 4490) WHERE id % 7 = 0")
+    db.execute("DELETE FROM cases WHERE id % 11 = 0")
+    same()
+    # the API's rollup answer (whole days) equals a scan of the cases (a range starting at a time of day)
+    whole = http.get("/api/stats/cases", params={"group": "street", "period": "day", "from": "2024-01-01",
+                                                 "to": "2024-01-31"}).json()
+    scan = http.get("/api/stats/cases", params={"group": "street", "period": "day", "from": "2023-12-31T23:59:59.999",
+                                                "to": "2024-01-31"}).json()
+    assert whole["rows"] == scan["rows"]
+    db.execute("TRUNCATE cases CASCADE")
+    assert db.execute("SELECT count(*) FROM case_stats_rollup WHERE n <> 0").fetchone()[0] == 0

@@ -37,14 +37,14 @@ def case_stats(
     category: str | None = Query(None, description="大类 `01` or 大类+小类 `0101`, comma-separated"),
     area: str | None = Query(None, description="only cases in this street, community or unit grid (code)"),
     limit: int | None = Query(None, ge=1, le=10000, description=LIMIT_HELP),
-) -> dict[str, Any]:
+) -> Response:
     """`rows` of the group values, `period` (local start date), `count`, `share` and, with `compare`,
     `previous` and `change` ((count − previous) / previous). Without `limit` the counts add up to
     `total`, the number of cases reported in [from, to) that pass the filters; `labels` gives the
     Chinese names of the values present."""
-    return stats.case_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
-                            compare=compare, source=source, status=status, category=category, area=area,
-                            limit=limit, answers=svc.layers)
+    return Response(stats.case_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
+                                     compare=compare, source=source, status=status, category=category, area=area,
+                                     limit=limit, answers=svc.layers, encoded=True), media_type="application/json")
 
 
 @router.get("/api/stats/alarms", summary="Alarm counts by kind, vehicle, road, state and period (同比/环比)")
@@ -59,11 +59,11 @@ def alarm_stats(
     vehicle_id: str | None = Query(None),
     state: str | None = Query(None, description="open | closed"),
     limit: int | None = Query(None, ge=1, le=10000, description=LIMIT_HELP),
-) -> dict[str, Any]:
+) -> Response:
     """As `/api/stats/cases`, over alarms by their start time; `road` is the nearest street within ~50 m."""
-    return stats.alarm_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
-                             compare=compare, kind=kind, vehicle=vehicle_id, state=state, limit=limit,
-                             answers=svc.layers)
+    return Response(stats.alarm_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
+                                      compare=compare, kind=kind, vehicle=vehicle_id, state=state, limit=limit,
+                                      answers=svc.layers, encoded=True), media_type="application/json")
 
 
 SCENE_EXAMPLE = {

@@ -90,7 +90,8 @@ def config() -> JSONResponse:
         tiles.append(list(settings.web_basemap_tiles))
     attribution = settings.web_basemap_attribution or ("© 天地图" if settings.tianditu_key else "")
     return JSONResponse(
-        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490},
+        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490,
+         "timezone": settings.timezone},
         headers={"Cache-Control": REVALIDATE},
     )
 

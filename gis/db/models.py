@@ -11,6 +11,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     REAL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -589,3 +590,22 @@ class Scene(Base):
     created_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CaseStatsZone(Base):
+    """The time zone whose local days the case statistics rollup counts (migration 0008)."""
+
+    __tablename__ = "case_stats_zone"
+    __table_args__ = (CheckConstraint("id", name="case_stats_zone_one"),)
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
+    tz: Mapped[str] = mapped_column(Text)
+
+
+class CaseStatsRollup(Base):
+    """Cases per dimension, local day and value (migration 0008), kept by triggers; read by layers/stats."""
+
+    __tablename__ = "case_stats_rollup"
+    dim: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    val: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -41,7 +41,7 @@ export function initIdentify({ map, labels, maplibregl }) {
   $('#info-close').addEventListener('click', () => { hideInfo(); pin.remove(); });
 
   map.on('click', async (e) => {
-    if (drawing() || window.citygrid.mode) return;
+    if (drawing() || window.citygrid.mode || e.citygridHandled) return;
     const { lng, lat } = e.lngLat;
     const mine = ++seq;
     pin.setLngLat([lng, lat]).addTo(map);

@@ -1,4 +1,4 @@
-"""Scenes (一图N景) and the covering index of the case statistics (issue 19).
+"""Scenes (一图N景), the covering index and the daily rollup of the case statistics (issue 19).
 
 Revision ID: 0008
 Revises: 0007
@@ -19,5 +19,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for trigger in ("case_stats_ins", "case_stats_upd", "case_stats_del", "case_stats_trunc"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON cases")
+    op.execute("DROP FUNCTION IF EXISTS case_stats_apply()")
+    op.execute("DROP FUNCTION IF EXISTS case_stats_truncate()")
+    op.execute("DROP FUNCTION IF EXISTS case_stats_rows(text, text)")
+    op.execute("DROP TABLE IF EXISTS case_stats_rollup")
+    op.execute("DROP TABLE IF EXISTS case_stats_zone")
     op.execute("DROP INDEX IF EXISTS cases_stats_idx")
     op.execute("DROP TABLE IF EXISTS scenes")
