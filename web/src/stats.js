@@ -191,7 +191,8 @@ export function initStats({ map, app }) {
       chartBox.style.height = '260px';
     }
     chart.resize();
-    chart.setOption(option, true);
+    // no animation: a bar is where it is drawn at once (clicks land on it; the figure is not a show)
+    chart.setOption({ animation: false, ...option }, true);
     // the table (every row, with shares and the comparison), each row clickable like its bar
     const head = el('tr', {}, el('th', {}, CASE_GROUPS.find(([v]) => v === g)[1]), current.period ? el('th', {}, '时段') : null,
       el('th', {}, '案件数'), el('th', {}, '占比'), doc.compare ? el('th', {}, doc.compare === 'yoy' ? '去年同期' : '上期') : null,
@@ -202,6 +203,7 @@ export function initStats({ map, app }) {
       doc.compare ? el('td', { class: 'num' }, pct(r.change)) : null))));
     csv.disabled = false;
     await areas(doc, g);
+    app.stats.chart = chart;
     app.stats.ready = true;
   }
 

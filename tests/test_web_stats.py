@@ -1,0 +1,159 @@
+"""数图联动 in the browser: the 案件统计 panel against SQL, a bar click filtering the map, an area click
+listing its cases, and scenes (shared URL, big screen). Headless Chromium on the web-test world."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from http_auth import auth
+from test_web import ARGS, CHROMIUM, open_map, screen_xy, shot
+from web_world import IN_SOUTH_WEST, ensure_world
+
+pytestmark = pytest.mark.browser
+
+RANGE_SQL = "reported_at >= '2026-11-01T00:00+08' AND reported_at < '2026-11-21T00:00+08'"
+#: Cases added for these tests (other sources and statuses than the world's 40 hotline cases), removed after.
+EXTRA = [("X001", "camera", "closed", "2026-11-05T10:00:00+08", 121.4770, 31.3760),
+         ("X002", "camera", "processing", "2026-11-06T10:00:00+08", 121.4780, 31.3762),
+         ("X003", "supervisor", "closed", "2026-11-07T10:00:00+08", 121.4900, 31.3850),
+         ("X004", "camera", "closed", "2026-11-08T10:00:00+08", 121.4950, 31.3860)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def stats_world(live_server: str, database_url: str) -> Iterator[psycopg.Connection]:
+    ensure_world(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO cases (code, major, minor, source, status, reported_at, geom) VALUES "
+            "(%s, '01', '02', %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", EXTRA)
+        try:
+            yield conn
+        finally:
+            conn.execute("DELETE FROM cases WHERE code LIKE 'X0%%'")
+            conn.execute("DELETE FROM scenes")
+
+
+def _run(page: object, group: str) -> dict:
+    page.locator(".tabs button[data-tab=stats]").click()
+    page.locator("#stats-from").fill("2026-11-01")
+    page.locator("#stats-to").fill("2026-11-20")
+    page.select_option("#stats-group", group)
+    page.evaluate("window.citygrid.stats = null")
+    page.locator("#stats-run").click()
+    page.wait_for_function("window.citygrid.stats && window.citygrid.stats.ready", timeout=20_000)
+    return page.evaluate("window.citygrid.stats.doc")
+
+
+def test_case_stats_chart_bar_filters_the_map(browser: object, stats_world: psycopg.Connection,
+                                              live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    doc = _run(page, "source")
+    want = dict(stats_world.execute(f"SELECT source, count(*) FROM cases WHERE {RANGE_SQL} GROUP BY 1").fetchall())
+    assert {r["source"]: r["count"] for r in doc["rows"]} == want == {"hotline": 40, "camera": 3, "supervisor": 1}
+    # the table shows Chinese labels from the server, and the 合计 says what it counts
+    assert page.locator("#stats-table").get_by_text("视频/AI 发现").is_visible()
+    assert "camera" not in page.locator("#stats-table").inner_text()
+    assert "合计 44 件" in page.locator("#stats-note").inner_text()
+    assert "不限于当前视野" in page.locator("#stats-note").inner_text()
+    # click the 视频/AI bar on the chart canvas: the map shows exactly those cases and lists them
+    x, y = page.evaluate(
+        "() => { const s = window.citygrid.stats; const i = s.doc.rows.findIndex((r) => r.source === 'camera');"
+        " const [px, py] = s.chart.convertToPixel({ seriesIndex: 0 }, [s.doc.rows[i].count / 2, i]);"
+        " const r = document.querySelector('#stats-chart').getBoundingClientRect();"
+        " return [r.left + px, r.top + py]; }")
+    page.mouse.click(x, y)
+    page.wait_for_function("window.citygrid.stats.selected && window.citygrid.stats.selected.key === 'camera'",
+                           timeout=20_000)
+    selected = page.evaluate("window.citygrid.stats.selected")
+    assert selected["matched"] == selected["shown"] == 3
+    assert page.locator("#stats-case-list li").count() == 3
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = page.evaluate(
+        "() => window.citygrid.map.querySourceFeatures('overlay:stats-cases')"
+        ".reduce((n, f) => n + (f.properties.point_count || 1), 0)")
+    assert drawn == 3
+    # times in the district's zone, to the second
+    assert "2026-11-08 10:00:00" in page.locator("#stats-case-list").inner_text()
+    shot(page, "web-stats-01-bar-filters-map")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
+
+def test_click_an_area_lists_its_cases(browser: object, stats_world: psycopg.Connection, live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    doc = _run(page, "unit_grid")
+    want = dict(stats_world.execute(f"SELECT unit_grid_code, count(*) FROM cases WHERE {RANGE_SQL} "
+                                    "GROUP BY 1").fetchall())
+    assert {r["unit_grid"]: r["count"] for r in doc["rows"]} == want
+    page.wait_for_function("window.citygrid.map.querySourceFeatures('overlay:stats-areas').length > 0",
+                           timeout=20_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    x, y = screen_xy(page, *IN_SOUTH_WEST)
+    page.mouse.click(x, y)
+    page.wait_for_function("window.citygrid.stats.selected", timeout=20_000)
+    selected = page.evaluate("window.citygrid.stats.selected")
+    assert selected["key"] == "310113003001001"
+    assert selected["matched"] == want["310113003001001"] == 24
+    title = page.locator("#info-title").inner_text()
+    assert "淞滨南网格" in title and "24 件" in title
+    # the area click is the statistics' own: no reverse-geocode panel replaces the list
+    assert page.locator("#stats-case-list li").count() == 24
+    shot(page, "web-stats-02-area-lists-cases")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
+
+def test_scene_from_shared_url_and_big_screen(browser: object, stats_world: psycopg.Connection, live_server: str,
+                                              http: object, api_keys: dict[str, str]) -> None:
+    spec = {"layers": ["admin_areas", "unit_grids"], "basemap": "dark",
+            "view": {"center": [121.485, 31.38], "zoom": 15}}
+    r = http.post("/api/scenes", json={"slug": "sanitation", "name": "环卫作业", "department": "环卫", "spec": spec},
+                  headers=auth(api_keys["planner"]))
+    assert r.status_code == 201, r.text
+    watched = open_map(browser, live_server, path="/?scene=sanitation&bigscreen=16:9", width=1600, height=900)
+    page = watched.page
+    page.wait_for_function("window.citygrid.scenesReady", timeout=20_000)
+    assert page.evaluate("window.citygrid.scene.slug") == "sanitation"
+    center = page.evaluate("(() => { const c = window.citygrid.map.getCenter(); return [c.lng, c.lat]; })()")
+    assert abs(center[0] - 121.485) < 1e-6 and abs(center[1] - 31.38) < 1e-6
+    assert page.evaluate("window.citygrid.map.getZoom()") == pytest.approx(15)
+    visible = page.evaluate("Object.fromEntries(Object.entries(window.citygrid.state).map(([k, v]) => [k, v.visible]))")
+    assert visible["unit_grids"] and visible["admin_areas"] and not visible["components"]
+    assert page.evaluate("document.body.classList.contains('bigscreen')")
+    assert not page.locator("#sidebar").is_visible()
+    page.wait_for_selector("#bigscreen-figures [data-figure=cases]", timeout=20_000)
+    since = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=30)).date()
+    want = stats_world.execute("SELECT count(*) FROM cases WHERE reported_at >= %s::date::timestamp AT TIME ZONE "
+                               "'Asia/Shanghai'", (since,)).fetchone()[0]
+    figure = page.locator("#bigscreen-figures [data-figure=cases] b").inner_text()
+    assert int(figure.replace(",", "")) == want
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-scenes-01-big-screen")
+    page.locator("#bigscreen-exit").click()
+    assert page.locator("#sidebar").is_visible()
+    page.locator(".tabs button[data-tab=scenes]").click()
+    assert page.locator("#scene-list").get_by_text("环卫作业").is_visible()
+    assert "/?scene=sanitation" in page.locator("#scene-note").inner_text()
+    shot(page, "web-scenes-02-list")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
