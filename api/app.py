@@ -76,6 +76,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        # /docs is served by the web router from the project's own Swagger UI files (no CDN); ReDoc
+        # would load its script from a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
         # Reads are open unless CITYGRID_READ_REQUIRES_KEY is set; writes check their own role.
         dependencies=[Depends(optional_principal)],
     )

@@ -173,13 +173,29 @@ def _grouped_rollup(conn: psycopg.Connection, group: str | None, period: str | N
     """As `_grouped` over cases, from the daily rollup: a few thousand rows instead of every case."""
     dim = ROLLUP_DIMS[group] if group else "all"
     p: dict[str, Any] = {"dim": dim}
+    lo = _local_day(_shift(start, *shift) if shift and start else start)
+    hi = _local_day(_shift(stop, *shift) if shift and stop else stop)
     conds = ["r.dim = %(dim)s"]
-    if start is not None:
-        p["start"] = _local_day(_shift(start, *shift) if shift else start)
+    if lo is not None:
+        p["start"] = lo
         conds.append("r.day >= %(start)s")
-    if stop is not None:
-        p["stop"] = _local_day(_shift(stop, *shift) if shift else stop)
+    if hi is not None:
+        p["stop"] = hi
         conds.append("r.day < %(stop)s")
+    table = "case_stats_rollup"
+    if dim == "unit_grid" and period in (None, "month", "quarter", "year"):
+        # Whole months inside the range from the monthly rows, the days at either end from the daily ones.
+        m1 = None if lo is None else (lo if lo.day == 1 else _next_month(lo))
+        m2 = None if hi is None else hi.replace(day=1)
+        if m1 is None or m2 is None or m1 < m2:
+            p.update(m1=m1, m2=m2)
+            daily = " AND ".join([*conds, "(%(m1)s::date IS NOT NULL AND r.day < %(m1)s "
+                                          "OR %(m2)s::date IS NOT NULL AND r.day >= %(m2)s)"])
+            monthly = " AND ".join(["r.dim = 'unit_grid_month'", "(%(m1)s::date IS NULL OR r.day >= %(m1)s)",
+                                    "(%(m2)s::date IS NULL OR r.day < %(m2)s)"])
+            table = (f"(SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE {daily} UNION ALL "
+                     f"SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE {monthly})")
+            conds = ["TRUE"]
     day = "r.day::timestamp"
     if shift:
         day = f"(r.day + make_interval(months => {shift[0]}, days => {shift[1]}))"
@@ -187,7 +203,7 @@ def _grouped_rollup(conn: psycopg.Connection, group: str | None, period: str | N
     value, join = "r.val", ""
     if group == "eval_grid":
         value, join = "ug.eval_code", "LEFT JOIN unit_grids ug ON ug.code = r.val"
-    sql = (f"SELECT {value}, {bucket}, sum(r.n)::bigint FROM case_stats_rollup r {join} "
+    sql = (f"SELECT {value}, {bucket}, sum(r.n)::bigint FROM {table} r {join} "
            f"WHERE {' AND '.join(conds)} GROUP BY 1, 2 HAVING sum(r.n) <> 0")
     out: dict[tuple, int] = {}
     for v, b, n in conn.execute(sql, p).fetchall():
@@ -200,6 +216,10 @@ def _grouped_rollup(conn: psycopg.Connection, group: str | None, period: str | N
             k = (v, b)
         out[k] = out.get(k, 0) + int(n)
     return out
+
+
+def _next_month(d: Any) -> Any:
+    return d.replace(year=d.year + (d.month == 12), month=d.month % 12 + 1, day=1)
 
 
 def _period_text(v: Any, period: str | None) -> str | None:

@@ -180,5 +180,18 @@ def test_rollup_follows_inserts_updates_deletes(layers_district: psycopg.Connect
     scan = http.get("/api/stats/cases", params={"group": "street", "period": "day", "from": "2023-12-31T23:59:59.999",
                                                 "to": "2024-01-31"}).json()
     assert whole["rows"] == scan["rows"]
+    # a range over several months: whole months from the monthly rows of the grids, the ends from the days
+    db.execute("INSERT INTO cases (major, minor, source, reported_at, geom) SELECT '01', '01', 'hotline', "
+               "timestamptz '2023-11-15T12:00+08' + i * interval '29 hours', "
+               "ST_SetSRID(ST_MakePoint(121.41 + (i % 9) * 0.01, 31.31 + (i % 7) * 0.01), 4490) "
+               "FROM generate_series(1, 80) i")
+    same()
+    for group, period in (("unit_grid", "month"), ("eval_grid", None), ("unit_grid", "quarter")):
+        p = {"group": group, "to": "2024-02-05"}
+        if period:
+            p["period"] = period
+        whole = http.get("/api/stats/cases", params={**p, "from": "2023-11-10"}).json()
+        scan = http.get("/api/stats/cases", params={**p, "from": "2023-11-09T23:59:59.999"}).json()
+        assert whole["rows"] == scan["rows"] and whole["total"] > 100
     db.execute("TRUNCATE cases CASCADE")
     assert db.execute("SELECT count(*) FROM case_stats_rollup WHERE n <> 0").fetchone()[0] == 0

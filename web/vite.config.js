@@ -1,6 +1,6 @@
 // Build of the web map: plain ES modules bundled into dist/ (hashed names under dist/assets, served
 // immutable by api/routers/web.py), with gzip twins so phones download a quarter of the bytes.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { defineConfig } from 'vite';
@@ -23,6 +23,23 @@ function gzipTwins() {
   };
 }
 
+/** Swagger UI for the server's /docs, from npm (swagger-ui-dist, pinned): the API page works offline. */
+function swaggerAssets() {
+  return {
+    name: 'citygrid-swagger-ui',
+    apply: 'build',
+    writeBundle(options) {
+      const from = join('node_modules', 'swagger-ui-dist');
+      const to = join(options.dir, 'swagger');
+      mkdirSync(to, { recursive: true });
+      for (const name of ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png', 'LICENSE']) {
+        copyFileSync(join(from, name), join(to, name));
+        if (/\.(js|css)$/.test(name)) writeFileSync(join(to, `${name}.gz`), gzipSync(readFileSync(join(to, name)), { level: 9 }));
+      }
+    },
+  };
+}
+
 export default defineConfig({
   base: '/',
   build: {
@@ -32,5 +49,5 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     sourcemap: false,
   },
-  plugins: [gzipTwins()],
+  plugins: [gzipTwins(), swaggerAssets()],
 });

@@ -25,7 +25,8 @@ CREATE INDEX IF NOT EXISTS cases_stats_idx ON cases (reported_at)
 -- district by source or by month is then a few thousand rows of this table instead of a scan of a
 -- third of a million cases (layers/stats.py reads it when the range is whole local days and there is
 -- one grouping and no filter; everything else scans `cases`). Dimensions: all (val ''), source, kind,
--- major, minor (val = 大类 || 小类), status, street, community, unit_grid (prefixes of unit_grid_code);
+-- major, minor (val = 大类 || 小类), status, street, community, unit_grid (prefixes of unit_grid_code), and
+-- unit_grid_month (day = the first of the local month: a year by grid is 12 rows per grid, not 365);
 -- a NULL value is stored as ''. Days are local days of the zone in case_stats_zone (the district's
 -- settings.timezone; the engine uses the rollup only when they agree). Kept set-based by statement-level
 -- triggers with transition tables, like heat_rollup (0007): inserts add, deletes subtract, updates add
@@ -47,13 +48,17 @@ CREATE TABLE IF NOT EXISTS case_stats_rollup (
 
 CREATE OR REPLACE FUNCTION case_stats_rows(src text, tz text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
     SELECT format($q$
-        SELECT d.dim, (x.reported_at AT TIME ZONE %L)::date AS day, coalesce(d.val, '') AS val, sum(x.s) AS n
-        FROM (%s) x CROSS JOIN LATERAL (VALUES
-            ('all', ''), ('source', x.source), ('kind', x.kind), ('major', x.major::text),
-            ('minor', x.major::text || x.minor::text), ('status', x.status), ('unit_grid', x.unit_grid_code::text),
-            ('street', left(x.unit_grid_code, 9)), ('community', left(x.unit_grid_code, 12))) d(dim, val)
+        SELECT d.dim, d.day, coalesce(d.val, '') AS val, sum(x.s) AS n
+        FROM (%s) x
+        CROSS JOIN LATERAL (SELECT (x.reported_at AT TIME ZONE %L)::date AS dd) l
+        CROSS JOIN LATERAL (VALUES
+            ('all', '', l.dd), ('source', x.source, l.dd), ('kind', x.kind, l.dd), ('major', x.major::text, l.dd),
+            ('minor', x.major::text || x.minor::text, l.dd), ('status', x.status, l.dd),
+            ('unit_grid', x.unit_grid_code::text, l.dd), ('street', left(x.unit_grid_code, 9), l.dd),
+            ('community', left(x.unit_grid_code, 12), l.dd),
+            ('unit_grid_month', x.unit_grid_code::text, date_trunc('month', l.dd)::date)) d(dim, val, day)
         GROUP BY 1, 2, 3 HAVING sum(x.s) <> 0
-    $q$, tz, src)
+    $q$, src, tz)
 $f$;
 
 CREATE OR REPLACE FUNCTION case_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$
