@@ -189,12 +189,16 @@ def _grouped_rollup(conn: psycopg.Connection, group: str | None, period: str | N
         m2 = None if hi is None else hi.replace(day=1)
         if m1 is None or m2 is None or m1 < m2:
             p.update(m1=m1, m2=m2)
-            daily = " AND ".join([*conds, "(%(m1)s::date IS NOT NULL AND r.day < %(m1)s "
-                                          "OR %(m2)s::date IS NOT NULL AND r.day >= %(m2)s)"])
-            monthly = " AND ".join(["r.dim = 'unit_grid_month'", "(%(m1)s::date IS NULL OR r.day >= %(m1)s)",
-                                    "(%(m2)s::date IS NULL OR r.day < %(m2)s)"])
-            table = (f"(SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE {daily} UNION ALL "
-                     f"SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE {monthly})")
+            parts = ["SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE r.dim = 'unit_grid_month'"
+                     + (" AND r.day >= %(m1)s" if m1 else "") + (" AND r.day < %(m2)s" if m2 else "")]
+            # each end its own index range (an OR of the two would scan every day of the range)
+            if m1 and lo < m1:
+                parts.append("SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE r.dim = 'unit_grid' "
+                             "AND r.day >= %(start)s AND r.day < %(m1)s")
+            if m2 and hi > m2:
+                parts.append("SELECT r.day, r.val, r.n FROM case_stats_rollup r WHERE r.dim = 'unit_grid' "
+                             "AND r.day >= %(m2)s AND r.day < %(stop)s")
+            table = f"({' UNION ALL '.join(parts)})"
             conds = ["TRUE"]
     day = "r.day::timestamp"
     if shift:
@@ -287,7 +291,7 @@ def _labels(conn: psycopg.Connection, rows: list[dict[str, Any]], kind: str) -> 
                            ("unit_grid", "SELECT code, coalesce(name, code) FROM unit_grids WHERE code = ANY(%s)"),
                            ("eval_grid", "SELECT code, coalesce(name, code) FROM eval_grids WHERE code = ANY(%s)")):
             if level in present:
-                codes = [r[level] for r in rows if r.get(level)]
+                codes = list({r[level] for r in rows if r.get(level)})
                 labels[level] = dict(conn.execute(sql, (codes,)).fetchall())
     else:
         if "kind" in present:
@@ -297,7 +301,7 @@ def _labels(conn: psycopg.Connection, rows: list[dict[str, Any]], kind: str) -> 
         if "vehicle_kind" in present:
             labels["vehicle_kind"] = VEHICLE_KINDS.labels
         if "vehicle" in present:
-            ids = [r["vehicle"] for r in rows if r.get("vehicle")]
+            ids = list({r["vehicle"] for r in rows if r.get("vehicle")})
             labels["vehicle"] = {i: p or i for i, p in conn.execute(
                 "SELECT id, plate FROM vehicles WHERE id = ANY(%s)", (ids,)).fetchall()}
         if "street" in present:

@@ -157,3 +157,68 @@ def test_scene_from_shared_url_and_big_screen(browser: object, stats_world: psyc
     assert watched.outside == []
     page.context.close()
 
+
+
+def test_choropleth_click_shows_the_number(browser: object, stats_world: psycopg.Connection, live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.locator(".tabs button[data-tab=analysis]").click()
+    page.locator("#heat-from").fill("2026-10-01T00:00")
+    page.locator("#heat-to").fill("2026-12-31T00:00")
+    page.select_option("#choro-level", "unit_grid")
+    page.get_by_role("button", name="显示分级统计").click()
+    page.wait_for_function("window.citygrid.map.querySourceFeatures('overlay:choropleth').length > 0", timeout=20_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    x, y = screen_xy(page, *IN_SOUTH_WEST)
+    page.mouse.click(x, y)
+    page.locator("[data-testid=choropleth-info]").wait_for(timeout=10_000)
+    want = stats_world.execute(
+        "SELECT count(*) FROM cases WHERE unit_grid_code = '310113003001001' AND reported_at >= "
+        "'2026-10-01T00:00+08' AND reported_at < '2026-12-31T00:00+08'").fetchone()[0]
+    assert page.evaluate("window.citygrid.choroplethPick") == {"code": "310113003001001", "cases": want}
+    assert f"{want} 件" in page.locator("#info-title").inner_text()
+    assert "合计" in page.locator("#tab-analysis").inner_text()
+    shot(page, "web-stats-03-choropleth-click")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
+
+def test_search_says_when_it_only_found_the_street(browser: object, stats_world: psycopg.Connection,
+                                                   live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    box = page.locator("#search-input")
+    box.fill("淞滨路100号")
+    page.locator("#search-suggest li[role=option]").first.wait_for(timeout=5000)
+    # typing on makes the shown suggestions stale: they are hidden and cannot be picked with ↓ + Enter
+    box.press("End")
+    box.type("0")
+    assert page.locator("#search-suggest").is_hidden()
+    box.press("ArrowDown")
+    assert page.locator("#search-suggest li.active").count() == 0
+    box.fill("淞滨路")
+    box.press("Enter")
+    page.locator("[data-testid=search-popup]").wait_for(timeout=5000)
+    result = page.evaluate("window.citygrid.searchResult")
+    assert result["properties"]["match_level"] == "street" and result["unsure"]
+    assert page.locator("[data-testid=coarse-match]").is_visible()
+    assert "街" in page.locator("[data-testid=match-level]").inner_text()
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-search-01-coarse-match")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
+
+def test_api_docs_work_offline(browser: object, live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.goto(live_server + "/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=20_000)
+    assert "CityGrid" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-summary-path", has_text="/api/stats/cases").count() >= 1
+    shot(page, "web-docs-01-offline")
+    assert [e for e in watched.errors if "favicon" not in e] == []
+    assert watched.outside == []
+    page.context.close()
