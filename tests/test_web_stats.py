@@ -222,3 +222,70 @@ def test_api_docs_work_offline(browser: object, live_server: str) -> None:
     assert [e for e in watched.errors if "favicon" not in e] == []
     assert watched.outside == []
     page.context.close()
+
+
+def test_workflows_from_the_map(browser: object, stats_world: psycopg.Connection, live_server: str, http: object,
+                                api_keys: dict[str, str]) -> None:
+    """违规反查 → track, 车辆统计, 普查成果 and 批量地址 from the 业务 tab, against SQL."""
+    db = stats_world
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    fixes = []
+    for i in range(40):  # along 淞滨路 west → east, standing still for 5 minutes in the middle
+        lon = 121.472 + 0.0006 * min(i, 20) + 0.0006 * max(0, i - 30)
+        t = start + timedelta(seconds=30 * i)
+        fixes.append({"vehicle_id": "dev-1", "ts": t.isoformat(), "lon": round(lon, 6), "lat": 31.3801,
+                      "speed_kmh": 0 if 20 <= i <= 30 else 20})
+    r = http.post("/api/positions", json=fixes, headers=auth(api_keys["device"]))
+    assert r.status_code == 200, r.text
+    try:
+        watched = open_map(browser, live_server)
+        page = watched.page
+        page.locator(".tabs button[data-tab=work]").click()
+        # a wide window: the browser's own zone does not matter
+        page.locator("#passed-from").fill("2026-11-19T00:00")
+        page.locator("#passed-to").fill("2026-11-21T23:00")
+        page.locator("#passed-run").click()
+        page.wait_for_function("window.citygrid.work && window.citygrid.work.passed", timeout=20_000)
+        assert page.evaluate("window.citygrid.work.passed") == ["dev-1"]
+        page.locator("#passed-list li[data-vehicle=dev-1]").click()
+        page.wait_for_function("window.citygrid.work.track", timeout=20_000)
+        assert page.evaluate("window.citygrid.work.track.points") == db.execute(
+            "SELECT count(*) FROM positions WHERE vehicle_id = 'dev-1' AND ts >= '2026-11-19T00:00+14' "
+            "AND ts < '2026-11-21T23:00-12'").fetchone()[0]
+        assert "沪A·环卫1" in page.locator("#passed-list").inner_text()
+        shot(page, "web-work-01-passed-track")
+
+        page.select_option("#vstats-vehicle", "dev-1")
+        page.locator("#vstats-date").fill("2026-11-20")
+        page.locator("#vstats-run").click()
+        page.wait_for_function("window.citygrid.work.vehicleStats", timeout=20_000)
+        s = page.evaluate("window.citygrid.work.vehicleStats")
+        assert s["fixes"] == db.execute("SELECT count(*) FROM positions WHERE vehicle_id = 'dev-1' AND ts >= "
+                                        "'2026-11-20T00:00+08' AND ts < '2026-11-21T00:00+08'").fetchone()[0]
+        assert len(s["stops"]) == 1 and s["mileage_km"] > 0
+        assert "生活垃圾车" in page.locator("#vstats-vehicle").inner_text()  # the kind's Chinese label
+        shot(page, "web-work-02-vehicle-stats")
+
+        page.locator("#census-run").click()
+        page.wait_for_function("window.citygrid.work.census", timeout=20_000)
+        streets = db.execute("SELECT count(*) FROM admin_areas WHERE level = 'street'").fetchone()[0]
+        assert page.locator("#census-table tbody tr").count() == streets == 1
+        assert "吴淞街道" in page.locator("#census-table").inner_text()
+
+        csv = "address\n淞滨路100号\n双城路8号\n火星大道999号\n".encode()
+        page.set_input_files("#batch-file", files=[{"name": "addresses.csv", "mimeType": "text/csv", "buffer": csv}])
+        page.locator("#batch-run").click()
+        page.wait_for_function("window.citygrid.work.batch", timeout=30_000)
+        assert page.evaluate("window.citygrid.work.batch") == {"total": 3, "placed": 2, "unmatched": 1}
+        assert "火星大道999号" in page.locator("#batch-unmatched").inner_text()
+        assert "完成：3 行" in page.locator("#batch-note").inner_text()
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-work-03-batch")
+        assert watched.errors == []
+        assert watched.outside == []
+        page.context.close()
+    finally:
+        db.execute("DELETE FROM alarms WHERE vehicle_id = 'dev-1' AND start >= '2026-11-20T00:00+08' "
+                   "AND start < '2026-11-21T00:00+08'")
+        db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-1' AND ts >= '2026-11-20T00:00+08' "
+                   "AND ts < '2026-11-21T00:00+08'")

@@ -15,6 +15,7 @@ import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
 import { initStats } from './stats.js';
 import { $, setTimeZone, toast } from './ui.js';
+import { initWorkflows } from './workflows.js';
 
 const DEFAULT_VIEW = { center: [121.45, 31.35], zoom: 11 };
 const app = (window.citygrid = { ready: false, state, labels: {}, maplibregl });
@@ -110,6 +111,7 @@ async function boot() {
   initMeasure(ctx);
   initStats(ctx);
   initScenes(ctx);
+  initWorkflows(ctx);
   initIdentify(ctx);
   map.once('idle', () => { app.firstIdle = performance.now(); });
   // resolves when every visible tile is loaded and drawn (used by the browser tests and the benchmark)
