@@ -21,6 +21,8 @@ LEAST_ROLE = {
     "/api/routes": "planner",
     "/api/routes/{route_id}": "planner",
     "/api/positions": "device",
+    "/api/scenes": "planner",
+    "/api/scenes/{slug}": "planner",
 }
 #: Writes that are reads in disguise (bulk queries sent as POST bodies): open like the GET forms.
 READ_POSTS = {"/api/grids/locate", "/api/geocode/batch"}

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from browser_kit import ARGS, CHROMIUM, open_map, screen_xy, shot
 from http_auth import auth
-from test_web import ARGS, CHROMIUM, open_map, screen_xy, shot
 from web_world import IN_SOUTH_WEST, ensure_world
 
 pytestmark = pytest.mark.browser
@@ -289,3 +289,61 @@ def test_workflows_from_the_map(browser: object, stats_world: psycopg.Connection
                    "AND start < '2026-11-21T00:00+08'")
         db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-1' AND ts >= '2026-11-20T00:00+08' "
                    "AND ts < '2026-11-21T00:00+08'")
+
+
+def test_online_vehicles_and_alarm_filter(browser: object, stats_world: psycopg.Connection, live_server: str,
+                                          http: object, api_keys: dict[str, str]) -> None:
+    """在线 = reported within 10 minutes (stale ones grey); alarms filtered (default open + today), an alarm's
+    card on click and the vehicle's track around it."""
+    db = stats_world
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    fixes = [{"vehicle_id": "dev-2", "ts": (now - timedelta(minutes=8) + timedelta(seconds=20 * i)).isoformat(),
+              "lon": 121.474 + 0.0003 * i, "lat": 31.3745, "speed_kmh": 15} for i in range(20)]
+    r = http.post("/api/positions", json=fixes, headers=auth(api_keys["device"]))
+    assert r.status_code == 200, r.text
+    db.execute("INSERT INTO alarms (kind, vehicle_id, start, \"end\", geom) VALUES "
+               "('overspeed', 'dev-2', %s, NULL, ST_SetSRID(ST_MakePoint(121.4766, 31.3745), 4490)), "
+               "('illegal_stay', 'dev-2', %s, %s, ST_SetSRID(ST_MakePoint(121.4790, 31.3745), 4490))",
+               (now - timedelta(minutes=5), now - timedelta(days=2), now - timedelta(days=2) + timedelta(minutes=9)))
+    try:
+        watched = open_map(browser, live_server)
+        page = watched.page
+        page.locator(".tabs button[data-tab=live]").click()
+        page.wait_for_function("window.citygrid.vehicles && window.citygrid.alarmsShown !== undefined",
+                               timeout=20_000)
+        online = db.execute("SELECT count(*) FROM (SELECT vehicle_id, max(ts) AS t FROM positions GROUP BY 1) v "
+                            "WHERE t >= now() - interval '10 minutes'").fetchone()[0]
+        assert page.evaluate("window.citygrid.vehicles.online") == online >= 1
+        assert "10 分钟内有定位" in page.locator("#tab-live").inner_text()
+        # default: open alarms of today — the closed one of two days ago is loaded but not shown
+        open_item = page.locator('#alarm-list li[data-kind="overspeed"]')
+        assert open_item.first.is_visible() and "超速" in open_item.first.inner_text()
+        assert page.locator('#alarm-list li[data-kind="illegal_stay"]:visible').count() == 0
+        page.select_option("#alarm-state", "")
+        page.select_option("#alarm-time", "7d")
+        page.locator('#alarm-list li[data-kind="illegal_stay"]:visible').first.wait_for(timeout=10_000)
+        page.select_option("#alarm-state", "open")
+        page.select_option("#alarm-time", "today")
+        page.select_option("#alarm-kind", "overspeed")
+        assert page.evaluate("window.citygrid.alarmsShown") == 1
+        page.select_option("#alarm-kind", "")
+        # the alarm's card on the map, then its vehicle's track around it
+        page.evaluate("window.citygrid.map.jumpTo({center: [121.4766, 31.3745], zoom: 17})")
+        page.evaluate("window.citygrid.whenIdle()")
+        x, y = screen_xy(page, 121.4766, 31.3745)
+        page.mouse.click(x, y)
+        card = page.locator("[data-testid=alarm-card]")
+        card.wait_for(timeout=10_000)
+        assert "超速" in card.inner_text() and "进行中" in card.inner_text()
+        page.evaluate("window.citygrid.track = null")
+        card.get_by_role("button", name="查看前后轨迹").click()
+        page.wait_for_function("window.citygrid.track", timeout=20_000)
+        assert page.evaluate("window.citygrid.track.points") == 20
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-live-01-alarm-card-track")
+        assert watched.errors == []
+        assert watched.outside == []
+        page.context.close()
+    finally:
+        db.execute("DELETE FROM alarms WHERE vehicle_id = 'dev-2'")
+        db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-2' AND ts >= %s", (now - timedelta(minutes=10),))
