@@ -6,7 +6,7 @@ import buffer from '@turf/buffer';
 import { collection, explain, getJSON, has, pathLike, send } from './api.js';
 import { DrawSession } from './draw.js';
 import { lineLength, polygonArea } from './measure.js';
-import { $, el, metres, squareMetres, toast } from './ui.js';
+import { $, dateTime, el, metres, squareMetres, toast } from './ui.js';
 
 const SRC = 'overlay:fences';
 const KIND_COLORS = { area: '#1c7ed6', forbidden: '#e03131', corridor: '#f08c00', stop: '#2f9e44' };
@@ -95,7 +95,7 @@ export function initFences({ map, labels }) {
   ensureLayers(map);
 
   function properties(kindValue, extra = {}) {
-    const props = { name: name.value.trim() || `${kindName(kindValue)} ${new Date().toLocaleString('zh-CN', { hour12: false })}`, kind: kindValue, ...extra };
+    const props = { name: name.value.trim() || `${kindName(kindValue)} ${dateTime(new Date())}`, kind: kindValue, ...extra };
     if (speed.value) props.speed_limit_kmh = Number(speed.value);
     const v = vehicles.value.split(/[,，\s]+/).filter(Boolean);
     if (v.length) props.vehicles = v;

@@ -314,7 +314,7 @@ export function initLive({ map, labels, maplibregl }) {
       { type: 'Feature', properties: { part: 'all' }, geometry: { type: 'LineString', coordinates: points.map((p) => [p.lon, p.lat]) } },
       ...(done.length > 1 ? [{ type: 'Feature', properties: { part: 'done' }, geometry: { type: 'LineString', coordinates: done } }] : []),
     ] });
-    clock.textContent = `${new Date(t).toLocaleString('zh-CN', { hour12: false })}${Number.isFinite(pos.speed) ? ` · ${Math.round(pos.speed)} km/h` : ''}`;
+    clock.textContent = `${dateTime(new Date(t))}${Number.isFinite(pos.speed) ? ` · ${Math.round(pos.speed)} km/h` : ''}`;
     slider.value = Math.round(((t - t0) / Math.max(1, t1 - t0)) * 1000);
   }
 
