@@ -35,6 +35,7 @@ from api.routers import (
     positions,
     samples,
     shops,
+    stats,
     tracks,
     web,
     webhooks,
@@ -88,6 +89,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        # /docs is served by the web router from the project's own Swagger UI files (no CDN); ReDoc
+        # would load its script from a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
         # Reads are open unless CITYGRID_READ_REQUIRES_KEY is set; writes check their own role.
         dependencies=[Depends(optional_principal)],
     )
@@ -99,7 +104,7 @@ def create_app() -> FastAPI:
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])
     app.add_middleware(RequestContext)
     for module in (health, auth, catalog, codes, grids, geocode, ogc, fences, positions, alarms, webhooks, tracks,
-                   layers, nearby, devices, cases, shops, muck, samples):
+                   layers, nearby, devices, cases, shops, muck, samples, stats):
         app.include_router(module.router)
     app.include_router(web.router)  # last: it serves `/` and the static files
     return app

@@ -11,6 +11,8 @@ Figures:
     switched on and timed until every tile is loaded and drawn (idle). Run first, so the server's tile
     cache is cold too.
   * page first render: fresh browser, from navigation start to the map's first idle (all default layers).
+  * panels (issue 19): from the click to the panel showing its data — 案件统计 (the ECharts chunk loads
+    on first use), a bar's cases on the map, 普查成果, 违规反查.
 """
 
 from __future__ import annotations
@@ -78,6 +80,36 @@ def page_first_render(browser: object, base: str, width: int, height: int) -> tu
     return first_idle / 1000, dom / 1000
 
 
+def panels_open(browser: object, base: str, width: int, height: int) -> dict[str, float]:
+    """Seconds from a click to the panel showing its data (fresh page each run: the charts chunk is cold)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}/")
+    page.wait_for_function("window.citygrid && window.citygrid.ready", timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    out: dict[str, float] = {}
+    page.locator(".tabs button[data-tab=stats]").click()
+    t = time.perf_counter()
+    page.locator("#stats-run").click()
+    page.wait_for_function("window.citygrid.stats && window.citygrid.stats.ready", timeout=60_000)
+    out["案件统计 (chart + table + areas)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    page.locator("#stats-table tbody tr").first.click()
+    page.wait_for_function("window.citygrid.stats.selected", timeout=60_000)
+    out["案件统计 bar → cases on map + list"] = time.perf_counter() - t
+    page.locator(".tabs button[data-tab=work]").click()
+    t = time.perf_counter()
+    page.locator("#census-run").click()
+    page.wait_for_function("window.citygrid.work && window.citygrid.work.census", timeout=60_000)
+    out["普查成果 (streets)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    page.locator("#passed-run").click()
+    page.wait_for_function("window.citygrid.work.passed", timeout=60_000)
+    out["违规反查 (view, last day of data)"] = time.perf_counter() - t
+    context.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="an already running server (default: start one on the main database)")
@@ -94,6 +126,7 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
         pages = [page_first_render(browser, base, args.width, args.height) for _ in range(args.runs)]
+        panels = [panels_open(browser, base, args.width, args.height) for _ in range(args.runs)]
         browser.close()
     if server is not None:
         server.should_exit = True
@@ -105,6 +138,8 @@ def main() -> None:
           f"{comp[0][1]} component features drawn")
     print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}")
     print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
+    for name in panels[0]:
+        print(f"panel {name:<42} {fmt([p[name] for p in panels])}  (goal ≤ 1 s)")
 
 
 if __name__ == "__main__":

@@ -7,4 +7,4 @@ from gis import catalog
 #: Every catalog layer's table and the data tables no layer publishes (reference data and the
 #: append-only audit log stay).
 DATA_TABLES = [*catalog.tables(), "positions", "eval_draws", "dataset_meta", "shop_evaluations", "eval_sample_draws",
-               "ogc_jobs", "webhook_subscriptions"]
+               "ogc_jobs", "webhook_subscriptions", "scenes"]

@@ -33,6 +33,8 @@ LEAST_ROLE = {
     "/api/eval-samples/checkin": "device",
     "/api/webhooks": "planner",
     "/api/webhooks/{sub_id}": "planner",
+    "/api/scenes": "planner",
+    "/api/scenes/{slug}": "planner",
 }
 #: Writes that are reads in disguise (bulk queries sent as POST bodies): open like the GET forms.
 READ_POSTS = {"/api/grids/locate", "/api/geocode/batch"}

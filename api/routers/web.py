@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import db
@@ -69,6 +70,24 @@ def index(request: Request) -> Response:
     return _file(request, page, REVALIDATE)
 
 
+@router.get("/docs", include_in_schema=False)
+def docs(request: Request) -> Response:
+    """The interactive API page, its Swagger UI from web/dist/swagger (npm swagger-ui-dist): works offline."""
+    if not (DIST / "swagger" / "swagger-ui-bundle.js").is_file():
+        return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": REVALIDATE})
+    page = get_swagger_ui_html(openapi_url=request.app.openapi_url, title="CityGrid API",
+                               swagger_js_url="/swagger/swagger-ui-bundle.js",
+                               swagger_css_url="/swagger/swagger-ui.css",
+                               swagger_favicon_url="/swagger/favicon-32x32.png")
+    page.headers["Cache-Control"] = REVALIDATE
+    return page
+
+
+@router.get("/swagger/{name}", include_in_schema=False)
+def swagger_asset(name: str, request: Request) -> Response:
+    return _file(request, _inside(DIST / "swagger", name), REVALIDATE)
+
+
 @router.get("/assets/{name:path}", include_in_schema=False)
 def asset(name: str, request: Request) -> Response:
     return _file(request, _inside(DIST / "assets", name), IMMUTABLE)
@@ -90,7 +109,8 @@ def config() -> JSONResponse:
         tiles.append(list(settings.web_basemap_tiles))
     attribution = settings.web_basemap_attribution or ("© 天地图" if settings.tianditu_key else "")
     return JSONResponse(
-        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490},
+        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490,
+         "timezone": settings.timezone},
         headers={"Cache-Control": REVALIDATE},
     )
 

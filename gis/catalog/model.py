@@ -48,6 +48,9 @@ class Vocab:
     """A closed list of values (kinds, levels, classes) with their Chinese labels."""
 
     terms: tuple[Term, ...]
+    #: An open vocabulary labels the values it knows but the importer accepts any value (case sources:
+    #: other systems send their own channel names, which must not be refused).
+    open: bool = False
 
     @cached_property
     def labels(self) -> dict[str, str]:
@@ -64,9 +67,9 @@ class Vocab:
         return f"CASE {column} {whens} END"
 
 
-def vocab(*terms: tuple[str, ...]) -> Vocab:
+def vocab(*terms: tuple[str, ...], open: bool = False) -> Vocab:
     """`vocab(("drop_point", "垃圾投放点", "投放点"), …)`: value, label, synonyms."""
-    return Vocab(tuple(Term(t[0], t[1], tuple(t[2:])) for t in terms))
+    return Vocab(tuple(Term(t[0], t[1], tuple(t[2:])) for t in terms), open)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class Field:
 
     @property
     def choices(self) -> dict[str, tuple[str, ...]] | None:
-        return self.vocab.choices if self.vocab else None
+        return self.vocab.choices if self.vocab and not self.vocab.open else None
 
     @property
     def export_name(self) -> str:

@@ -50,6 +50,18 @@ VEHICLE_KINDS = vocab(
 
 CASE_KINDS = vocab(("event", "事件"), ("component", "部件"))
 
+#: Where a case came from (人工巡查 vs 热线 vs 视频/AI vs 市民 APP). Open: other channels are kept as sent.
+CASE_SOURCES = vocab(
+    ("supervisor", "人工巡查", "监督员", "监督员上报", "巡查"),
+    ("hotline", "12345 热线", "热线", "12345"),
+    ("camera", "视频/AI 发现", "视频", "AI", "视频发现"),
+    ("app", "市民 APP", "APP", "随手拍"),
+    open=True,
+)
+
+#: Case workflow states. Open: a dispatching system may add its own.
+CASE_STATUSES = vocab(("open", "待处置"), ("processing", "处置中"), ("closed", "已结案"), open=True)
+
 AREA_CLASSES = vocab(("A", "A 类区域"), ("B", "B 类区域"), ("C", "C 类区域"))
 
 #: `cases.source` values that count as citizen complaints (the 12345 hotline).

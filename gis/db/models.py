@@ -876,3 +876,35 @@ class WebhookDeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+class Scene(Base):
+    """A named bundle of layers, filters, basemap and view (migration 0008): 一图N景 of the web map."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (CheckConstraint("slug ~ '^[a-z0-9][a-z0-9_-]{0,62}$'", name="scenes_slug_format"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CaseStatsZone(Base):
+    """The time zone whose local days the case statistics rollup counts (migration 0008)."""
+
+    __tablename__ = "case_stats_zone"
+    __table_args__ = (CheckConstraint("id", name="case_stats_zone_one"),)
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
+    tz: Mapped[str] = mapped_column(Text)
+
+
+class CaseStatsRollup(Base):
+    """Cases per dimension, local day and value (migration 0008), kept by triggers; read by layers/stats."""
+
+    __tablename__ = "case_stats_rollup"
+    dim: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    val: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

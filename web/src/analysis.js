@@ -3,16 +3,17 @@
 // statistics; and the evaluation-grid sample drawn with its A/B/C colours.
 import { explain, getJSON, has, send } from './api.js';
 import { state as layerState, setVisible, styleDoc } from './layers.js';
-import { $, debounce, el, localInput, toast } from './ui.js';
+import { $, debounce, el, localInput, showInfo, toast } from './ui.js';
 
 const DEFAULT_RAMP = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
 const ABC = { A: '#d7301f', B: '#f08c00', C: '#2f9e44' };
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
-/** The server's legend entries ({label, color, count}) as swatches. */
-function legendInto(list, entries) {
+/** The server's legend entries ({label, color, count}) as swatches; `unit` names what the count counts
+ * (hexagons or areas in the class — not cases, which the label's range gives). */
+function legendInto(list, entries, unit = '') {
   list.replaceChildren(...(entries || []).map((e) => el('li', {}, el('span', { class: 'swatch fill', style: `background:${e.color}` }),
-    el('span', {}, `${e.label ?? ''}${Number.isFinite(e.count) ? `（${e.count}）` : ''}`))));
+    el('span', {}, `${e.label ?? ''}${Number.isFinite(e.count) ? `（${e.count} ${unit}）` : ''}`))));
 }
 
 export function initAnalysis({ map }) {
@@ -81,7 +82,8 @@ export function initAnalysis({ map }) {
         clearPng();
         map.addSource('overlay:heat-png', { type: 'image', url: blobUrl, coordinates });
         map.addLayer({ id: 'overlay:heat-png', type: 'raster', source: 'overlay:heat-png', paint: { 'raster-opacity': 0.75, 'raster-fade-duration': 0 } }, 'overlay:heat-hex');
-        heatNote.textContent = '热力栅格已更新';
+        heatNote.textContent = '热力栅格已更新（颜色为核密度，六边形图例不适用于栅格）';
+        heatLegend.replaceChildren(el('li', {}, el('span', { class: 'swatch fill', style: 'background:linear-gradient(90deg,#ffffb2,#fd8d3c,#bd0026);width:4rem' }), el('span', {}, '低 → 高 密度')));
         window.citygrid.heat = { mode: 'png', ok: true };
       } catch (error) {
         heatNote.textContent = `热力栅格加载失败：${error.message}`;
@@ -93,8 +95,10 @@ export function initAnalysis({ map }) {
       const doc = await getJSON(`/api/layers/heat?${query()}`);
       const features = doc.features || [];
       map.getSource('overlay:heat-hex').setData({ type: 'FeatureCollection', features });
-      heatNote.textContent = features.length ? `${features.length} 个六边形（H3 第 ${doc.resolution} 级），合计 ${doc.total?.count ?? ''} 条` : '所选范围、时段和类别没有数据';
-      legendInto(heatLegend, doc.legend);
+      heatNote.textContent = features.length
+        ? `当前视野内 ${features.length} 个六边形（H3 第 ${doc.resolution} 级）共 ${doc.total?.count ?? ''} 条记录（只计当前视野，移动地图后重新统计）`
+        : '所选范围、时段和类别没有数据';
+      legendInto(heatLegend, doc.legend, '个六边形');
       window.citygrid.heat = { mode: 'hex', features: features.length };
     } catch (error) {
       heatNote.textContent = `热力加载失败：${explain(error)}`;
@@ -168,11 +172,21 @@ export function initAnalysis({ map }) {
       const features = (doc.features || []).filter((f) => f.geometry);
       map.getSource('overlay:choropleth').setData({ type: 'FeatureCollection', features });
       choroNote.textContent = `${doc.title || '分级统计'}：${features.length} 个区域${doc.unit ? `（${doc.unit}）` : ''}`;
-      legendInto(choroLegend, doc.legend);
+      legendInto(choroLegend, doc.legend, '个区域');
+      choroNote.textContent += `；合计 ${doc.total_cases} 件（全区，所选时段）；点击区域查看数字`;
     } catch (error) {
       choroNote.textContent = `分级统计加载失败：${explain(error)}`;
     }
   }
+  map.on('click', 'overlay:choropleth', (e) => {
+    e.citygridHandled = true;
+    const p = e.features[0].properties;
+    const rows = [['代码', p.code, 'code'], ['案件数', `${p.cases} 件`], ['面积', `${Number(p.area_km2).toFixed(3)} 平方公里`],
+      ['案件密度', `${Number(p.case_rate).toFixed(1)} 件/平方公里`], ['评价等级', p.grade]];
+    showInfo(`${p.name || p.code}：${p.cases} 件`, el('dl', { class: 'kv', dataset: { testid: 'choropleth-info' } },
+      ...rows.flatMap(([k, v, c]) => [el('dt', {}, k), el('dd', { class: c || null }, String(v))])));
+    window.citygrid.choroplethPick = { code: p.code, cases: p.cases };
+  });
   const choroOn = el('button', { type: 'button', disabled: !canChoro, onclick: showChoropleth }, '显示分级统计');
   const choroOff = el('button', { type: 'button', onclick: () => { map.getSource('overlay:choropleth').setData(EMPTY); choroNote.textContent = ''; choroLegend.replaceChildren(); } }, '清除');
 

@@ -49,6 +49,11 @@ export class DrawSession {
     this.dragIndex = -1;
     ensureLayers(map);
     active = this;
+    // on a phone the sidebar covers the map: drawing starts with it out of the way
+    if (window.matchMedia('(max-width: 720px)').matches) {
+      document.body.classList.add('side-hidden');
+      setTimeout(() => map.resize(), 220);
+    }
     this.handlers = {
       click: (e) => this.onClick(e),
       dblclick: (e) => { e.preventDefault(); this.finish(); },

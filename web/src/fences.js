@@ -6,7 +6,7 @@ import buffer from '@turf/buffer';
 import { collection, explain, getJSON, has, pathLike, send } from './api.js';
 import { DrawSession } from './draw.js';
 import { lineLength, polygonArea } from './measure.js';
-import { $, el, metres, squareMetres, toast } from './ui.js';
+import { $, dateTime, el, metres, squareMetres, toast } from './ui.js';
 
 const SRC = 'overlay:fences';
 const KIND_COLORS = { area: '#1c7ed6', forbidden: '#e03131', corridor: '#f08c00', stop: '#2f9e44' };
@@ -95,7 +95,7 @@ export function initFences({ map, labels }) {
   ensureLayers(map);
 
   function properties(kindValue, extra = {}) {
-    const props = { name: name.value.trim() || `${kindName(kindValue)} ${new Date().toLocaleString('zh-CN', { hour12: false })}`, kind: kindValue, ...extra };
+    const props = { name: name.value.trim() || `${kindName(kindValue)} ${dateTime(new Date())}`, kind: kindValue, ...extra };
     if (speed.value) props.speed_limit_kmh = Number(speed.value);
     const v = vehicles.value.split(/[,，\s]+/).filter(Boolean);
     if (v.length) props.vehicles = v;
@@ -119,16 +119,25 @@ export function initFences({ map, labels }) {
 
   const describeLine = (g) => `长度 ${metres(lineLength(g))}，走廊宽 ${width.value} 米${g.coordinates.length ? '' : ''}`;
 
-  drawPolygon.addEventListener('click', () => new DrawSession(map, {
+  /** A drawing whose save failed (key dialog cancelled, refused) is given back to be finished again. */
+  function keep(options) {
+    return { ...options, onFinish: async (geometry) => {
+      if (await options.save(geometry)) return;
+      const coords = geometry.type === 'Polygon' ? geometry.coordinates[0].slice(0, -1) : geometry.coordinates;
+      new DrawSession(map, { ...keep(options), coords });
+      toast('图形已保留：设置密钥后可再次点击“完成”保存', 'info', 6000);
+    } };
+  }
+  drawPolygon.addEventListener('click', () => new DrawSession(map, keep({
     mode: 'polygon', label: kindName(kind.value),
     describe: (g) => `面积 ${squareMetres(polygonArea(g))}`,
-    onFinish: (geometry) => save({ type: 'Feature', geometry, properties: properties(kind.value) }),
-  }));
-  drawLine.addEventListener('click', () => new DrawSession(map, {
+    save: (geometry) => save({ type: 'Feature', geometry, properties: properties(kind.value) }),
+  })));
+  drawLine.addEventListener('click', () => new DrawSession(map, keep({
     mode: 'line', label: '路线走廊', describe: describeLine,
     preview: (g) => corridor(g, Number(width.value)),
-    onFinish: (geometry) => save({ type: 'Feature', geometry, properties: properties('corridor', { buffer_m: Number(width.value) }) }),
-  }));
+    save: (geometry) => save({ type: 'Feature', geometry, properties: properties('corridor', { buffer_m: Number(width.value) }) }),
+  })));
   drawStops.addEventListener('click', () => new DrawSession(map, {
     mode: 'points', label: '路线站点',
     describe: (g) => `${g.coordinates.length} 个站点，直线长度 ${g.coordinates.length > 1 ? metres(lineLength({ type: 'LineString', coordinates: g.coordinates })) : '—'}`,

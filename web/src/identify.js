@@ -6,6 +6,8 @@ import { styleDoc, visibleLayerIds } from './layers.js';
 import { gridTable } from './search.js';
 import { $, el, hideInfo, kv, metres, showInfo } from './ui.js';
 
+const GRID_LAYERS = new Set(['admin_areas', 'unit_grids', 'eval_grids', 'work_grids']);
+
 function layerTitle(mapLayerId) {
   const id = mapLayerId.split(':')[0];
   return styleDoc()?.layers?.[id]?.title || id;
@@ -30,6 +32,8 @@ function attributes(feature, labels) {
     if (value === null || value === '' || key.startsWith('_')) continue;
     let shown = value;
     if (key === 'level') shown = (labels.admin_level || {})[value] || value;
+    const vocab = window.citygrid.catalogLabels?.[layerId]?.[key];
+    if (vocab && vocab[value]) shown = vocab[value];
     pairs.push([names[key] || key, typeof shown === 'object' ? JSON.stringify(shown) : shown, /code|^id$/.test(key) ? 'code' : null]);
   }
   return kv(pairs);
@@ -41,7 +45,7 @@ export function initIdentify({ map, labels, maplibregl }) {
   $('#info-close').addEventListener('click', () => { hideInfo(); pin.remove(); });
 
   map.on('click', async (e) => {
-    if (drawing() || window.citygrid.mode) return;
+    if (drawing() || window.citygrid.mode || e.citygridHandled) return;
     const { lng, lat } = e.lngLat;
     const mine = ++seq;
     pin.setLngLat([lng, lat]).addTo(map);
@@ -94,7 +98,15 @@ export function initIdentify({ map, labels, maplibregl }) {
     if (table) gridBox.append(table);
     else if (grid?.error) gridBox.append(el('p', { class: 'note warn' }, explain(grid.error)));
     else if (!grid && !has('/api/grids/locate')) gridBox.append(el('p', { class: 'note' }, '网格定位服务暂不可用'));
-    else gridBox.append(el('p', { class: 'note' }, '此处不在任何网格内'));
+    else {
+      // locate found nothing here, but the map may draw grids at this spot (an edge, a grid the index has
+      // not yet picked up): say what the map shows rather than "no grid" next to a list of grids
+      const drawn = features.filter((f) => GRID_LAYERS.has(f.layer.id.split(':')[0]) && f.properties?.code);
+      if (drawn.length) {
+        gridBox.append(el('p', { class: 'note warn' }, '网格定位未返回结果；图上此处的网格：'),
+          kv(drawn.map((f) => [layerTitle(f.layer.id), `${f.properties.code}${f.properties.name ? ` ${f.properties.name}` : ''}`, 'code'])));
+      } else gridBox.append(el('p', { class: 'note' }, '此处不在任何网格内'));
+    }
     window.citygrid.lastIdentify = { lng, lat, grid: g, reverse: rev && !rev.error ? rev : null, features: features.length };
   });
 }

@@ -6,6 +6,8 @@ import { $, dateTime, el, localInput, metres, toast } from './ui.js';
 import { lineLength } from './measure.js';
 
 const POLL_MS = 3000;
+// Online = reported within this many minutes (the signal timeout of the fence engine's default).
+const ONLINE_MINUTES = 10;
 const VEHICLE_COLORS = {
   household_waste: '#2f9e44', kitchen_waste: '#8d6e63', muck: '#e8590c', enforcement: '#1971c2', sweeper: '#0c8599',
   phone: '#7048e8', body_camera: '#c2255c',
@@ -65,7 +67,8 @@ export function initLive({ map, labels, maplibregl }) {
   const datalist = el('datalist', { id: 'vehicle-ids' });
   map.addSource('overlay:vehicles', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'overlay:vehicles', type: 'circle', source: 'overlay:vehicles',
-    paint: { 'circle-color': colorExpr(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 8],
+    paint: { 'circle-color': ['case', ['get', '_stale'], '#adb5bd', colorExpr()], 'circle-opacity': ['case', ['get', '_stale'], 0.6, 1],
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 8],
       'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   map.addLayer({ id: 'overlay:vehicles-label', type: 'symbol', source: 'overlay:vehicles', minzoom: 14,
     layout: { 'text-field': ['coalesce', ['get', 'plate'], ['to-string', ['get', 'id']]], 'text-size': 11, 'text-offset': [0, 1.3],
@@ -76,9 +79,17 @@ export function initLive({ map, labels, maplibregl }) {
   async function poll() {
     try {
       const doc = await getJSON('/ogc/collections/vehicles/items?limit=2000');
-      const features = (doc.features || []).filter((f) => f.geometry).map((f) => ({ ...f, properties: { ...f.properties, id: f.id ?? f.properties?.id } }));
+      const since = Date.now() - ONLINE_MINUTES * 60000;
+      const features = (doc.features || []).filter((f) => f.geometry).map((f) => {
+        const last = Date.parse(f.properties?.last_ts ?? f.properties?.ts ?? '');
+        return { ...f, properties: { ...f.properties, id: f.id ?? f.properties?.id, _stale: !(last >= since) } };
+      });
       map.getSource('overlay:vehicles').setData({ type: 'FeatureCollection', features });
-      vehicleNote.textContent = `在线车辆 ${features.length} 辆 · ${new Date().toLocaleTimeString('zh-CN', { hour12: false })} 更新`;
+      const online = features.filter((f) => !f.properties._stale).length;
+      const latest = Math.max(...features.map((f) => Date.parse(f.properties.last_ts ?? f.properties.ts ?? '') || 0), 0);
+      vehicleNote.textContent = `在线车辆 ${online} 辆（${ONLINE_MINUTES} 分钟内有定位），离线 ${features.length - online} 辆（灰色）`
+        + (latest ? ` · 最近一次定位 ${dateTime(latest)}` : '') + ` · ${dateTime(new Date())} 更新`;
+      window.citygrid.vehicles = { online, offline: features.length - online };
       datalist.replaceChildren(...(doc.features || []).map((f) => el('option', { value: f.id ?? f.properties?.id }, f.properties?.plate || '')));
     } catch (error) {
       vehicleNote.textContent = `车辆位置加载失败：${explain(error)}`;
@@ -96,8 +107,21 @@ export function initLive({ map, labels, maplibregl }) {
     const p = e.features[0].properties;
     new maplibregl.Popup({ offset: 10 }).setLngLat(e.lngLat).setDOMContent(el('div', {},
       el('div', { class: 'popup-title' }, p.plate || p.id), el('div', {}, `${vehicleKind(p.kind)} · ${p.id}`),
-      p.ts ? el('div', { class: 'note' }, dateTime(p.ts)) : null,
-      el('button', { type: 'button', onclick: () => { vehicle.value = p.id; loadTrack(); } }, '轨迹回放'))).addTo(map);
+      (p.last_ts || p.ts) ? el('div', { class: `note${p._stale ? ' warn' : ''}` }, `最近定位 ${dateTime(p.last_ts || p.ts)}${p._stale ? '（离线）' : ''}`) : null,
+      el('button', { type: 'button', onclick: () => {
+        // playback lives in the 实时运行 tab: show it, whatever tab (or a hidden sidebar) the click came from
+        document.body.classList.remove('side-hidden');
+        document.querySelector('.tabs button[data-tab=live]')?.click();
+        vehicle.value = p.id;
+        // the vehicle's last data, not "now": a vehicle that reported yesterday still plays back
+        const last = Date.parse(p.last_ts || p.ts || '');
+        if (Number.isFinite(last)) {
+          to.value = localInput(new Date(last + 60000));
+          from.value = localInput(new Date(last - 4 * 3600000));
+        }
+        loadTrack();
+        vehicle.scrollIntoView({ block: 'center' });
+      } }, '轨迹回放'))).addTo(map);
   });
 
   // ---- alarms
@@ -108,20 +132,79 @@ export function initLive({ map, labels, maplibregl }) {
   map.addLayer({ id: 'overlay:alarms-halo', type: 'circle', source: 'overlay:alarms',
     paint: { 'circle-color': '#fa5252', 'circle-opacity': 0.25, 'circle-radius': 14 } });
   map.addLayer({ id: 'overlay:alarms', type: 'circle', source: 'overlay:alarms',
-    paint: { 'circle-color': '#e03131', 'circle-radius': 5.5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+    paint: { 'circle-color': ['case', ['get', '_open'], '#e03131', '#868e96'], 'circle-radius': 5.5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+
+  // filter: kind, state and time (default: open alarms of today), applied to the list and the map alike
+  const kindSel = el('select', { id: 'alarm-kind' }, el('option', { value: '' }, '全部类型'));
+  const stateSel = el('select', { id: 'alarm-state' }, el('option', { value: 'open' }, '进行中'), el('option', { value: '' }, '全部状态'),
+    el('option', { value: 'closed' }, '已结束'));
+  const timeSel = el('select', { id: 'alarm-time' }, el('option', { value: 'today' }, '今日'), el('option', { value: '24h' }, '近 24 小时'),
+    el('option', { value: '7d' }, '近 7 天'));
+  if (has('/api/alarms/kinds')) {
+    getJSON('/api/alarms/kinds').then((doc) => kindSel.append(...(doc.kinds || []).map((k) => el('option', { value: k.kind }, k.label)))).catch(() => {});
+  }
+  function sinceMs() {
+    if (timeSel.value === '24h') return Date.now() - 86400000;
+    if (timeSel.value === '7d') return Date.now() - 7 * 86400000;
+    const d = new Date();
+    d.setHours(0, 0, 0, 0);
+    return d.getTime();
+  }
+  function shown(a) {
+    const t = Date.parse(a.start || a.ts || a.created_at || '');
+    return (!kindSel.value || a.kind === kindSel.value)
+      && (!stateSel.value || (stateSel.value === 'open') === !a.end)
+      && !(t < sinceMs());
+  }
+  function applyFilter() {
+    let n = 0;
+    for (const li of alarmList.children) {
+      const a = alarms.get(li.dataset.key);
+      const on = a ? shown(a) : true;
+      li.hidden = !on;
+      if (on) n += 1;
+    }
+    drawAlarms();
+    alarmNote.textContent = `显示 ${n} 条（共载入 ${alarms.size} 条）`;
+    window.citygrid.alarmsShown = n;
+  }
+  for (const sel of [kindSel, stateSel, timeSel]) sel.addEventListener('change', () => { if (sel === timeSel) loadAlarms(); applyFilter(); });
 
   function drawAlarms() {
-    const features = [...alarms.values()].filter((a) => Number.isFinite(a.lon)).map((a) => ({
-      type: 'Feature', properties: { id: a.id, kind: a.kind, vehicle_id: a.vehicle_id }, geometry: { type: 'Point', coordinates: [a.lon, a.lat] } }));
+    const features = [...alarms.values()].filter((a) => Number.isFinite(a.lon) && shown(a)).map((a) => ({
+      type: 'Feature', properties: { id: a.id, kind: a.kind, vehicle_id: a.vehicle_id, _open: !a.end, start: a.start, end: a.end || null, fence_id: a.fence_id ?? null },
+      geometry: { type: 'Point', coordinates: [a.lon, a.lat] } }));
     map.getSource('overlay:alarms').setData({ type: 'FeatureCollection', features });
   }
+
+  /** Plays back the vehicle's track around an alarm (30 minutes either side) in the 实时运行 tab. */
+  function trackAround(a) {
+    document.body.classList.remove('side-hidden');
+    document.querySelector('.tabs button[data-tab=live]')?.click();
+    const t = Date.parse(a.start);
+    const e = a.end ? Date.parse(a.end) : t;
+    vehicle.value = a.vehicle_id;
+    from.value = localInput(new Date(t - 30 * 60000));
+    to.value = localInput(new Date(e + 30 * 60000));
+    loadTrack();
+  }
+  map.on('click', 'overlay:alarms', (e) => {
+    e.citygridHandled = true;
+    const p = e.features[0].properties;
+    const a = { ...p, end: p.end || null };
+    new maplibregl.Popup({ offset: 10, maxWidth: '20rem' }).setLngLat(e.lngLat).setDOMContent(el('div', { dataset: { testid: 'alarm-card' } },
+      el('div', { class: 'popup-title' }, `${alarmName(p.kind)} · ${p.vehicle_id}`),
+      el('div', {}, `开始 ${dateTime(p.start)}`), el('div', {}, p.end ? `结束 ${dateTime(p.end)}` : '进行中'),
+      p.fence_id ? el('div', { class: 'note' }, `围栏 #${p.fence_id}`) : null,
+      el('button', { type: 'button', onclick: () => trackAround(a) }, '查看前后轨迹'))).addTo(map);
+  });
 
   // device alarms (满溢, 位移, 倾斜, 超标, 离线) share the stream; their ids are their own table's
   const domId = (a) => `${a.source === 'device' ? 'd' : ''}${a.id ?? ''}`;
   const who = (a) => (a.source === 'device' ? `设备 ${a.device_id ?? ''}` : `${a.vehicle_id ?? ''}`);
 
   function alarmItem(a, fresh) {
-    const li = el('li', { class: `alarm${a.end ? ' closed' : ''}${fresh ? ' fresh' : ''}`, dataset: { alarmId: domId(a), kind: a.kind, source: a.source || 'vehicle' } },
+    const li = el('li', { class: `alarm${a.end ? ' closed' : ''}${fresh ? ' fresh' : ''}`, dataset: { alarmId: domId(a), kind: a.kind, source: a.source || 'vehicle', key: a._key } },
       el('div', { class: 'title' }, `${a.label || alarmName(a.kind)} · ${who(a)}`),
       el('div', { class: 'meta' }, `${dateTime(a.start || a.ts || a.created_at)}${a.end ? ` 至 ${dateTime(a.end)}` : ' · 进行中'}${a.fence_id ? ` · 围栏 #${a.fence_id}` : ''}`));
     if (Number.isFinite(a.lon)) {
@@ -141,7 +224,8 @@ export function initLive({ map, labels, maplibregl }) {
       return;
     }
     const known = alarms.has(key);
-    alarms.set(key, a);
+    a._key = String(key);
+    alarms.set(String(key), a);
     const node = alarmItem(a, fresh && !known);
     const old = alarmList.querySelector(`li[data-alarm-id="${CSS.escape(domId(a))}"]`);
     if (old && a.id !== undefined) old.replaceWith(node); else alarmList.prepend(node);
@@ -152,13 +236,14 @@ export function initLive({ map, labels, maplibregl }) {
       if (a.source === 'device') window.dispatchEvent(new CustomEvent('citygrid:device-alarm', { detail: a }));
       if (!$('#tab-live').classList.contains('active')) { unseen += 1; badge.textContent = unseen; badge.hidden = false; }
     }
-    alarmNote.textContent = `共 ${alarms.size} 条`;
+    node.hidden = !shown(a);
+    applyFilter();
   }
   $('.tabs button[data-tab="live"]').addEventListener('click', () => { unseen = 0; });
 
   async function loadAlarms() {
     if (!has('/api/alarms')) { alarmNote.textContent = '告警服务暂不可用'; return; }
-    const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+    const since = new Date(Math.min(sinceMs(), Date.now() - 24 * 3600 * 1000)).toISOString();
     try {
       const doc = await getJSON(`/api/alarms?since=${encodeURIComponent(since)}&limit=500`);
       const items = doc.features || doc.alarms || doc.items || (Array.isArray(doc) ? doc : []);
@@ -167,7 +252,8 @@ export function initLive({ map, labels, maplibregl }) {
         const open = await getJSON('/api/devices/alarms?state=open&limit=200').catch(() => ({ alarms: [] }));
         (open.alarms || []).reverse().forEach((a) => addAlarm(a, false));
       }
-      if (!items.length) alarmNote.textContent = '近 24 小时无告警';
+      applyFilter();
+      if (!items.length) alarmNote.textContent = '所选时段无告警';
     } catch (error) {
       alarmNote.textContent = `告警加载失败：${explain(error)}`;
     }
@@ -237,7 +323,7 @@ export function initLive({ map, labels, maplibregl }) {
       { type: 'Feature', properties: { part: 'all' }, geometry: { type: 'LineString', coordinates: points.map((p) => [p.lon, p.lat]) } },
       ...(done.length > 1 ? [{ type: 'Feature', properties: { part: 'done' }, geometry: { type: 'LineString', coordinates: done } }] : []),
     ] });
-    clock.textContent = `${new Date(t).toLocaleString('zh-CN', { hour12: false })}${Number.isFinite(pos.speed) ? ` · ${Math.round(pos.speed)} km/h` : ''}`;
+    clock.textContent = `${dateTime(new Date(t))}${Number.isFinite(pos.speed) ? ` · ${Math.round(pos.speed)} km/h` : ''}`;
     slider.value = Math.round(((t - t0) / Math.max(1, t1 - t0)) * 1000);
   }
 
@@ -288,7 +374,6 @@ export function initLive({ map, labels, maplibregl }) {
 
   tab.append(el('div', {},
     el('h3', {}, '车辆'), el('div', { class: 'row' }, el('label', {}, showVehicles, ' 显示实时车辆')), vehicleNote, datalist,
-    el('h3', {}, '告警'), alarmNote, alarmList,
     el('h3', {}, '轨迹回放'),
     canTrack ? null : el('p', { class: 'note warn' }, '轨迹服务暂不可用'),
     el('div', { class: 'row' }, el('label', { for: 'track-vehicle' }, '车辆'), vehicle),
@@ -296,7 +381,16 @@ export function initLive({ map, labels, maplibregl }) {
     el('div', { class: 'row' }, el('label', { for: 'track-to' }, '结束'), to),
     el('div', { class: 'row' }, el('label', { for: 'track-speed' }, '倍速'), speedSel,
       el('button', { type: 'button', id: 'track-load', disabled: !canTrack, onclick: loadTrack }, '查询轨迹')),
-    el('div', { class: 'slider-row' }, play, slider), el('div', {}, clock), trackNote));
+    el('div', { class: 'slider-row' }, play, slider), el('div', {}, clock), trackNote,
+    // alarms after playback, in a scrolling box of their own: playback is never pushed under them
+    el('h3', {}, '告警'),
+    el('div', { class: 'row' }, el('label', { for: 'alarm-kind' }, '类型'), kindSel),
+    el('div', { class: 'row' }, el('label', { for: 'alarm-state' }, '状态'), stateSel),
+    el('div', { class: 'row' }, el('label', { for: 'alarm-time' }, '时间'), timeSel),
+    el('ul', { class: 'legend', id: 'alarm-legend' },
+      el('li', {}, el('span', { class: 'swatch', style: 'background:#e03131;border-radius:50%' }), el('span', {}, '进行中')),
+      el('li', {}, el('span', { class: 'swatch', style: 'background:#868e96;border-radius:50%' }), el('span', {}, '已结束'))),
+    alarmNote, alarmList));
 
   schedule();
   loadAlarms().then(stream);

@@ -12,8 +12,11 @@ import { initIdentify } from './identify.js';
 import { addDistrictLayers, buildTree, state } from './layers.js';
 import { initLive } from './live.js';
 import { initMeasure } from './measure.js';
+import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
-import { $, toast } from './ui.js';
+import { initStats } from './stats.js';
+import { $, setTimeZone, toast } from './ui.js';
+import { initWorkflows } from './workflows.js';
 
 const DEFAULT_VIEW = { center: [121.45, 31.35], zoom: 11 };
 const app = (window.citygrid = { ready: false, state, labels: {}, maplibregl });
@@ -56,14 +59,22 @@ function initChrome(map) {
 }
 
 async function boot() {
-  const [doc, labels, config, categories] = await Promise.all([
+  const [doc, labels, config, categories, catalog] = await Promise.all([
     getJSON('/styles/layers.json'),
     getJSON('/styles/labels.json').catch(() => ({})),
     getJSON('/web/config.json').catch(() => ({})),
     getJSON('/web/categories.json').catch(() => ({})),
+    getJSON('/api/catalog').catch(() => []),
     discover(),
   ]);
   app.labels = labels;
+  if (config.timezone) setTimeZone(config.timezone);
+  // value -> Chinese label of every kind vocabulary, per layer and field (the catalog is the one source)
+  app.catalogLabels = {};
+  for (const layer of catalog || []) {
+    app.catalogLabels[layer.id] = {};
+    for (const f of layer.fields || []) if (f.labels) app.catalogLabels[layer.id][f.name] = f.labels;
+  }
   const bbox = collection('admin_areas')?.extent?.spatial?.bbox?.[0];
   const view = bbox ? { bounds: [[bbox[0], bbox[1]], [bbox[2], bbox[3]]], fitBoundsOptions: { padding: 30 } } : DEFAULT_VIEW;
   const map = new maplibregl.Map({
@@ -100,6 +111,9 @@ async function boot() {
   initCameras(ctx); // above vehicles' layers: cameras and devices are clicked for their panels
   initSearch(ctx);
   initMeasure(ctx);
+  initStats(ctx);
+  initScenes(ctx);
+  initWorkflows(ctx);
   initIdentify(ctx);
   map.once('idle', () => { app.firstIdle = performance.now(); });
   // resolves when every visible tile is loaded and drawn (used by the browser tests and the benchmark)

@@ -5,6 +5,10 @@ import { $, debounce, el, percent, toast } from './ui.js';
 
 const PAUSE_MS = 280;
 const NO_MATCH = '未找到匹配地址';
+// Below this confidence (or when the next answer is nearly as good) the popup offers the alternatives.
+const SURE = 0.8;
+// Match levels coarser than an address point: the popup says the place itself was not found.
+const COARSE = new Set(['region', 'zone', 'street']);
 
 function gridCodes(grid) {
   if (!grid) return [];
@@ -36,6 +40,7 @@ export function initSearch({ map, labels, maplibregl }) {
   const levelName = (l) => (labels.match_level || {})[l] || l || '';
   let seq = 0;
   let results = [];
+  let resultsFor = null; // the text the shown suggestions answer: a stale list is never picked
   let activeIndex = -1;
   let marker = null;
   const available = has('/api/geocode');
@@ -55,7 +60,7 @@ export function initSearch({ map, labels, maplibregl }) {
       const li = el('li', { role: 'option', dataset: { index: i } },
         el('span', {}, p.standard_address || p.name || '（无名称）'),
         el('span', { class: 'lvl' }, `${levelName(p.match_level)} ${percent(p.confidence)}`));
-      li.addEventListener('mousedown', (e) => { e.preventDefault(); jump(f); });
+      li.addEventListener('mousedown', (e) => { e.preventDefault(); jump(f, items); });
       list.append(li);
     });
     list.hidden = !items.length && !message;
@@ -69,31 +74,42 @@ export function initSearch({ map, labels, maplibregl }) {
       const items = await query(q, 6);
       if (mine !== seq) return;
       results = items;
+      resultsFor = q;
       showList(items, items.length ? null : NO_MATCH);
     } catch (error) {
       if (mine === seq) showList([], explain(error));
     }
   }, PAUSE_MS);
 
-  function jump(feature) {
+  function jump(feature, others = []) {
     const p = feature.properties || {};
     const [lon, lat] = feature.geometry.coordinates;
     list.hidden = true;
     input.value = p.standard_address || input.value;
     marker?.remove();
+    const coarse = COARSE.has(p.match_level);
+    const alternatives = others.filter((f) => f !== feature && f.properties?.standard_address !== p.standard_address);
+    const unsure = coarse || (p.confidence ?? 1) < SURE
+      || (alternatives.length && (alternatives[0].properties?.confidence ?? 0) >= (p.confidence ?? 1) - 0.05);
     const content = el('div', { dataset: { testid: 'search-popup' } },
       el('div', { class: 'popup-title' }, p.standard_address || '（无标准地址）'),
+      el('div', { class: `match-level${unsure ? ' warn' : ''}`, dataset: { testid: 'match-level' } },
+        `匹配级别：${levelName(p.match_level)} · 置信度 ${percent(p.confidence)}`),
+      coarse ? el('p', { class: 'note warn', dataset: { testid: 'coarse-match' } },
+        `只匹配到${levelName(p.match_level)}“${p.standard_address || ''}”，未找到所输入的具体地址，标记位于该${levelName(p.match_level)}的代表位置`) : null,
+      unsure && alternatives.length ? el('div', { class: 'alternatives', dataset: { testid: 'alternatives' } },
+        el('div', { class: 'note' }, '您是不是要找：'),
+        el('ul', { class: 'list' }, ...alternatives.slice(0, 4).map((f) => el('li', { class: 'clickable', onclick: () => jump(f, others) },
+          `${f.properties?.standard_address || '（无名称）'}（${levelName(f.properties?.match_level)} ${percent(f.properties?.confidence)}）`)))) : null,
       el('dl', { class: 'kv' },
-        el('dt', {}, '匹配级别'), el('dd', {}, levelName(p.match_level)),
-        el('dt', {}, '置信度'), el('dd', {}, percent(p.confidence)),
         el('dt', {}, '坐标'), el('dd', { class: 'code' }, `${lon.toFixed(6)}, ${lat.toFixed(6)}`)),
       gridTable(p.grid));
-    marker = new maplibregl.Marker({ color: '#e03131' }).setLngLat([lon, lat])
+    marker = new maplibregl.Marker({ color: unsure ? '#f08c00' : '#e03131' }).setLngLat([lon, lat])
       .setPopup(new maplibregl.Popup({ offset: 28, maxWidth: '22rem' }).setDOMContent(content)).addTo(map);
     marker.getElement().dataset.testid = 'search-marker';
     map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17), speed: 1.6 });
     marker.togglePopup();
-    window.citygrid.searchResult = { lon, lat, properties: p };
+    window.citygrid.searchResult = { lon, lat, properties: p, unsure, alternatives: alternatives.length };
   }
 
   async function best() {
@@ -103,23 +119,33 @@ export function initSearch({ map, labels, maplibregl }) {
     suggest.cancel();
     const mine = ++seq;
     try {
-      const items = activeIndex >= 0 ? [results[activeIndex]] : await query(q, 1);
-      if (mine !== seq && activeIndex < 0) return;
+      const picked = activeIndex >= 0 && resultsFor === q ? results[activeIndex] : null;
+      const items = picked ? [picked, ...results.filter((f) => f !== picked)] : await query(q, 5);
+      if (mine !== seq && !picked) return;
       if (!items.length) {
         showList([], NO_MATCH);
         toast(`${NO_MATCH}：“${q}”`, 'error');
         window.citygrid.searchResult = null;
         return;
       }
-      jump(items[0]);
+      jump(items[0], items);
     } catch (error) {
       toast(explain(error), 'error');
     }
   }
 
-  input.addEventListener('input', suggest);
+  input.addEventListener('input', () => {
+    // the list on screen answers the old text: hide it and forget its choice until the new one arrives
+    results = [];
+    resultsFor = null;
+    activeIndex = -1;
+    list.replaceChildren();
+    list.hidden = true;
+    suggest();
+  });
   input.addEventListener('keydown', (e) => {
-    const items = [...list.querySelectorAll('li[role=option]')];
+    const fresh = !list.hidden && resultsFor === input.value.trim();
+    const items = fresh ? [...list.querySelectorAll('li[role=option]')] : [];
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       if (!items.length) return;
       e.preventDefault();

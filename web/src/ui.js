@@ -51,11 +51,26 @@ export function squareMetres(m2) {
 
 export function percent(x) { return Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—'; }
 
+let zoneFormat = null;
+
+/** The district's time zone (from /web/config.json): every time on the page is shown in it. */
+export function setTimeZone(zone) {
+  try {
+    zoneFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  } catch {
+    zoneFormat = null;
+  }
+}
+
+/** A time as `YYYY-MM-DD HH:MM:SS` in the district's zone (to the second; no microseconds, no UTC). */
 export function dateTime(value) {
   if (!value) return '';
-  const d = new Date(value);
+  const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  return d.toLocaleString('zh-CN', { hour12: false });
+  if (zoneFormat) return zoneFormat.format(d).replace('T', ' ');
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 /** A value for <input type=datetime-local> in local time. */

@@ -2,7 +2,7 @@
 device alarms (issue 15).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from gis.db.sqlfiles import read_sql
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

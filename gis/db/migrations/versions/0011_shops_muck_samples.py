@@ -1,7 +1,7 @@
 """Street shops, construction-waste sites and muck permits, evaluation sample points (issue 16).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from gis.db.sqlfiles import read_sql
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

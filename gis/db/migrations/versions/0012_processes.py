@@ -1,7 +1,7 @@
 """OGC API – Processes jobs (issue 14): status, progress, inputs and results of asynchronous jobs.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from gis.db.sqlfiles import read_sql
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
