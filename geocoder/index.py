@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,8 +24,6 @@ from geocoder.abbrev import PoiAbbreviations, fold_station
 from geocoder.normalise import name_key
 from geocoder.segment import OTHER_PLACES, own_places, parse, strip_regions
 from gis.db import degraded
-from gis.db.breaker import get_breaker
-from gis.errors import DatabaseUnavailable
 from gis.metric import LocalFrame as Frame
 
 _BRACKET = re.compile(r"[(（]")
@@ -684,30 +681,15 @@ class IndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[str, ReferenceIndex] = {}
-        self._last: tuple[ReferenceIndex, float] | None = None  # (index, wall time it was last confirmed)
+        self._confirmed: degraded.LastConfirmed[ReferenceIndex] = degraded.LastConfirmed("address index")
 
     def get(self, conn: psycopg.Connection | None) -> ReferenceIndex:
         """The index of this connection's database, rebuilt if the reference data changed since."""
-        if conn is None:
-            return self.last()
-        try:
-            index = self._current(conn)
-        except psycopg.OperationalError:
-            if self._last is None:
-                raise
-            get_breaker().record_failure()
-            return self.last()
-        self._last = (index, time.time())
-        return index
+        return self._confirmed.get(conn, self._current)
 
     def last(self) -> ReferenceIndex:
         """The last confirmed index, noted as maybe stale; DatabaseUnavailable when there is none."""
-        last = self._last
-        if last is None:
-            raise DatabaseUnavailable(
-                "the database is not reachable and no address index was loaded yet; retry shortly")
-        degraded.note_stale(last[1])
-        return last[0]
+        return self._confirmed.last()
 
     def _current(self, conn: psycopg.Connection) -> ReferenceIndex:
         key = _db_key(conn)
@@ -725,7 +707,7 @@ class IndexCache:
     def clear(self) -> None:
         with self._lock:
             self._indexes.clear()
-            self._last = None
+            self._confirmed.forget()
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,6 @@ read per request, so an edited grid is seen by the next request. PostGIS is the 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from gis import crs as gcrs
 from gis.db import degraded
-from gis.db.breaker import get_breaker
 from gis.errors import DatabaseUnavailable, InvalidInput
 from gis.grids.pointindex import PointIndex
 
@@ -318,7 +316,7 @@ class IndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[tuple, GridIndex] = {}
-        self._last: tuple[GridIndex, float] | None = None  # (index, wall time it was last confirmed)
+        self._confirmed: degraded.LastConfirmed[GridIndex] = degraded.LastConfirmed("grid index")
 
     @staticmethod
     def _key(conn: psycopg.Connection) -> tuple:
@@ -326,25 +324,11 @@ class IndexCache:
         return (info.host, info.port, info.dbname)
 
     def get(self, conn: psycopg.Connection | None) -> GridIndex:
-        if conn is None:
-            return self.last()
-        try:
-            index = self._current(conn)
-        except psycopg.OperationalError:
-            if self._last is None:
-                raise
-            get_breaker().record_failure()
-            return self.last()
-        self._last = (index, time.time())
-        return index
+        return self._confirmed.get(conn, self._current)
 
     def last(self) -> GridIndex:
         """The last confirmed index, noted as maybe stale; DatabaseUnavailable when there is none."""
-        last = self._last
-        if last is None:
-            raise DatabaseUnavailable("the database is not reachable and no grid index was loaded yet; retry shortly")
-        degraded.note_stale(last[1])
-        return last[0]
+        return self._confirmed.last()
 
     def _current(self, conn: psycopg.Connection) -> GridIndex:
         key = self._key(conn)
@@ -362,7 +346,7 @@ class IndexCache:
     def clear(self) -> None:
         with self._lock:
             self._indexes.clear()
-            self._last = None
+            self._confirmed.forget()
 
 
 #: The cache of callers without an app (CLI, benchmarks, engine tests); the server holds its own
