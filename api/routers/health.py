@@ -46,6 +46,15 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _unreachable(since: float | None, reason: str | None) -> JSONResponse:
+    return JSONResponse({
+        "ready": False, "database": "unreachable", "since": _iso(since), "reason": reason,
+        "degraded": {"from_memory": FROM_MEMORY,
+                     "refused": "every other path that needs the database answers 503 database_unavailable "
+                                "with Retry-After; writes are refused, never half-written"},
+    }, 503)
+
+
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers and its migrations are at head. While the breaker is open,
@@ -55,17 +64,14 @@ def readyz(request: Request) -> JSONResponse:
     breaker.wait_probed(timeout=3.0)
     status = breaker.status
     if status.open:
-        return JSONResponse({
-            "ready": False, "database": "unreachable", "since": _iso(status.since), "reason": status.error,
-            "degraded": {"from_memory": FROM_MEMORY,
-                         "refused": "every other path that needs the database answers 503 database_unavailable "
-                                    "with Retry-After; writes are refused, never half-written"},
-        }, 503)
+        return _unreachable(status.since, status.error)
     try:
         with services.connection() as conn:
             current = migrate.current_revision_on(conn)
     except Exception as exc:
-        return JSONResponse({"ready": False, "database": f"unreachable: {type(exc).__name__}"}, 503)
+        # The database went away between the breaker's last probe and this query: the same answer as
+        # an open breaker, so a client reads one shape whichever of the two saw it first.
+        return _unreachable(breaker.status.since, f"{type(exc).__name__}: {exc}")
     head = migrate.head_revision()
     ready = current == head
     return JSONResponse(

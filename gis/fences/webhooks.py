@@ -35,6 +35,7 @@ import httpx
 import psycopg
 from prometheus_client import Counter, Histogram
 
+from gis.errors import DatabaseUnavailable
 from gis.settings import get_settings
 
 log = logging.getLogger("citygrid.webhooks")
@@ -162,6 +163,8 @@ class Worker:
                 except psycopg.errors.UndefinedTable:
                     if failing == 0:   # a database not migrated to 0012 yet: say so once, look again later
                         log.warning("webhook tables missing (run `citygrid db migrate`); delivery waits")
+                    failing += 1
+                except DatabaseUnavailable:  # the breaker is open: it has said so already; wait quietly
                     failing += 1
                 except Exception:  # a database hiccup must not end delivery; the next passes retry, slower
                     if failing == 0:
