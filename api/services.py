@@ -26,6 +26,7 @@ from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
+from gis.security import audit
 from gis.settings import get_settings
 from layers.cache import LayerCache
 
@@ -42,6 +43,7 @@ class Services:
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
+    audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
 
     @classmethod
     async def start(cls) -> Services:
@@ -49,14 +51,18 @@ class Services:
         breaker = get_breaker()
         breaker.start()  # the background probe: database paths fail fast while it is unreachable
         pool = make_pool(breaker.url)
-        return cls(
+        services = cls(
             breaker=breaker, pool=pool, ogc=await OgcState.open(breaker), grids=GridIndexes(),
             addresses=AddressIndexes(),
             layers=LayerCache(), acquiring=anyio.CapacityLimiter(64),
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
+        services.audit = audit.Writer(services.connection)
+        return services
 
     async def close(self) -> None:
+        if self.audit is not None:
+            self.audit.close()
         await self.ogc.close()
         self.pool.close()
         stop_breaker(self.breaker)

@@ -149,7 +149,7 @@ async def versions(st: OgcState) -> dict[str, int]:
     (kept on the OGC state, noted as stale), so that collection documents cached at those versions
     still answer."""
     try:
-        rows = await st.fetchall("SELECT table_name, version FROM ogc_changes")
+        rows = await st.fetchall("SELECT table_name, sum(version)::bigint FROM ogc_changes GROUP BY 1")
     except DatabaseUnavailable:
         if st.last_versions is None:
             raise

@@ -574,6 +574,7 @@ class OgcChange(Base):
 
     __tablename__ = "ogc_changes"
     table_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -586,6 +587,7 @@ class HeatRollup(Base):
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     part: Mapped[str] = mapped_column(Text, primary_key=True)
     period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     n: Mapped[int] = mapped_column(BigInteger)
     w: Mapped[float] = mapped_column(Double)
 
@@ -907,4 +909,5 @@ class CaseStatsRollup(Base):
     dim: Mapped[str] = mapped_column(Text, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     val: Mapped[str] = mapped_column(Text, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     n: Mapped[int] = mapped_column(BigInteger)
