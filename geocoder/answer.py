@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import ReferenceIndex
 from geocoder.match import Match, geocode
 from geocoder.segment import Parsed
 from gis import crs as gcrs
@@ -49,11 +49,10 @@ def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
     return seg
 
 
-def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: str | int | None = None,
-             index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
+def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: str | int | None = None, *,
+             index: ReferenceIndex, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/geocode`: a FeatureCollection, best first; no match → no features."""
     ref = gcrs.resolve(crs)
-    index = index or get_index(conn)
     parsed, matches = geocode(index, query, limit)
     lon, lat = storage_coords(index, matches)
     located = grids_for(conn, lon, lat, grids)

@@ -13,7 +13,7 @@ import orjson
 import psycopg
 
 from geocoder.answer import grids_for, segments_of, storage_coords
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import ReferenceIndex
 from geocoder.match import geocode
 from gis import crs as gcrs
 from gis.errors import InvalidInput
@@ -106,12 +106,11 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
         yield list(row)
 
 
-def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
-            index: ReferenceIndex | None = None, chunk: int = CHUNK,
+def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None, *,
+            index: ReferenceIndex, chunk: int = CHUNK,
             grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
     """One GeoJSON Feature per row (geometry null when nothing matched), in input order."""
     ref = gcrs.resolve(crs)
-    index = index or get_index(conn)
     buf: list[tuple[Any, str]] = []
     for row in rows:
         buf.append(row)

@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Geocode every address of FILE, answers in input order (one per row, no match included)."""
         from geocoder import batch
+        from geocoder.index import ReferenceIndex
         from gis.db.engine import connect
 
         data = file.read_bytes()
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         as_csv = out is not None and out.suffix.lower() == ".csv"
         matched = 0
         with connect(autocommit=True) as conn:
-            feats = batch.answers(conn, rows, crs)
+            feats = batch.answers(conn, rows, crs, index=ReferenceIndex.load(conn))
 
             def counted():
                 nonlocal matched

@@ -12,7 +12,6 @@ import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import psycopg
@@ -671,7 +670,8 @@ def _db_key(conn: psycopg.Connection) -> str:
 
 class IndexCache:
     """One reference index per database, rebuilt when the reference data change. The app holds one
-    on `app.state.services`; code without an app uses `get_index` (its own process default).
+    on `app.state.services`; a command holds its own for its run, a Dask worker one per worker process
+    (geocoder/batchjobs.py) — never the module.
 
     With no connection (database unreachable), or when the version check fails, the last index
     confirmed against the database answers, and the answer is noted as possibly stale
@@ -708,18 +708,3 @@ class IndexCache:
         with self._lock:
             self._indexes.clear()
             self._confirmed.forget()
-
-
-@lru_cache(maxsize=1)
-def default_cache() -> IndexCache:
-    """The cache of callers without an app (CLI, benchmarks, engine tests): made on first use."""
-    return IndexCache()
-
-
-def get_index(conn: psycopg.Connection | None) -> ReferenceIndex:
-    """The index of this connection's database from the default cache (see `IndexCache`)."""
-    return default_cache().get(conn)
-
-
-def clear_cache() -> None:
-    default_cache().clear()

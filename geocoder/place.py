@@ -10,13 +10,14 @@ the street).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import psycopg
 
 from geocoder.answer import storage_coords
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import ReferenceIndex
 from geocoder.match import Match, geocode
-from gis.io.place import Placement
+from gis.io.place import PlaceFn, Placement
 
 
 def _ambiguous(matches: list[Match]) -> bool:
@@ -24,10 +25,14 @@ def _ambiguous(matches: list[Match]) -> bool:
     return len(matches) > 1 and abs(matches[0].confidence - matches[1].confidence) < 1e-9
 
 
-def place_addresses(conn: psycopg.Connection, texts: Sequence[str | None], min_confidence: float,
-                    index: ReferenceIndex | None = None) -> list[Placement]:
+def address_placer(conn: psycopg.Connection, index: ReferenceIndex | None = None) -> PlaceFn:
+    """The importer's `address` placer (entry point citygrid.placers): over `index`, else over the
+    reference index loaded once from `conn` for this import."""
+    return partial(place_addresses, index or ReferenceIndex.load(conn))
+
+
+def place_addresses(index: ReferenceIndex, texts: Sequence[str | None], min_confidence: float) -> list[Placement]:
     """One Placement per text, in order."""
-    index = index or get_index(conn)
     found: list[tuple[int, Match]] = []
     out: list[Placement | None] = [None] * len(texts)
     for i, text in enumerate(texts):

@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 import shapely
 
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import ReferenceIndex
 from geocoder.interpolate import _fit, measure_offset, point_at
 from geocoder.metric import direction_of
 from gis import crs as gcrs
@@ -38,12 +38,11 @@ def describe(name: str, dx: float, dy: float) -> str:
     return f"{name}{direction_of(dx, dy)}{round(dist):d}米"
 
 
-def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | int | None = None,
-            index: ReferenceIndex | None = None, grids: GridIndexes | None = None) -> dict[str, Any]:
+def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | int | None = None, *,
+            index: ReferenceIndex, grids: GridIndexes | None = None) -> dict[str, Any]:
     """`GET /api/reverse`: a GeoJSON Feature at the point; NotFound when it is near nothing we know."""
     xs, ys = check_coordinates([lon], [lat], crs)
     slon, slat = gcrs.to_storage(xs, ys, crs)
-    index = index or get_index(conn)
     x, y = (float(v[0]) for v in index.frame.to_xy(slon, slat))
     grid = locate_grids(conn, slon, slat, STORAGE_SRID, grids).record(0)
     props = _nearest_plate(index, x, y) or _nearest_street(index, x, y) or _region(grid)

@@ -8,14 +8,20 @@ import psycopg
 import pytest
 from geocode_world import LAT, SETBACK, ensure_world, plate_xy
 
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import IndexCache, ReferenceIndex
 from geocoder.match import geocode
 
 
+@pytest.fixture(scope="module")
+def indexes() -> IndexCache:
+    """The tests' own index cache (as the app holds one): one load per reference-data version."""
+    return IndexCache()
+
+
 @pytest.fixture
-def world(database_url: str, db: psycopg.Connection) -> ReferenceIndex:
+def world(database_url: str, db: psycopg.Connection, indexes: IndexCache) -> ReferenceIndex:
     ensure_world(database_url)
-    return get_index(db)
+    return indexes.get(db)
 
 
 def metres(index: ReferenceIndex, m, lon: float, lat: float) -> float:
@@ -155,17 +161,17 @@ def test_negatives_answer_nothing(world: ReferenceIndex, q: str) -> None:
     assert geocode(world, q)[1] == []
 
 
-def test_index_follows_data_changes(world: ReferenceIndex, db: psycopg.Connection) -> None:
+def test_index_follows_data_changes(world: ReferenceIndex, db: psycopg.Connection, indexes: IndexCache) -> None:
     assert geocode(world, "淞滨路7号")[1][0].level == "interpolated"
     lon, lat = plate_xy(7)
     db.execute("INSERT INTO doorplates (add_id, add_name, road_name, house_num, street_id, geom)"
                " VALUES ('P7', '淞滨路7号', '淞滨路', 7, 1, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", (lon, lat))
-    fresh = get_index(db)
+    fresh = indexes.get(db)
     assert fresh is not world and fresh.version > world.version
     assert geocode(fresh, "淞滨路7号")[1][0].level == "doorplate"
-    assert get_index(db) is fresh                                   # unchanged data: the same index
+    assert indexes.get(db) is fresh                                   # unchanged data: the same index
     db.execute("DELETE FROM doorplates WHERE add_id = 'P7'")
-    assert geocode(get_index(db), "淞滨路7号")[1][0].level == "interpolated"
+    assert geocode(indexes.get(db), "淞滨路7号")[1][0].level == "interpolated"
 
 
 def test_held_back_plates_are_interpolated(db: psycopg.Connection, world: ReferenceIndex) -> None:

@@ -11,14 +11,19 @@ import psycopg
 import pytest
 from geocode_families import CROSS, ensure_families
 
-from geocoder.index import ReferenceIndex, get_index
+from geocoder.index import IndexCache, ReferenceIndex
 from geocoder.match import Match, geocode
 
 
+@pytest.fixture(scope="module")
+def indexes() -> IndexCache:
+    return IndexCache()
+
+
 @pytest.fixture
-def world(database_url: str, db: psycopg.Connection) -> ReferenceIndex:
+def world(database_url: str, db: psycopg.Connection, indexes: IndexCache) -> ReferenceIndex:
     ensure_families(database_url)
-    return get_index(db)
+    return indexes.get(db)
 
 
 def best(index: ReferenceIndex, q: str) -> Match:

@@ -105,7 +105,7 @@ def _geocode(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Pr
         raise InvalidInput("inputs.addresses: every item must be a string")
     index = svc.addresses.get(conn)
     return _chunks(addresses, progress, lambda part: [
-        {"query": q, **answer.features(conn, q, limit, inputs.get("crs"), index, svc.grids)} for q in part])
+        {"query": q, **answer.features(conn, q, limit, inputs.get("crs"), index=index, grids=svc.grids)} for q in part])
 
 
 def _reverse(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Progress) -> list | None:
@@ -114,7 +114,7 @@ def _reverse(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Pr
 
     def one(p: list) -> dict | None:
         try:
-            return reverse.reverse(conn, p[0], p[1], inputs.get("crs"), index, svc.grids)
+            return reverse.reverse(conn, p[0], p[1], inputs.get("crs"), index=index, grids=svc.grids)
         except NotFound:
             return None
 

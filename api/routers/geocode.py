@@ -30,7 +30,7 @@ def geocode(
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
-    return answer.features(conn, q, limit, crs, svc.addresses.get(conn), svc.grids)
+    return answer.features(conn, q, limit, crs, index=svc.addresses.get(conn), grids=svc.grids)
 
 
 @router.get("/api/reverse", responses=GEOJSON,
@@ -42,7 +42,7 @@ def reverse_geocode(
     crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
-    return reverse.reverse(conn, lon, lat, crs, svc.addresses.get(conn), svc.grids)
+    return reverse.reverse(conn, lon, lat, crs, index=svc.addresses.get(conn), grids=svc.grids)
 
 
 @router.post(
@@ -72,7 +72,7 @@ async def geocode_batch(
 
     def stream() -> Iterator[bytes]:
         with svc.connection_or_none() as conn:
-            feats = batch.answers(conn, rows, crs, svc.addresses.get(conn), grids=svc.grids)
+            feats = batch.answers(conn, rows, crs, index=svc.addresses.get(conn), grids=svc.grids)
             yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"

@@ -17,6 +17,7 @@ from api.deps import db
 from api.jobs import Job
 from api.params import Crs
 from api.services import Services, Svc
+from geocoder.place import address_placer
 from gis.errors import CityGridError, ImportRejected, InvalidInput, NotFound, TooLarge
 from gis.io.load import import_file
 from gis.io.readers import FORMATS
@@ -37,7 +38,8 @@ def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str,
     try:
         with svc.connection() as conn:
             report = import_file(conn, "shops", path, crs=crs, mode=mode, keep_good=keep_good,
-                                 min_confidence=min_confidence, progress=progress)
+                                 min_confidence=min_confidence, progress=progress,
+                                 placers={"address": address_placer(conn, svc.addresses.get(conn))})
             audit.record(conn, job.actor, "import", "shops", remote=remote,
                          detail={"job": job.id, "mode": mode, "inserted": report.inserted,
                                  "rejected": len(report.rejected)})

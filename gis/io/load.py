@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,8 @@ PLACE_CHUNK = 1000
 
 
 def _place(conn: psycopg.Connection, raw: RawTable, spec: LayerSpec, columns: dict[str, list[Any]],
-           errors: dict[int, list[str]], min_confidence: float, progress: Progress | None
-           ) -> dict[int, gplace.Placement]:
+           errors: dict[int, list[str]], min_confidence: float, progress: Progress | None,
+           placers: Mapping[str, gplace.PlaceFn] | None = None) -> dict[int, gplace.Placement]:
     """Places the rows without a geometry by the layer's placer; rows it cannot place get its reason.
 
     Fills the layer's `match_level` and `confidence` columns for the placed rows (rows with coordinates
@@ -153,14 +153,14 @@ def _place(conn: psycopg.Connection, raw: RawTable, spec: LayerSpec, columns: di
     todo = [int(i) for i in np.flatnonzero(shapely.is_missing(raw.geometry))]
     if not todo:
         return {}
-    placer = gplace.get(name)
+    place = (placers or {}).get(name) or gplace.get(name)(conn)
     texts = columns.get(source) or [None] * n
     placed: dict[int, gplace.Placement] = {}
     level = list(columns.get("match_level") or [None] * n)
     conf = list(columns.get("confidence") or [None] * n)
     for start in range(0, len(todo), PLACE_CHUNK):
         part = todo[start:start + PLACE_CHUNK]
-        for i, p in zip(part, placer(conn, [texts[i] for i in part], min_confidence), strict=True):
+        for i, p in zip(part, place([texts[i] for i in part], min_confidence), strict=True):
             if p.reason is not None:
                 errors.setdefault(i, []).append(p.reason)
             else:
@@ -314,12 +314,14 @@ Progress = Callable[[str, int, int], None]
 def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: str | None = None,
                 mode: str = "append", keep_good: bool = False, encoding: str | None = None,
                 min_confidence: float = gplace.DEFAULT_MIN_CONFIDENCE,
-                progress: Progress | None = None) -> ImportReport:
+                progress: Progress | None = None,
+                placers: Mapping[str, gplace.PlaceFn] | None = None) -> ImportReport:
     """Imports `path` into `layer` on `conn` (committed unless the caller holds a transaction open).
 
     Raises ImportRejected (nothing stored) when any row is rejected and `keep_good` is false. Layers with
     a placer (shops) place rows that have no coordinates by it; `min_confidence` is its threshold.
     `progress(phase, done, total)` is called as rows are placed and stored (the HTTP upload's progress).
+    `placers` overrides a placer by name (the server passes one over the index it already holds).
     """
     started = time.perf_counter()
     spec = get_layer(layer)
@@ -333,13 +335,14 @@ def import_file(conn: psycopg.Connection, layer: str, path: str | Path, *, crs: 
             return _import_routed(conn, spec, raw, routed, path, crs=crs, mode=mode, keep_good=keep_good,
                                   started=started)
     return _import_raw(conn, spec, raw, path, crs=crs, mode=mode, keep_good=keep_good, started=started,
-                       min_confidence=min_confidence, progress=progress)
+                       min_confidence=min_confidence, progress=progress, placers=placers)
 
 
 def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: Path, *, crs: str | None,
                 mode: str, keep_good: bool, started: float,
                 min_confidence: float = gplace.DEFAULT_MIN_CONFIDENCE,
-                progress: Progress | None = None) -> ImportReport:
+                progress: Progress | None = None,
+                placers: Mapping[str, gplace.PlaceFn] | None = None) -> ImportReport:
     """The import of one read table into one layer (see the module docstring)."""
     timings = {"read": time.perf_counter() - started}
     warnings = list(raw.warnings)
@@ -354,7 +357,7 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
     placed: dict[int, gplace.Placement] = {}
     if spec.io.place is not None and spec.geometry:
         had_geometry = raw.geometry is not None and bool((~shapely.is_missing(raw.geometry)).any())
-        placed = _place(conn, raw, spec, columns, errors, min_confidence, progress)
+        placed = _place(conn, raw, spec, columns, errors, min_confidence, progress, placers)
         if not had_geometry:  # nothing was read as coordinates: the CRS guess is beside the point
             warnings[:] = [w for w in warnings if "declares no CRS" not in w]
         timings["place"] = time.perf_counter() - started - timings["read"]

@@ -35,16 +35,22 @@ class Placement:
     reason: str | None = None
 
 
+#: Places texts: (texts, min_confidence) → one Placement per text, in order.
+PlaceFn = Callable[[Sequence[str | None], float], list[Placement]]
+
+
 class Placer(Protocol):
-    def __call__(self, conn: psycopg.Connection, texts: Sequence[str | None],
-                 min_confidence: float) -> list[Placement]: ...
+    """Made ready once per import (the geocoder loads its reference index here, not per chunk). The server
+    does not call it: it hands the importer a PlaceFn over the index its app already holds."""
+
+    def __call__(self, conn: psycopg.Connection) -> PlaceFn: ...
 
 
 _extra: dict[str, Placer] = {}
 
 #: The placers the project ships, as entry points (loaded like gis.cli's CORE_COMMANDS): an environment
 #: installed before one was declared in pyproject.toml still finds it.
-KNOWN = {"address": EntryPoint("address", "geocoder.place:place_addresses", GROUP)}
+KNOWN = {"address": EntryPoint("address", "geocoder.place:address_placer", GROUP)}
 
 
 def register(name: str, placer: Placer) -> None:
@@ -56,7 +62,9 @@ def get(name: str) -> Placer:
     """The placer `name`, or InvalidInput saying which package provides it."""
     if name in _extra:
         return _extra[name]
-    for ep in [*entry_points(group=GROUP), *([KNOWN[name]] if name in KNOWN else [])]:
+    # The project's own first: an environment installed before a placer's signature changed keeps the
+    # old entry point in its metadata.
+    for ep in [*([KNOWN[name]] if name in KNOWN else []), *entry_points(group=GROUP)]:
         if ep.name == name:
             try:
                 fn: Callable = ep.load()
