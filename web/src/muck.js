@@ -8,7 +8,7 @@ import { EMPTY, classItems, districtMidnight, fitTo, layerToggle, legend, pointe
 //: The muck-truck alarm kinds (gis/fences/kinds.py) with a colour each; labels come from the server.
 const MUCK_ALARMS = [['illegal_dumping', '偷倒/乱倒', '#c2255c'], ['unapproved_route', '未按核准路线', '#f76707'],
   ['restricted_hours', '夜间/限时禁行', '#5f3dc4']];
-const PERIODS = [['today', '今日'], ['7d', '近 7 天'], ['30d', '近 30 天']];
+const PERIODS = [['today', '今日'], ['7d', '近 7 天'], ['30d', '近 30 天'], ['90d', '近 90 天']];
 
 export function initMuck({ map, app, maplibregl }) {
   const tab = $('#tab-special');
@@ -67,14 +67,14 @@ export function initMuck({ map, app, maplibregl }) {
     ...MUCK_ALARMS.map(([k, zh]) => el('option', { value: k }, zh)));
   const stateSel = el('select', { id: 'muck-alarm-state' }, el('option', { value: '' }, '全部状态'), el('option', { value: 'open' }, '进行中'),
     el('option', { value: 'closed' }, '已结束'));
-  const periodSel = el('select', { id: 'muck-alarm-period' }, ...PERIODS.map(([v, t]) => el('option', { value: v, selected: v === '7d' }, t)));
+  const periodSel = el('select', { id: 'muck-alarm-period' }, ...PERIODS.map(([v, t]) => el('option', { value: v, selected: v === '30d' }, t)));
   const aNote = el('p', { class: 'note', id: 'muck-alarm-note' }, has('/api/alarms') ? '' : '报警服务暂不可用');
   const list = el('ul', { class: 'list', id: 'muck-alarm-list' });
   const counts = el('div', { id: 'muck-alarm-counts' });
 
   function since() {
     if (periodSel.value === 'today') return districtMidnight().toISOString();
-    return new Date(Date.now() - (periodSel.value === '30d' ? 30 : 7) * 86400000).toISOString();
+    return new Date(Date.now() - { '7d': 7, '30d': 30, '90d': 90 }[periodSel.value] * 86400000).toISOString();
   }
 
   async function loadAlarms() {
@@ -108,6 +108,8 @@ export function initMuck({ map, app, maplibregl }) {
     if (features.length) fitTo(map, features, 15);
   }
   for (const s of [kindSel, stateSel, periodSel]) s.addEventListener('change', loadAlarms);
+  // the list is there when the tab is first opened (one request per kind; nothing before it is wanted)
+  document.querySelector('.tabs button[data-tab=special]')?.addEventListener('click', () => { if (!app.muck.alarms) loadAlarms(); }, { once: true });
   map.on('click', 'overlay:muck-alarms', (e) => {
     e.citygridHandled = true;
     const p = e.features[0].properties;

@@ -45,6 +45,8 @@ async function jobStatus(url, key) {
   return body;
 }
 
+/** An area's name without the 市容环境卫生责任区 every one of them ends with (the column says it; the tooltip has it). */
+const shortName = (a) => (a.name || a.code).replace(/(.)市容环境卫生责任区$/, '$1');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const num = (n) => (Number.isFinite(n) ? n.toLocaleString('zh-CN') : '—');
 
@@ -241,7 +243,7 @@ export function initShops({ map, app, labels }) {
       el('thead', {}, el('tr', {}, el('th', {}, '责任区'), el('th', {}, '商户数'), el('th', {}, `${d}已收运`), el('th', {}, '未收运'),
         el('th', {}, '收运量(公斤)'), el('th', {}, '红'), el('th', {}, '黄'), el('th', {}, '绿'))),
       el('tbody', {}, ...doc.areas.map((a) => el('tr', { class: 'clickable', dataset: { area: a.id, code: a.code }, onclick: () => selectArea(a.id, true) },
-        el('td', { title: a.code }, a.name || a.code), ...cells(a))),
+        el('td', { title: `${a.name || ''}（${a.code}）` }, shortName(a)), ...cells(a))),
       el('tr', { class: 'total', dataset: { total: '1' } }, el('td', {}, '合计'), ...cells(t))));
     const features = doc.areas.filter((a) => geometries.get(String(a.id))).map((a) => ({ type: 'Feature', id: a.id, geometry: geometries.get(String(a.id)),
       properties: { id: a.id, code: a.code, name: a.name, _color: a.shops ? RATE_BINS.find(([min]) => a.collected / a.shops >= min)[1] : NO_SHOPS } }));
@@ -265,7 +267,7 @@ export function initShops({ map, app, labels }) {
     let fc = EMPTY;
     if (collection('shop_state')) {
       const p = new URLSearchParams({ filter: `area_id=${Number(id)}`, 'filter-lang': 'cql2-text', limit: '10000',
-        properties: 'code,name,address,integrity,integrity_name,last_collected,last_result' });
+        properties: 'code,integrity' }); // the card fetches the rest on click
       try { fc = await getJSON(`/ogc/collections/shop_state/items?${p}`); } catch (error) { toast(`商户加载失败：${explain(error)}`, 'error'); }
     }
     const features = fc.features || [];
