@@ -148,20 +148,21 @@ def test_upload_a_shop_list_then_the_areas_against_sql(browser: object, managed_
     assert drawn == ["W1", "W2", "W3", "W7"]
     shot(page, "web-shops-01-import-report")
 
-    # collections and evaluations of the day: W1 collected (green), W2 collected but failed (red), W3 nothing
+    # collections and evaluations of the day: W1 collected (green), W2 collected but failed (red), W3 nothing;
+    # stamped between the district's midnight and now, so that they are today's whenever the test runs
     now = datetime.now(district_tz())
+    d0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
     ids = dict(managed_world.execute("SELECT code, id FROM shops").fetchall())
     managed_world.execute(
         "INSERT INTO shop_collections (shop_id, ts, waste_kind, weight_kg, geom) SELECT id, %s, 'kitchen', %s, geom "
-        "FROM shops WHERE code = %s", (now - timedelta(minutes=30), 12.5, "W1"))
+        "FROM shops WHERE code = %s", (d0 + (now - d0) * 0.5, 12.5, "W1"))
     managed_world.execute(
         "INSERT INTO shop_collections (shop_id, ts, waste_kind, weight_kg, geom) SELECT id, %s, 'residual', %s, geom "
-        "FROM shops WHERE code = %s", (now - timedelta(minutes=20), 4.0, "W2"))
+        "FROM shops WHERE code = %s", (d0 + (now - d0) * 0.6, 4.0, "W2"))
     managed_world.execute("INSERT INTO shop_evaluations (shop_id, ts, result) VALUES (%s, %s, 'fail')",
-                          (ids["W2"], now - timedelta(minutes=10)))
+                          (ids["W2"], d0 + (now - d0) * 0.7))
     page.locator("#shop-areas-run").click()
     page.wait_for_function("window.citygrid.shops.areas", timeout=20_000)
-    d0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
     want = {code: (shops, collected, shops - collected) for code, shops, collected in managed_world.execute(
         "SELECT w.code, count(s.id), count(s.id) FILTER (WHERE EXISTS (SELECT 1 FROM shop_collections c "
         "  WHERE c.shop_id = s.id AND c.ts >= %(d0)s AND c.ts < %(d0)s + interval '1 day')) "
