@@ -176,6 +176,11 @@ def test_http_upload_reports_progress_then_the_report(street, http, api_keys) ->
         time.sleep(0.05)
     assert job["state"] == "done" and job["result"]["inserted"] == 20
     assert job["phase"] == "store" and job["done"] == job["total"] == 20
+    # the placed shops, with their positions, for the upload page's map
+    placed = job["result"]["placed"]
+    assert sorted(p["code"] for p in placed) == sorted(f"H{i}" for i in range(1, 21))
+    where = dict(street.execute("SELECT code, ST_X(geom) FROM shops").fetchall())
+    assert all(abs(p["lon"] - where[p["code"]]) < 1e-9 and p["match_level"] for p in placed)
     assert http.post("/api/shops/import", params={"filename": "shops.csv"}, content=body.encode(),
                      headers={"X-API-Key": api_keys["inspector"]}).status_code == 403
 
@@ -184,7 +189,16 @@ def test_http_upload_waiting_answers_422_with_each_reason(street, http, api_keys
     r = http.post("/api/shops/import", params={"filename": "shops.csv", "wait": "true"}, content=MIXED.encode(),
                   headers={"X-API-Key": api_keys["planner"]})
     assert r.status_code == 422, r.text
-    assert [row["id"] for row in r.json()["result"]["rejected"]] == ["S2", "S3", "S4"]
+    result = r.json()["result"]
+    assert [row["id"] for row in result["rejected"]] == ["S2", "S3", "S4"]
+    # sorted by what to do about them, and said in Chinese for the upload page
+    assert [row["kind"] for row in result["rejected"]] == ["ambiguous", "unmatched", "uncertain"]
+    zh = {row["id"]: row["reasons_zh"][0] for row in result["rejected"]}
+    assert "泰和路8号" in zh["S2"] and "多个地点" in zh["S2"]
+    assert "幸福路3号" in zh["S3"] and "未找到" in zh["S3"]
+    assert "街巷" in zh["S4"] and "0.50" in zh["S4"] and "0.60" in zh["S4"]
+    assert result["rejected_by_kind"] == {"unmatched": 1, "ambiguous": 1, "uncertain": 1, "no_address": 0,
+                                          "invalid": 0}
     assert street.execute("SELECT count(*) FROM shops").fetchone()[0] == 0
     r = http.post("/api/shops/import", params={"filename": "shops.doc"}, content=b"x",
                   headers={"X-API-Key": api_keys["planner"]})

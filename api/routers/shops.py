@@ -23,11 +23,26 @@ from gis.io.load import import_file
 from gis.io.readers import FORMATS
 from gis.security import audit
 from gis.security.keys import Principal
-from gis.shops import figures, records
+from gis.shops import figures, reasons, records
 
 router = APIRouter(tags=["shops"])
 
 MAX_UPLOAD = 64 * 1024 * 1024
+#: The placed shops a finished job lists with their positions (the upload page draws them); more are counted.
+MAX_PLACED_LISTED = 5000
+
+PLACED_SQL = """
+SELECT s.code, s.name, s.address, s.match_level, s.confidence, w.name, ST_X(s.geom), ST_Y(s.geom)
+FROM shops s LEFT JOIN work_grids w ON w.id = s.area_id
+WHERE s.id > %(after)s ORDER BY s.id LIMIT %(limit)s
+"""
+PLACED_KEYS = ("code", "name", "address", "match_level", "confidence", "area_name", "lon", "lat")
+
+
+def _placed(conn: psycopg.Connection, after: int) -> list[dict[str, Any]]:
+    """The shops stored after id `after` (this upload's: ids only grow, a replace deletes and inserts)."""
+    rows = conn.execute(PLACED_SQL, {"after": after, "limit": MAX_PLACED_LISTED}).fetchall()
+    return [dict(zip(PLACED_KEYS, r, strict=True)) for r in rows]
 
 
 def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str, keep_good: bool,
@@ -37,14 +52,19 @@ def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str,
 
     try:
         with svc.connection() as conn:
+            before = conn.execute("SELECT coalesce(max(id), 0) FROM shops").fetchone()[0]
             report = import_file(conn, "shops", path, crs=crs, mode=mode, keep_good=keep_good,
                                  min_confidence=min_confidence, progress=progress,
                                  placers={"address": address_placer(conn, svc.addresses.get(conn))})
             audit.record(conn, job.actor, "import", "shops", remote=remote,
                          detail={"job": job.id, "mode": mode, "inserted": report.inserted,
                                  "rejected": len(report.rejected)})
+            placed = _placed(conn, before) if report.inserted else []
         out = report.to_dict()
         out["path"] = path.name
+        out["rejected"] = reasons.annotate(out["rejected"])
+        out["rejected_by_kind"] = reasons.counts(out["rejected"])
+        out["placed"] = placed
         return out
     finally:
         path.unlink(missing_ok=True)
@@ -52,7 +72,9 @@ def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str,
 
 def _job_error(job: Job, exc: Exception) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, ImportRejected):
-        return "rejected", {"error": exc.code, "detail": exc.detail, "rejected": exc.rows}
+        rows = reasons.annotate(exc.rows)
+        return "rejected", {"error": exc.code, "detail": exc.detail, "rejected": rows,
+                            "rejected_by_kind": reasons.counts(rows)}
     if isinstance(exc, CityGridError):
         return "failed", {"error": exc.code, "detail": exc.detail}
     return "failed", {"error": "internal", "detail": f"{type(exc).__name__}: {exc}"}
@@ -109,7 +131,9 @@ async def _sleep() -> None:
 
 @router.get("/api/shops/import/{job_id}")
 def import_job(job_id: str, svc: Svc, principal: Principal = Depends(require_role("planner"))) -> dict[str, Any]:
-    """An upload's progress (phase place/store, done, total) and, once finished, its report."""
+    """An upload's progress (phase place/store, done, total) and, once finished, its report: the rejected
+    rows each with `kind` (unmatched, ambiguous, uncertain, no_address, invalid), `kind_name` and
+    `reasons_zh` (Chinese), `rejected_by_kind`, and `placed` (the stored shops with lon/lat, first 5,000)."""
     job = svc.imports.get(job_id)
     if job is None:
         raise NotFound(f"no import job {job_id!r} (finished jobs are kept for an hour)")

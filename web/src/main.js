@@ -12,8 +12,11 @@ import { initIdentify } from './identify.js';
 import { addDistrictLayers, buildTree, state } from './layers.js';
 import { initLive } from './live.js';
 import { initMeasure } from './measure.js';
+import { initMuck } from './muck.js';
+import { initSamples } from './samples.js';
 import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
+import { initShops } from './shops.js';
 import { initStats } from './stats.js';
 import { $, setTimeZone, toast } from './ui.js';
 import { initWorkflows } from './workflows.js';
@@ -114,6 +117,9 @@ async function boot() {
   initStats(ctx);
   initScenes(ctx);
   initWorkflows(ctx);
+  initShops(ctx); // issue 16: 商铺门责, 渣土, 评价样本点位
+  initMuck(ctx);
+  initSamples(ctx);
   initIdentify(ctx);
   map.once('idle', () => { app.firstIdle = performance.now(); });
   // resolves when every visible tile is loaded and drawn (used by the browser tests and the benchmark)
