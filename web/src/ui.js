@@ -52,9 +52,11 @@ export function squareMetres(m2) {
 export function percent(x) { return Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—'; }
 
 let zoneFormat = null;
+let zoneName = null;
 
 /** The district's time zone (from /web/config.json): every time on the page is shown in it. */
 export function setTimeZone(zone) {
+  zoneName = zone;
   try {
     zoneFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
       hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
@@ -71,6 +73,18 @@ export function dateTime(value) {
   if (zoneFormat) return zoneFormat.format(d).replace('T', ' ');
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The district zone's UTC offset at a moment, as `+08:00` (for CQL2 timestamps of local days). */
+export function zoneOffset(date) {
+  try {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: zoneName || undefined, timeZoneName: 'longOffset' })
+      .formatToParts(date).find((p) => p.type === 'timeZoneName')?.value || '';
+    const m = /GMT([+-]\d\d:\d\d)/.exec(name);
+    return m ? m[1] : 'Z';
+  } catch {
+    return 'Z';
+  }
 }
 
 /** A value for <input type=datetime-local> in local time. */
