@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from browser_kit import ARGS, CHROMIUM, open_map, shot
+from browser_kit import ARGS, CHROMIUM, open_map, screen_xy, shot
+from http_auth import auth
 from web_world import ensure_world
 
 pytestmark = pytest.mark.browser
@@ -103,6 +104,94 @@ def test_case_layer_shows_a_recent_window_clustered(browser: object, world: psyc
     page.evaluate("window.citygrid.whenIdle()")
     assert _drawn_cases(page)["total"] == _count(world, "2026-06-01T00:00+08", "2026-11-21T00:00+08",
                                                  "AND major <> '01'") == 2
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
+
+
+#: Three stops along 淞滨路 (west → east) and a fourth added when editing.
+STOPS = [(121.474, 31.3800), (121.479, 31.3800), (121.483, 31.3800)]
+FOURTH = (121.490, 31.3800)
+
+
+def _click(page: object, lon: float, lat: float) -> None:
+    page.mouse.click(*screen_xy(page, lon, lat))
+
+
+def test_routes_listed_edited_and_deleted_with_their_corridor(browser: object, world: psycopg.Connection,
+                                                              live_server: str, http: object,
+                                                              api_keys: dict[str, str]) -> None:
+    db = world
+    db.execute("DELETE FROM fences WHERE route_id IS NOT NULL")
+    db.execute("DELETE FROM routes")
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.on("dialog", lambda d: d.accept())  # the delete confirmation
+    page.locator(".tabs button[data-tab=fences]").click()
+    page.locator("#route-status").wait_for()
+    page.locator("#fence-name").fill("1号线")
+    page.locator("#draw-stops").click()
+    for lon, lat in STOPS:
+        _click(page, lon, lat)
+    page.locator("#drawbar-finish").click()
+    # cancelling the key dialog keeps the drawing, to be finished again
+    page.locator("#key-dialog").wait_for(state="visible")
+    page.locator("#key-dialog button[value=cancel]").click()
+    page.wait_for_function("document.querySelector('#drawbar') && !document.querySelector('#drawbar').hidden")
+    assert "3 个站点" in page.locator("#drawbar-text").inner_text()
+    assert db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
+    page.locator("#drawbar-finish").click()
+    page.locator("#key-dialog").wait_for(state="visible")
+    page.locator("#key-input").fill(api_keys["planner"])
+    page.locator("#key-ok").click()
+    page.wait_for_function("window.citygrid.routes && window.citygrid.routes.length === 1", timeout=20_000)
+    first = db.execute("SELECT id, name, jsonb_array_length(stops) FROM routes").fetchone()
+    assert first[1:] == ("1号线", 3)
+    # the same name again: saved under a free name, never a second "1号线"
+    page.locator("#draw-stops").click()
+    for lon, lat in STOPS[:2]:
+        _click(page, lon, lat + 0.004)
+    page.locator("#drawbar-finish").click()
+    page.wait_for_function("window.citygrid.routes && window.citygrid.routes.length === 2", timeout=20_000)
+    names = [r[0] for r in db.execute("SELECT name FROM routes ORDER BY id")]
+    assert names == ["1号线", "1号线（2）"]
+    corridors = [r[0] for r in db.execute("SELECT name FROM fences WHERE kind = 'corridor' AND route_id IS NOT NULL")]
+    assert len(corridors) == len(set(corridors)) == 2
+    # …and the API refuses a duplicate outright
+    dup = http.post("/api/routes", json={"name": "1号线", "stops": [{"lon": 121.474, "lat": 31.38},
+                                                                    {"lon": 121.479, "lat": 31.38}]},
+                    headers=auth(api_keys["planner"]))
+    assert dup.status_code == 409 and "already called" in dup.text
+    assert page.locator("#route-list li").count() == 2
+    assert "1号线" in page.locator(f"#route-list li[data-route-id='{first[0]}']").inner_text()
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-maps-03-routes-listed")
+
+    # edit the first route's stops: add a fourth at the east end; names of the first three are kept
+    page.locator(f"#route-list li[data-route-id='{first[0]}'] button[data-action=edit-stops]").click()
+    assert "3 个站点" in page.locator("#drawbar-text").inner_text()
+    _click(page, *FOURTH)
+    page.locator("#drawbar-finish").click()
+    page.wait_for_function(f"window.citygrid.lastRoute && window.citygrid.lastRoute.id === {first[0]}"
+                           " && window.citygrid.lastRoute.stops.length === 4", timeout=20_000)
+    stops = db.execute("SELECT stops FROM routes WHERE id = %s", (first[0],)).fetchone()[0]
+    assert [s["name"] for s in stops] == ["站点1", "站点2", "站点3", "站点4"]
+    assert abs(stops[3]["lon"] - FOURTH[0]) < 1e-4
+    page.wait_for_function(f"window.citygrid.routes.find((r) => r.id === {first[0]}).stops === 4", timeout=20_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    shot(page, "web-maps-04-route-stops-edited")
+
+    # deleting the corridor from the fence list deletes its route (and the route's stop fences)
+    corridor = db.execute("SELECT id FROM fences WHERE route_id = %s AND kind = 'corridor'", (first[0],)).fetchone()[0]
+    page.locator(f"#fence-list li[data-fence-id='{corridor}'] button.danger").click()
+    page.wait_for_function("window.citygrid.routes.length === 1", timeout=20_000)
+    assert db.execute("SELECT count(*) FROM routes WHERE id = %s", (first[0],)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM fences WHERE route_id = %s", (first[0],)).fetchone()[0] == 0
+    assert page.locator(f"#fence-list li[data-fence-id='{corridor}']").count() == 0
+    # and the route's own 删除 removes the other one with its corridor
+    page.locator("#route-list li button[data-action=delete-route]").click()
+    page.wait_for_function("window.citygrid.routes.length === 0", timeout=20_000)
+    assert db.execute("SELECT count(*) FROM fences WHERE route_id IS NOT NULL").fetchone()[0] == 0
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
