@@ -195,3 +195,76 @@ def test_routes_listed_edited_and_deleted_with_their_corridor(browser: object, w
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
+
+
+def _rect(page: object, selector: str) -> dict:
+    return page.evaluate("(s) => { const r = document.querySelector(s).getBoundingClientRect();"
+                         " return { left: r.left, top: r.top, right: r.right, bottom: r.bottom }; }", selector)
+
+
+def _inside(r: dict, width: int, height: int) -> bool:
+    return r["left"] >= 0 and r["top"] >= 0 and r["right"] <= width and r["bottom"] <= height
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+ZOOM = ".maplibregl-ctrl-bottom-right .maplibregl-ctrl-group"
+
+
+@pytest.mark.parametrize(("name", "width", "height"), [("phone", 390, 844), ("phone-landscape", 844, 390),
+                                                        ("desktop", 1280, 800)])
+def test_popups_lists_toasts_and_panels_stay_clear(browser: object, world: psycopg.Connection, live_server: str,
+                                                    name: str, width: int, height: int) -> None:
+    watched = open_map(browser, live_server, width, height)
+    page = watched.page
+    search = page.locator("#search-input")
+    # the suggestion list lies on screen
+    search.click()
+    search.press_sequentially("双城路8", delay=30)
+    page.locator("#search-suggest li[role=option]").first.wait_for()
+    assert _inside(_rect(page, "#search-suggest"), width, height)
+    # a stale list (for 双城路8) is not picked by ↓ + Enter once the text changed: Enter searches the new text
+    search.fill("淞滨路100号")
+    search.press("ArrowDown")
+    search.press("Enter")
+    page.wait_for_function("window.citygrid.searchResult", timeout=20_000)
+    assert page.evaluate("window.citygrid.searchResult.properties.standard_address").endswith("淞滨路100号")
+    # the popup (standard address, match level, grid table) is wholly inside the map once the flight ends
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.maplibregl-popup'); const m = document.querySelector('#map');"
+        " if (!p || window.citygrid.map.isMoving()) return false; const r = p.getBoundingClientRect();"
+        " const b = m.getBoundingClientRect(); return r.left >= b.left && r.right <= b.right"
+        " && r.top >= b.top && r.bottom <= b.bottom; }", timeout=10_000)
+    shot(page, f"web-maps-05-popup-{name}")
+    page.locator(".maplibregl-popup-close-button").click()
+    # a toast (nothing found) does not cover the zoom buttons
+    search.fill("火星大道999号")
+    search.press("Enter")
+    page.locator(".toast").first.wait_for()
+    assert not _overlap(_rect(page, ".toast"), _rect(page, ZOOM))
+    # nor does the info panel opened by a click on the map
+    page.mouse.click(width * 0.45, height * 0.45)
+    page.locator("#infopanel").wait_for(state="visible")
+    page.wait_for_timeout(300)
+    assert not _overlap(_rect(page, "#infopanel"), _rect(page, ZOOM))
+    assert _inside(_rect(page, "#infopanel"), width, height)
+    shot(page, f"web-maps-06-panels-{name}")
+    page.locator("#info-close").click()
+    if name == "phone":
+        # drawing from the sidebar starts on the map, not under the drawer
+        page.locator("#menu-toggle").click()
+        page.wait_for_timeout(300)
+        page.locator(".tabs button[data-tab=fences]").click()
+        page.locator("#draw-polygon").click()
+        page.wait_for_timeout(400)
+        assert page.locator("#sidebar").bounding_box()["x"] + page.locator("#sidebar").bounding_box()["width"] <= 1
+        for fx, fy in [(0.3, 0.35), (0.7, 0.35), (0.6, 0.6)]:
+            page.mouse.click(width * fx, height * fy)
+        assert "面积" in page.locator("#drawbar-text").inner_text()
+        shot(page, "web-maps-07-phone-drawing")
+        page.locator("#drawbar-cancel").click()
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()

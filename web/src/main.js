@@ -15,7 +15,7 @@ import { initMeasure } from './measure.js';
 import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
 import { initStats } from './stats.js';
-import { $, setTimeZone, toast } from './ui.js';
+import { $, keepPopupsOnScreen, setTimeZone, toast } from './ui.js';
 import { initWorkflows } from './workflows.js';
 
 const DEFAULT_VIEW = { center: [121.45, 31.35], zoom: 11 };
@@ -92,6 +92,7 @@ async function boot() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   app.map = map;
+  keepPopupsOnScreen(map);
   initChrome(map);
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
   // ?show=a,b&hide=c switches layers of styles/layers.json on or off from the start (links, wall screens)

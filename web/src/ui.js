@@ -110,3 +110,34 @@ export function showInfo(title, ...nodes) {
 }
 
 export function hideInfo() { $('#infopanel').hidden = true; }
+
+/**
+ * Popups never stay off-screen: when one opens (or the flight that follows it ends), the map pans just
+ * enough to bring the whole popup inside the map's box. MapLibre picks the popup's side, but a tall
+ * popup at mid-height fits neither above nor below; CSS caps its size so that it always can fit.
+ */
+export function keepPopupsOnScreen(map, margin = 8) {
+  const container = map.getContainer();
+  const fit = () => {
+    if (map.isMoving()) { map.once('moveend', fit); return; }
+    const box = container.getBoundingClientRect();
+    for (const node of container.querySelectorAll('.maplibregl-popup')) {
+      const r = node.getBoundingClientRect();
+      let dx = 0;
+      let dy = 0;
+      if (r.width <= box.width - 2 * margin) {
+        if (r.left < box.left + margin) dx = r.left - box.left - margin;
+        else if (r.right > box.right - margin) dx = r.right - box.right + margin;
+      }
+      if (r.height <= box.height - 2 * margin) {
+        if (r.top < box.top + margin) dy = r.top - box.top - margin;
+        else if (r.bottom > box.bottom - margin) dy = r.bottom - box.bottom + margin;
+      }
+      if (dx || dy) { map.panBy([dx, dy], { duration: 250 }); return; }
+    }
+  };
+  new MutationObserver((changes) => {
+    if (changes.some((c) => [...c.addedNodes].some((n) => n.classList?.contains('maplibregl-popup')))) requestAnimationFrame(fit);
+  }).observe(container, { childList: true });
+  return fit;
+}
