@@ -268,3 +268,88 @@ def test_popups_lists_toasts_and_panels_stay_clear(browser: object, world: psyco
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
+
+
+def test_plan_vs_actual_and_on_post(browser: object, world: psycopg.Connection, live_server: str, http: object,
+                                    api_keys: dict[str, str]) -> None:
+    """计划与实际 (stops 已收/未收, coverage, deviation) and 跨网格/脱岗 from the 业务 tab, against SQL."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    db = world
+    db.execute("DELETE FROM fences WHERE route_id IS NOT NULL")
+    db.execute("DELETE FROM routes")
+    db.execute("UPDATE vehicles SET operator = CASE id WHEN 'dev-1' THEN '张三' ELSE '李四' END")
+    db.execute("INSERT INTO work_grids (code, kind, name, street_code, assignee, geom) VALUES ('R002', "
+               "'responsibility', '同泰责任网格', '310113003', '李四', ST_Multi(ST_MakeEnvelope(121.485, 31.37, "
+               "121.5, 31.39, 4490)))")
+    route = http.post("/api/routes", json={"name": "淞滨路收运线", "vehicle_id": "dev-1", "buffer_m": 30, "stops": [
+        {"name": "西站", "lon": 121.474, "lat": 31.3801}, {"name": "中站", "lon": 121.479, "lat": 31.3801},
+        {"name": "东站", "lon": 121.495, "lat": 31.3801}]}, headers=auth(api_keys["planner"]))
+    assert route.status_code == 201, route.text
+    start = datetime(2026, 11, 21, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    track = [(121.472 + 0.0005 * i, 31.3801) for i in range(21)]            # along 淞滨路, west grid
+    track += [(121.482, 31.3801 + 0.0006 * k) for k in range(1, 11)]       # north, off the route
+    track += [(121.486 + 0.001 * k, 31.3861) for k in range(5)]             # east: out of 张三's grid
+    fixes = [{"vehicle_id": "dev-1", "ts": (start + timedelta(seconds=30 * i)).isoformat(), "lon": round(x, 6),
+              "lat": round(y, 6), "speed_kmh": 20} for i, (x, y) in enumerate(track)]
+    r = http.post("/api/positions", json=fixes, headers=auth(api_keys["device"]))
+    assert r.status_code == 200, r.text
+    day = ("2026-11-21T00:00+08", "2026-11-22T00:00+08")
+    try:
+        watched = open_map(browser, live_server)
+        page = watched.page
+        page.locator(".tabs button[data-tab=work]").click()
+        page.locator("#plan-reload").click()
+        page.wait_for_function("document.querySelectorAll('#plan-route option').length === 1", timeout=20_000)
+        page.wait_for_function("document.querySelector('#plan-vehicle').value === 'dev-1'", timeout=20_000)
+        page.locator("#plan-date").fill("2026-11-21")
+        page.locator("#plan-run").click()
+        page.wait_for_function("window.citygrid.work && window.citygrid.work.plan", timeout=20_000)
+        plan = page.evaluate("window.citygrid.work.plan")
+        assert plan["fixes"] == db.execute("SELECT count(*) FROM positions WHERE vehicle_id = 'dev-1' AND ts >= %s "
+                                           "AND ts < %s", day).fetchone()[0] == len(track)
+        assert [s["visited"] for s in plan["stops"]] == [True, True, False]
+        assert plan["visited"] == 2 and plan["stops_missed"] == [2]
+        # the deviation: the northern leg and the eastern run, farther than 30 m from the planned line
+        off = db.execute(
+            "SELECT ST_Length(ST_Difference(t.line, ST_SetSRID(ST_Buffer(r.geom::geography, 30)::geometry, 4490))"
+            "::geography) FROM routes r, (SELECT ST_MakeLine(geom ORDER BY ts) AS line FROM positions WHERE "
+            "vehicle_id = 'dev-1' AND ts >= %s AND ts < %s) t", day).fetchone()[0]
+        assert abs(plan["off_route_m"] - off) < 1 and plan["off_route_m"] > 500
+        assert "已收 2 / 3，未收 1" in page.locator("#plan-out").inner_text()
+        assert page.locator("#plan-stops li.missed").inner_text().startswith("3. 东站 · 未收")
+        page.evaluate("window.citygrid.whenIdle()")
+        drawn = page.evaluate("window.citygrid.map.queryRenderedFeatures({ layers: ['overlay:plan-points'] })"
+                              ".map((f) => f.properties.label).sort()")
+        assert drawn == ["1 已收", "2 已收", "3 未收"]
+        shot(page, "web-maps-08-plan-vs-actual")
+
+        page.locator("#post-date").fill("2026-11-21")
+        page.locator("#post-run").click()
+        page.wait_for_function("window.citygrid.work.onPost", timeout=20_000)
+        doc = page.evaluate("window.citygrid.work.onPost")
+        by = {s["vehicle_id"]: s for s in doc["staff"]}
+        shift = ("2026-11-21T08:00+08", "2026-11-21T18:00+08")
+        outside = db.execute(
+            "SELECT count(*) FROM positions p, work_grids w WHERE w.code = 'R001' AND p.vehicle_id = 'dev-1' "
+            "AND p.ts >= %s AND p.ts < %s AND NOT ST_Intersects(w.geom, p.geom)", shift).fetchone()[0]
+        assert by["dev-1"]["status"] == "off_post" and by["dev-1"]["fixes_outside"] == outside == 5
+        assert by["dev-2"]["status"] == "absent" and by["dev-2"]["fixes"] == 0
+        assert doc["counts"] == {"on_post": 0, "off_post": 1, "absent": 1}
+        assert "跨网格 1，脱岗 1" in page.locator("#post-note").inner_text()
+        assert "张三" in page.locator("#post-list li[data-status=off_post]").inner_text()
+        bad = http.get("/api/grids/on-post", params={"from": shift[0], "to": shift[1], "kind": "nope"})
+        assert bad.status_code == 400 and "unknown grid kind nope" in bad.text
+        page.evaluate("window.citygrid.whenIdle()")
+        shot(page, "web-maps-09-on-post")
+        assert watched.errors == []
+        assert watched.outside == []
+        page.context.close()
+    finally:
+        db.execute("DELETE FROM alarms WHERE vehicle_id = 'dev-1' AND start >= %s AND start < %s", day)
+        db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-1' AND ts >= %s AND ts < %s", day)
+        db.execute("DELETE FROM fences WHERE route_id IS NOT NULL")
+        db.execute("DELETE FROM routes")
+        db.execute("DELETE FROM work_grids WHERE code = 'R002'")
+        db.execute("UPDATE vehicles SET operator = NULL")

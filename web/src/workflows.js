@@ -3,7 +3,8 @@
 // component density by 大类) and 批量地址 (a CSV of addresses placed with progress, the unmatched rows
 // listed). Every value is shown with the catalog's Chinese labels; times in the district's zone.
 import { collection, explain, getJSON, has } from './api.js';
-import { $, dateTime, el, kv, showInfo } from './ui.js';
+import { initPlans } from './plans.js';
+import { $, dateTime, el, kv, showInfo, zoneOffset } from './ui.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const pad = (n) => String(n).padStart(2, '0');
@@ -80,7 +81,9 @@ export function initWorkflows({ map, app, labels }) {
   const vOut = el('div', { id: 'vstats-out' });
   function fillVehicles() {
     vSelect.replaceChildren(...[...vehicles.keys()].sort().map((id) => el('option', { value: id }, vehicleName(id))));
+    plans?.vehiclesChanged();
   }
+  let plans = null;
   async function vehicleStats() {
     const id = vSelect.value;
     if (!id) return;
@@ -182,4 +185,6 @@ export function initWorkflows({ map, app, labels }) {
     el('div', { class: 'panel', id: 'panel-batch' }, el('h3', {}, '批量地址'),
       el('div', { class: 'row' }, el('label', { for: 'batch-file' }, '文件'), file),
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList));
+  plans = initPlans({ map, app, tab, vehicleName, vehicleIds: () => [...vehicles.keys()].sort(),
+    lastDay: () => dateTime(lastData()).slice(0, 10), offset: (d) => zoneOffset(new Date(`${d}T12:00:00Z`)) });
 }
