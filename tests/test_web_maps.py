@@ -3,7 +3,9 @@ routes listed and edited from the 围栏路线 tab, and popups, lists and panels
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -353,3 +355,48 @@ def test_plan_vs_actual_and_on_post(browser: object, world: psycopg.Connection, 
         db.execute("DELETE FROM routes")
         db.execute("DELETE FROM work_grids WHERE code = 'R002'")
         db.execute("UPDATE vehicles SET operator = NULL")
+
+
+def _pixel(page: object, url_expr: str, x: float, y: float) -> list[int]:
+    """The RGB of an image (a data URL from the page) at CSS pixel (x, y) of the map."""
+    return page.evaluate(
+        "async ([u, x, y]) => { const img = new Image(); img.src = eval(u); await img.decode();"
+        " const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;"
+        " const g = c.getContext('2d'); g.drawImage(img, 0, 0); const r = window.devicePixelRatio || 1;"
+        " return [...g.getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data.slice(0, 3)]; }",
+        [url_expr, x, y])
+
+
+def test_basemap_switcher_and_png_export(browser: object, world: psycopg.Connection, live_server: str) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    # no 天地图 key configured: its options are listed but cannot be chosen, and nothing is fetched
+    options = page.evaluate("[...document.querySelectorAll('#basemap-select option')]"
+                            ".map((o) => [o.value, o.disabled])")
+    assert options == [["light", False], ["dark", False], ["tdt-vec", True], ["tdt-img", True]]
+    # a spot of plain background (+ the unit grid's faint fill): 淞滨新村's south-east, no feature drawn
+    x, y = page.evaluate(
+        "() => { const p = window.citygrid.map.project([121.4965, 31.3885]); return [p.x, p.y]; }")
+    with page.expect_download() as light_download:
+        page.locator("#export-png").click()
+    light = page.evaluate("window.citygrid.snapshot")
+    assert light_download.value.suggested_filename.endswith(".png")
+    png = Path(light_download.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    canvas = page.evaluate("[window.citygrid.map.getCanvas().width, window.citygrid.map.getCanvas().height]")
+    assert (width, height) == (light["width"], light["height"]) and width == canvas[0] and height > canvas[1]
+    assert min(_pixel(page, "window.citygrid.snapshot.url", x, y)) > 200  # light
+    page.select_option("#basemap-select", "dark")
+    page.evaluate("window.citygrid.whenIdle()")
+    assert page.evaluate("window.citygrid.map.getPaintProperty('streets:1', 'line-color')") == "#56627a"
+    with page.expect_download():
+        page.locator("#export-png").click()
+    assert max(_pixel(page, "window.citygrid.snapshot.url", x, y)) < 80  # dark
+    shot(page, "web-maps-10-dark-basemap")
+    # and back: the light paint is restored exactly
+    page.select_option("#basemap-select", "light")
+    assert page.evaluate("window.citygrid.map.getPaintProperty('streets:1', 'line-color')") == "#ffffff"
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()
