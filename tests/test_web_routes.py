@@ -53,5 +53,6 @@ def test_basemaps_offered_only_when_configured() -> None:
     got = basemaps(SimpleNamespace(tianditu_key="K", web_basemap_tiles=["http://tiles.local/{z}/{x}/{y}.png"],
                                    web_basemap_attribution="本地瓦片"))
     assert [b["id"] for b in got] == ["tdt-vec", "tdt-img", "custom"]
-    assert "LAYER=img" in got[1]["tiles"][0][0] and "LAYER=cia" in got[1]["tiles"][1][0] and "tk=K" in got[1]["tiles"][0][0]
+    img, annotation = got[1]["tiles"]
+    assert "LAYER=img" in img[0] and "LAYER=cia" in annotation[0] and "tk=K" in img[0]
     assert got[2]["tiles"] == [["http://tiles.local/{z}/{x}/{y}.png"]]
