@@ -400,3 +400,37 @@ def test_basemap_switcher_and_png_export(browser: object, world: psycopg.Connect
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
+
+
+def test_component_density_choropleth(browser: object, world: psycopg.Connection, live_server: str) -> None:
+    """普查成果's 部件密度 map: each community coloured by its 大类 density, the numbers equal SQL."""
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.locator(".tabs button[data-tab=work]").click()
+    page.select_option("#census-level", "community")
+    page.locator("#census-run").click()
+    page.wait_for_function("window.citygrid.work && window.citygrid.work.census", timeout=20_000)
+    page.select_option("#census-density", "01")
+    page.wait_for_function("window.citygrid.density && window.citygrid.density.major === '01'", timeout=20_000)
+    got = {a["code"]: a for a in page.evaluate("window.citygrid.density.areas")}
+    want = dict(world.execute(
+        "SELECT a.code, count(c.*) FILTER (WHERE c.major = '01') FROM admin_areas a LEFT JOIN components c"
+        " ON left(c.unit_grid_code, 12) = a.code WHERE a.level = 'community' GROUP BY a.code").fetchall())
+    km2 = dict(world.execute("SELECT code, ST_Area(geom::geography) / 1e6 FROM admin_areas"
+                             " WHERE level = 'community'").fetchall())
+    assert {c: a["count"] for c, a in got.items()} == want
+    assert want["310113003001"] > 0
+    for code, a in got.items():
+        assert abs(a["density"] - want[code] / km2[code]) < 0.01 * max(1.0, a["density"])
+    page.evaluate("window.citygrid.whenIdle()")
+    assert page.evaluate("window.citygrid.map.queryRenderedFeatures({ layers: ['overlay:density-fill'] })"
+                         ".length") >= 2
+    assert "公用设施密度" in page.locator("#density-legend").inner_text()
+    page.mouse.click(*screen_xy(page, 121.475, 31.385))  # in 淞滨社区
+    page.wait_for_function("window.citygrid.densityClicked", timeout=10_000)
+    assert page.evaluate("window.citygrid.densityClicked.code") == "310113003001"
+    assert f"{want['310113003001']} 个" in page.locator("#info-body").inner_text()
+    shot(page, "web-maps-11-component-density")
+    assert watched.errors == []
+    assert watched.outside == []
+    page.context.close()

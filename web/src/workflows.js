@@ -3,6 +3,7 @@
 // component density by 大类) and 批量地址 (a CSV of addresses placed with progress, the unmatched rows
 // listed). Every value is shown with the catalog's Chinese labels; times in the district's zone.
 import { collection, explain, getJSON, has } from './api.js';
+import { densityLayer } from './density.js';
 import { initPlans } from './plans.js';
 import { $, dateTime, el, kv, showInfo, zoneOffset } from './ui.js';
 
@@ -103,9 +104,18 @@ export function initWorkflows({ map, app, labels }) {
   const cLevel = el('select', { id: 'census-level' }, el('option', { value: 'street' }, '街道'), el('option', { value: 'community' }, '社区'),
     el('option', { value: 'district' }, '区'));
   const cTable = el('table', { class: 'stats-table', id: 'census-table' });
+  const density = densityLayer(map);
+  const cDensity = el('select', { id: 'census-density' }, el('option', { value: 'none' }, '不绘制'), el('option', { value: '' }, '全部部件'));
+  let lastCensus = null;
+  async function drawDensity() {
+    if (!lastCensus || cDensity.value === 'none') { density.clear(); return; }
+    await density.draw(lastCensus.doc, lastCensus.level, cDensity.value);
+  }
+  cDensity.addEventListener('change', drawDensity);
   async function census() {
     try {
-      const doc = await getJSON(`/api/grids/census?level=${cLevel.value}`);
+      const level = cLevel.value;
+      const doc = await getJSON(`/api/grids/census?level=${level}`);
       const majors = [...new Set(doc.areas.flatMap((a) => Object.keys(a.components?.by_major || {})))].sort();
       const names = Object.fromEntries(doc.areas.flatMap((a) => Object.entries(a.components?.by_major || {}).map(([k, v]) => [k, v.name])));
       cTable.replaceChildren(el('thead', {}, el('tr', {}, el('th', {}, '区域'), el('th', {}, '面积(平方公里)'), el('th', {}, '单元网格'),
@@ -114,6 +124,12 @@ export function initWorkflows({ map, app, labels }) {
         el('td', { class: 'num' }, String(a.unit_grids?.count ?? '')), el('td', { class: 'num' }, String(a.components?.count ?? '')),
         el('td', { class: 'num' }, String(a.components?.density_per_km2 ?? '')),
         ...majors.map((m) => el('td', { class: 'num' }, String(a.components?.by_major?.[m]?.count ?? 0)))))));
+      const keep = cDensity.value;
+      cDensity.replaceChildren(el('option', { value: 'none' }, '不绘制'), el('option', { value: '' }, '全部部件'),
+        ...majors.map((m) => el('option', { value: m }, `${names[m] || m}（${m}）`)));
+      cDensity.value = [...cDensity.options].some((o) => o.value === keep) ? keep : 'none';
+      lastCensus = { doc, level };
+      await drawDensity();
       app.work = { ...(app.work || {}), census: doc.areas.length };
     } catch (error) { cTable.replaceChildren(el('tr', {}, el('td', {}, explain(error)))); }
   }
@@ -181,7 +197,9 @@ export function initWorkflows({ map, app, labels }) {
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'vstats-run', onclick: vehicleStats }, '统计')), vOut),
     el('div', { class: 'panel', id: 'panel-census' }, el('h3', {}, '普查成果'),
       el('div', { class: 'row' }, el('label', { for: 'census-level' }, '层级'), cLevel),
-      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'census-run', onclick: census }, '查看')), el('div', { class: 'table-scroll' }, cTable)),
+      el('div', { class: 'row' }, el('label', { for: 'census-density' }, '密度图'), cDensity),
+      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'census-run', onclick: census }, '查看')), el('div', { class: 'table-scroll' }, cTable),
+      density.legend),
     el('div', { class: 'panel', id: 'panel-batch' }, el('h3', {}, '批量地址'),
       el('div', { class: 'row' }, el('label', { for: 'batch-file' }, '文件'), file),
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList));
