@@ -1,7 +1,6 @@
 // Fences and routes (电子围栏与路线): draw an area / forbidden polygon, a corridor line with a buffer
 // width, or ordered stops; preview the corridor and its length; save with a planner key; list, edit by
 // dragging, delete.
-import buffer from '@turf/buffer';
 
 import { collection, explain, getJSON, has, pathLike, send } from './api.js';
 import { DrawSession } from './draw.js';
@@ -12,8 +11,13 @@ import { $, dateTime, el, metres, squareMetres, toast } from './ui.js';
 const SRC = 'overlay:fences';
 const KIND_COLORS = { area: '#1c7ed6', forbidden: '#e03131', corridor: '#f08c00', stop: '#2f9e44' };
 
+// @turf/buffer (with its geometry library, ~300 kB) is fetched after the first render: until it is
+// there a corridor preview is just the line (the server draws saved corridors' zones itself)
+let buffer = null;
+import('@turf/buffer').then((m) => { buffer = m.default; }).catch(() => {});
+
 function corridor(line, widthM) {
-  if (!(widthM > 0)) return null;
+  if (!(widthM > 0) || !buffer) return null;
   return buffer({ type: 'Feature', properties: {}, geometry: line }, widthM, { units: 'meters', steps: 6 });
 }
 
