@@ -434,3 +434,56 @@ def test_component_density_choropleth(browser: object, world: psycopg.Connection
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
+
+
+def test_batch_result_kept_as_a_named_layer(browser: object, world: psycopg.Connection, live_server: str,
+                                            http: object, api_keys: dict[str, str]) -> None:
+    """批量地址 → 保存为图层: the placed rows stored under the name, published through OGC, drawn again."""
+    db = world
+    db.execute("DELETE FROM geocoded_points")
+    watched = open_map(browser, live_server)
+    page = watched.page
+    try:
+        page.locator(".tabs button[data-tab=work]").click()
+        csv = "address\n淞滨路100号\n双城路8号\n火星大道999号\n".encode()
+        page.set_input_files("#batch-file", files=[{"name": "addresses.csv", "mimeType": "text/csv", "buffer": csv}])
+        page.locator("#batch-run").click()
+        page.wait_for_function("window.citygrid.work && window.citygrid.work.batch", timeout=30_000)
+        page.locator("#batch-layer-name").fill("整改地址")
+        page.locator("#batch-save").click()
+        page.locator("#key-dialog").wait_for(state="visible")
+        page.locator("#key-input").fill(api_keys["inspector"])
+        page.locator("#key-ok").click()
+        page.wait_for_function("window.citygrid.geocodedShown && window.citygrid.geocodedShown['整改地址'] === 2",
+                               timeout=20_000)
+        rows = db.execute("SELECT row_no, standard_address, match_level FROM geocoded_points WHERE layer = '整改地址'"
+                          " ORDER BY row_no").fetchall()
+        assert len(rows) == 2 and rows[0][1].endswith("淞滨路100号") and rows[1][1].endswith("双城路8号")
+        ogc = http.get("/ogc/collections/geocoded_points/items", params={"layer": "整改地址"}).json()
+        assert ogc["numberMatched"] == 2
+        assert {f["properties"]["standard_address"] for f in ogc["features"]} == {r[1] for r in rows}
+        assert "2 个点" in page.locator("#batch-layers li[data-layer='整改地址']").inner_text()
+        page.evaluate("window.citygrid.whenIdle()")
+        assert page.evaluate("window.citygrid.map.queryRenderedFeatures({ layers: ['overlay:geocoded'] })"
+                             ".length") == 2
+        shot(page, "web-maps-12-batch-layer")
+        # the same name again is refused by the server, and said so on the page
+        page.locator("#batch-save").click()
+        page.locator(".toast.error").filter(has_text="already exists").wait_for()
+        assert db.execute("SELECT count(*) FROM geocoded_points").fetchone()[0] == 2
+        bad = http.post("/api/geocode/layers", json={"name": "x", "points": [{"lon": 500, "lat": 31}]},
+                        headers=auth(api_keys["inspector"]))
+        assert bad.status_code == 400 and "points[0]" in bad.text
+        assert http.post("/api/geocode/layers", json={"name": "x", "points": [{"lon": 121.48, "lat": 31.38}]},
+                         headers=auth(api_keys["viewer"])).status_code == 403
+        # 删除 removes it from the database and the map
+        page.on("dialog", lambda d: d.accept())
+        page.locator("#batch-layers li[data-layer='整改地址'] button.danger").click()
+        page.wait_for_function("window.citygrid.geocodedLayers && window.citygrid.geocodedLayers.length === 0",
+                               timeout=20_000)
+        assert db.execute("SELECT count(*) FROM geocoded_points").fetchone()[0] == 0
+        assert [e for e in watched.errors if "409" not in e] == []  # the refused duplicate answers 409
+        assert watched.outside == []
+    finally:
+        page.context.close()
+        db.execute("DELETE FROM geocoded_points")

@@ -4,6 +4,7 @@
 // listed). Every value is shown with the catalog's Chinese labels; times in the district's zone.
 import { collection, explain, getJSON, has } from './api.js';
 import { densityLayer } from './density.js';
+import { geocodedLayers } from './geocoded.js';
 import { initPlans } from './plans.js';
 import { $, dateTime, el, kv, showInfo, zoneOffset } from './ui.js';
 
@@ -138,6 +139,8 @@ export function initWorkflows({ map, app, labels }) {
   const file = el('input', { type: 'file', id: 'batch-file', accept: '.csv,.txt,.xlsx' });
   const bNote = el('p', { class: 'note', id: 'batch-note' }, has('/api/geocode/batch') ? 'CSV 第一列（或 address 列）为地址；结果按输入顺序返回' : '批量地址服务暂不可用');
   const bList = el('ul', { class: 'list', id: 'batch-unmatched' });
+  let lastPlaced = [];
+  const saved = geocodedLayers({ map, levelColors: LEVEL_COLORS, levelName: (k) => (labels.match_level || {})[k] || k, placed: () => lastPlaced });
   async function batch() {
     const f = file.files?.[0];
     if (!f) return;
@@ -167,6 +170,8 @@ export function initWorkflows({ map, app, labels }) {
       bNote.textContent = `已处理 ${done} / ${total} 行`;
     }
     map.getSource('overlay:work-points').setData({ type: 'FeatureCollection', features: placed });
+    lastPlaced = placed;
+    saved.ready(placed.length);
     const byLevel = {};
     for (const p of placed) byLevel[p.properties.match_level] = (byLevel[p.properties.match_level] || 0) + 1;
     bNote.textContent = `完成：${total} 行，定位 ${placed.length} 行（${Object.entries(byLevel).map(([k, n]) => `${(labels.match_level || {})[k] || k} ${n}`).join('，')}），未匹配 ${unmatched.length} 行`;
@@ -202,7 +207,8 @@ export function initWorkflows({ map, app, labels }) {
       density.legend),
     el('div', { class: 'panel', id: 'panel-batch' }, el('h3', {}, '批量地址'),
       el('div', { class: 'row' }, el('label', { for: 'batch-file' }, '文件'), file),
-      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList));
+      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList,
+      saved.element));
   plans = initPlans({ map, app, tab, vehicleName, vehicleIds: () => [...vehicles.keys()].sort(),
     lastDay: () => dateTime(lastData()).slice(0, 10), offset: (d) => zoneOffset(new Date(`${d}T12:00:00Z`)) });
 }
