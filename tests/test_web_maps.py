@@ -326,6 +326,12 @@ def test_plan_vs_actual_and_on_post(browser: object, world: psycopg.Connection, 
                               ".map((f) => f.properties.label).sort()")
         assert drawn == ["1 已收", "2 已收", "3 未收"]
         shot(page, "web-maps-08-plan-vs-actual")
+        # every route of the day at once: task progress per route
+        page.locator("#plan-all").click()
+        page.wait_for_function("window.citygrid.work.progress", timeout=20_000)
+        rid = db.execute("SELECT id FROM routes").fetchone()[0]
+        assert page.evaluate("window.citygrid.work.progress") == [{"route": rid, "stops": 3, "visited": 2}]
+        assert "已收 2 / 3" in page.locator(f"#plan-progress li[data-route='{rid}']").inner_text()
 
         page.locator("#post-date").fill("2026-11-21")
         page.locator("#post-run").click()

@@ -97,6 +97,37 @@ export function initPlans({ map, app, tab, vehicleName, vehicleIds, lastDay, off
     } catch (error) { note.textContent = `对比失败：${explain(error)}`; }
   }
 
+  /** 今日全部路线: every route with a vehicle compared for the chosen day — task progress and all stops. */
+  const progress = el('ul', { class: 'list', id: 'plan-progress' });
+  async function compareAll() {
+    if (!routes.length) await loadRoutes();
+    const mine = routes.filter((r) => r.vehicle_id);
+    if (!mine.length) { note.textContent = '没有指定车辆的路线'; progress.replaceChildren(); return; }
+    const from = at(day.value, '00:00', offset(day.value));
+    const to = at(nextDay(day.value), '00:00', offset(day.value));
+    note.textContent = `正在对比 ${mine.length} 条路线…`;
+    const answers = await Promise.all(mine.map((r) => getJSON(`/api/routes/${r.id}/compare?${new URLSearchParams({ from, to })}`)
+      .then((c) => ({ r, c })).catch((error) => ({ r, error }))));
+    const features = [];
+    progress.replaceChildren(...answers.map(({ r, c, error }) => {
+      if (error) return el('li', { dataset: { route: r.id } }, el('div', { class: 'title' }, r.name), el('div', { class: 'meta warn' }, explain(error)));
+      const visited = c.stops.filter((x) => x.visited).length;
+      features.push({ type: 'Feature', properties: { part: 'planned' }, geometry: r.geometry });
+      for (const x of c.stops) {
+        features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [x.lon, x.lat] }, properties: {
+          color: x.visited ? '#2b8a3e' : '#c92a2a', label: `${x.name || x.index + 1} ${x.visited ? '已收' : '未收'}`, title: `${r.name} · ${x.name || ''}`,
+          info: JSON.stringify([['路线', r.name], ['站点', x.name], ['状态', x.visited ? '已收' : '未收'], ['首次到达', x.first ? dateTime(x.first) : '—']]) } });
+      }
+      return el('li', { class: 'clickable', dataset: { route: r.id }, onclick: () => { route.value = String(r.id); fillVehicles(); compare(); } },
+        el('div', { class: 'title' }, `${r.name} · ${vehicleName(c.vehicle_id)}`),
+        el('div', { class: 'meta' }, `已收 ${visited} / ${c.stops.length} · 覆盖 ${(c.covered_share * 100).toFixed(0)}% · 偏离 ${metres(c.off_route_m)}`),
+        el('progress', { max: Math.max(1, c.stops.length), value: visited }));
+    }));
+    map.getSource('overlay:plan').setData({ type: 'FeatureCollection', features });
+    note.textContent = `${day.value}：${mine.length} 条路线的完成情况（点击一条查看轨迹）`;
+    app.work = { ...(app.work || {}), progress: answers.map(({ r, c }) => ({ route: r.id, stops: c?.stops.length, visited: c?.stops.filter((x) => x.visited).length })) };
+  }
+
   // ---- 跨网格/脱岗
   const sDay = el('input', { type: 'date', id: 'post-date', value: lastDay() });
   const sFrom = el('input', { type: 'time', id: 'post-from', value: '08:00' });
@@ -147,7 +178,8 @@ export function initPlans({ map, app, tab, vehicleName, vehicleIds, lastDay, off
       el('div', { class: 'row' }, el('label', { for: 'plan-vehicle' }, '车辆'), vehicle),
       el('div', { class: 'row' }, el('label', { for: 'plan-date' }, '日期'), day),
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'plan-reload', onclick: loadRoutes }, '刷新路线'),
-        el('button', { type: 'button', id: 'plan-run', class: 'primary', onclick: compare }, '对比')), note, out),
+        el('button', { type: 'button', id: 'plan-run', class: 'primary', onclick: compare }, '对比'),
+        el('button', { type: 'button', id: 'plan-all', onclick: compareAll }, '当日全部路线')), note, progress, out),
     el('div', { class: 'panel', id: 'panel-on-post' }, el('h3', {}, '跨网格/脱岗'),
       el('div', { class: 'row' }, el('label', { for: 'post-date' }, '日期'), sDay),
       el('div', { class: 'row' }, el('label', { for: 'post-from' }, '班次'), sFrom, el('span', {}, '至'), sTo),
