@@ -27,6 +27,9 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import load_cases  # noqa: E402
 
 from gis.db import migrate  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
@@ -62,26 +65,8 @@ def load(url: str, events: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         t = time.perf_counter()
         x, y = _points(rng, events)
-        secs = rng.integers(0, 3 * 365 * 86400, events)
-        weight = np.round(rng.gamma(2.0, 1.0, events), 3)
-        cats = conn.execute("SELECT major, minor FROM categories WHERE kind = 'event'").fetchall()
-        cat = rng.integers(0, len(cats), events)
-        src = np.array(["hotline", "supervisor", "camera"])[rng.integers(0, 3, events)]
-        base = 1_700_000_000 - 3 * 365 * 86400
         # Cells supplied with the points, as the demo loader does (no back-fill on the first request).
-        x, y = np.round(x, 7), np.round(y, 7)
-        cell = latlng_cells(y, x)
-        lines = [f"{cats[c][0]}\t{cats[c][1]}\t{s}\t{base + int(ts)}\t{w}\t{a:.7f}\t{b:.7f}\t{h}\n"
-                 for c, s, ts, w, a, b, h in zip(cat.tolist(), src.tolist(), secs.tolist(), weight.tolist(),
-                                                 x.tolist(), y.tolist(), cell.tolist(), strict=True)]
-        conn.execute("CREATE TEMP TABLE stage (major text, minor text, source text, ts bigint, w float8, "
-                     "x float8, y float8, h bigint)")
-        _copy(conn, "COPY stage FROM STDIN", lines)
-        # No unit grids in this database: skip the per-row grid trigger for the bulk load.
-        conn.execute("ALTER TABLE cases DISABLE TRIGGER assign_unit_grid")
-        conn.execute("INSERT INTO cases (major, minor, source, reported_at, weight, geom, h3_cell) SELECT major, "
-                     "minor, source, to_timestamp(ts), w, ST_SetSRID(ST_MakePoint(x, y), 4490), h FROM stage")
-        conn.execute("ALTER TABLE cases ENABLE TRIGGER assign_unit_grid")
+        load_cases(conn, x, y, rng, sources=(["hotline", "supervisor", "camera"], None), weights=True, h3=True)
         print(f"loaded {events:,} weighted cases in {time.perf_counter() - t:.1f} s")
 
         t = time.perf_counter()

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from harness import server  # noqa: E402
+from harness import load_cases, server  # noqa: E402
 
 from gis.db import migrate  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
@@ -58,21 +58,9 @@ def load(url: str, n: int) -> None:
                     grids.append(code)
                     conn.execute("INSERT INTO unit_grids (code, community_code, eval_code, name, geom) VALUES "
                                  "(%s, %s, %s, %s, %s)", (code, community, street + "001", code, BOX))
-        cats = conn.execute("SELECT major, minor FROM categories WHERE kind = 'event'").fetchall()
-        cat = rng.integers(0, len(cats), n)
-        src = np.array(["supervisor", "hotline", "camera", "app"])[rng.choice(4, n, p=[0.45, 0.3, 0.15, 0.1])]
-        status = np.array(["closed", "processing", "open"])[rng.choice(3, n, p=[0.9, 0.07, 0.03])]
-        grid = np.array(grids)[rng.integers(0, len(grids), n)]
-        secs = rng.integers(0, 3 * 365 * 86400, n) + 1_700_000_000 - 3 * 365 * 86400
-        x, y = rng.uniform(121.40, 121.50, n), rng.uniform(31.30, 31.40, n)
-        conn.execute("ALTER TABLE cases DISABLE TRIGGER assign_unit_grid")
-        with conn.cursor() as cur, cur.copy("COPY cases (major, minor, source, status, unit_grid_code, reported_at, "
-                                            "geom) FROM STDIN") as cp:
-            for i in range(n):
-                cp.write(f"{cats[cat[i]][0]}\t{cats[cat[i]][1]}\t{src[i]}\t{status[i]}\t{grid[i]}\t"
-                         f"{time.strftime('%Y-%m-%d %H:%M:%S+00', time.gmtime(int(secs[i])))}\t"
-                         f"SRID=4490;POINT({x[i]:.6f} {y[i]:.6f})\n")
-        conn.execute("ALTER TABLE cases ENABLE TRIGGER assign_unit_grid")
+        load_cases(conn, rng.uniform(121.40, 121.50, n), rng.uniform(31.30, 31.40, n), rng,
+                   sources=(["supervisor", "hotline", "camera", "app"], [0.45, 0.3, 0.15, 0.1]),
+                   statuses=(["closed", "processing", "open"], [0.9, 0.07, 0.03]), unit_grids=grids)
         conn.execute("VACUUM ANALYZE cases")
         print(f"loaded {n:,} cases in {time.perf_counter() - t:.1f} s")
 

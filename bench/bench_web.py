@@ -12,7 +12,8 @@ Figures:
     cache is cold too.
   * page first render: fresh browser, from navigation start to the map's first idle (all default layers).
   * panels (issue 19): from the click to the panel showing its data — 案件统计 (the ECharts chunk loads
-    on first use), a bar's cases on the map, 普查成果, 违规反查.
+    on first use), a bar's cases on the map, 普查成果 and its 部件密度 map, 违规反查, 跨网格/脱岗, and the
+    案件 layer switched on (its 30-day window loaded, clustered and drawn).
 """
 
 from __future__ import annotations
@@ -103,9 +104,22 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     page.wait_for_function("window.citygrid.work && window.citygrid.work.census", timeout=60_000)
     out["普查成果 (streets)"] = time.perf_counter() - t
     t = time.perf_counter()
+    page.select_option("#census-density", "")
+    page.wait_for_function("window.citygrid.density", timeout=60_000)
+    out["普查成果 部件密度 choropleth (streets)"] = time.perf_counter() - t
+    t = time.perf_counter()
     page.locator("#passed-run").click()
     page.wait_for_function("window.citygrid.work.passed", timeout=60_000)
     out["违规反查 (view, last day of data)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    page.locator("#post-run").click()
+    page.wait_for_function("window.citygrid.work.onPost", timeout=60_000)
+    out["跨网格/脱岗 (last day of data, 08–18)"] = time.perf_counter() - t
+    page.locator(".tabs button[data-tab=layers]").click()
+    t = time.perf_counter()
+    page.locator("#layer-tree input[data-layer=cases]").check()
+    page.wait_for_function("window.citygrid.caseWindow && window.citygrid.caseWindow.cases", timeout=60_000)
+    out["案件 layer on (30 days loaded, clustered)"] = time.perf_counter() - t
     context.close()
     return out
 

@@ -41,3 +41,18 @@ def test_styles_and_config(http: object) -> None:
     assert config["basemap"]["tiles"] == []  # no external basemap unless configured: nothing leaves the machine
     cats = http.get("/web/categories.json").json()
     assert {"major": "01", "minor": "01", "major_name": "公用设施", "name": "上水井盖"} in cats["component"]
+    assert config["basemaps"] == []  # the switcher offers only the local light/dark basemaps
+
+
+def test_basemaps_offered_only_when_configured() -> None:
+    from types import SimpleNamespace
+
+    from api.routers.web import basemaps
+
+    assert basemaps(SimpleNamespace(tianditu_key=None, web_basemap_tiles=[], web_basemap_attribution="")) == []
+    got = basemaps(SimpleNamespace(tianditu_key="K", web_basemap_tiles=["http://tiles.local/{z}/{x}/{y}.png"],
+                                   web_basemap_attribution="本地瓦片"))
+    assert [b["id"] for b in got] == ["tdt-vec", "tdt-img", "custom"]
+    img, annotation = got[1]["tiles"]
+    assert "LAYER=img" in img[0] and "LAYER=cia" in annotation[0] and "tk=K" in img[0]
+    assert got[2]["tiles"] == [["http://tiles.local/{z}/{x}/{y}.png"]]

@@ -13,6 +13,7 @@ from api.deps import db
 from api.models import GEOJSON
 from api.params import limit_query
 from api.routers import routes
+from gis.fences import routes as route_engine
 from gis.fences import store
 
 router = APIRouter()
@@ -57,8 +58,10 @@ def replace_fence(fence_id: int, feature: Any = Body(...), conn: psycopg.Connect
     return store.replace(conn, fence_id, feature)
 
 
-@router.delete("/api/fences/{fence_id}", status_code=204, tags=["fences"], summary="Delete a fence")
+@router.delete("/api/fences/{fence_id}", status_code=204, tags=["fences"],
+               summary="Delete a fence (a route's corridor deletes its route)")
 def delete_fence(fence_id: int, conn: psycopg.Connection = Depends(db),
                  principal: Any = Depends(require_role("planner"))) -> Response:
-    store.delete(conn, fence_id)
-    return Response(status_code=204)
+    route_id = route_engine.delete_fence(conn, fence_id)
+    headers = {"X-CityGrid-Deleted-Route": str(route_id)} if route_id is not None else None
+    return Response(status_code=204, headers=headers)

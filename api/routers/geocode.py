@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import db_or_memory
+from api.auth import require_role
+from api.deps import db, db_or_memory
 from api.models import GEOJSON
 from api.params import Crs, limit_query
 from api.services import Svc
-from geocoder import answer, batch, reverse
+from geocoder import answer, batch, reverse, saved
 from gis.errors import InvalidInput, TooLarge
 from gis.settings import get_settings
 
@@ -77,3 +78,26 @@ async def geocode_batch(
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"
     return StreamingResponse(stream(), media_type=media, headers={"X-Rows": str(len(rows))})
+
+
+@router.post("/api/geocode/layers", status_code=201, summary="Keep batch-geocoding results as a named layer")
+def save_layer(body: Any = Body(..., examples=[{"name": "2026年11月整改地址", "points": [
+                   {"row": 0, "query": "淞滨路100号", "standard_address": "上海市宝山区吴淞街道淞滨路100号",
+                    "match_level": "doorplate", "confidence": 1.0, "lon": 121.48, "lat": 31.3802}]}]),
+               conn: psycopg.Connection = Depends(db), principal: Any = Depends(require_role("inspector"))
+               ) -> dict[str, Any]:
+    """The placed rows of a batch under a name, published as OGC collection `geocoded_points`
+    (`?layer=<name>`); a name in use is a 409."""
+    return saved.save(conn, body)
+
+
+@router.get("/api/geocode/layers", summary="Saved batch-geocoding layers")
+def list_layers(conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    return {"layers": saved.list_layers(conn)}
+
+
+@router.delete("/api/geocode/layers/{name}", status_code=204, summary="Delete a saved batch-geocoding layer")
+def delete_layer(name: str, conn: psycopg.Connection = Depends(db),
+                 principal: Any = Depends(require_role("inspector"))) -> Response:
+    saved.delete(conn, name)
+    return Response(status_code=204)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import require_role
 from api.deps import db, db_or_memory
 from api.models import GEOJSON, Census, Draws, GridLocation
-from api.params import Crs, limit_query
+from api.params import Crs, RequiredWindow, limit_query
 from api.services import Svc
 from gis.errors import InvalidInput, TooLarge
 from gis.grids import census as census_engine
@@ -149,6 +149,18 @@ def responsibility_check(
 ) -> dict[str, Any]:
     """Inside the person's (or team's) responsibility grid or not, distance in metres, and the alert."""
     return responsibility.check_responsibility(conn, lon, lat, crs, person=person, team=team, purpose=purpose)
+
+
+@router.get("/api/grids/on-post", summary="跨网格/脱岗: everyone with a grid, on post, off post or absent")
+def on_post(
+    window: RequiredWindow,
+    kind: list[str] = Query(["responsibility"], description="grid kinds to count (repeatable)"),
+    conn: psycopg.Connection = Depends(db),
+) -> dict[str, Any]:
+    """Each vehicle or device whose operator (or group) holds grids of the kinds, over `from`–`to` (a shift):
+    `absent` without a fix, `off_post` with fixes outside the grids (how many, share, farthest), else
+    `on_post`."""
+    return responsibility.on_post(conn, window.start, window.stop, tuple(kind))
 
 
 @router.get("/api/grids/census", response_model=Census, response_model_exclude_unset=True)

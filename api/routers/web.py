@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Depends, Request
@@ -98,6 +99,24 @@ def style(name: str, request: Request) -> Response:
     return _file(request, _inside(STYLES, f"{name}.json"), REVALIDATE)
 
 
+def basemaps(settings: Any) -> list[dict[str, Any]]:
+    """The raster basemaps the page's switcher may offer besides the district's own vector layers (light
+    and dark, always there): 天地图 vector and imagery with their annotation when a key is configured,
+    and a configured XYZ/WMTS template. Without configuration the list is empty and nothing leaves the
+    machine (the page shows the 天地图 options disabled, saying what to configure)."""
+    out: list[dict[str, Any]] = []
+    if settings.tianditu_key:
+        key = settings.tianditu_key
+        for ident, title, layers in (("tdt-vec", "天地图矢量", ("vec", "cva")),
+                                     ("tdt-img", "天地图影像", ("img", "cia"))):
+            tiles = [[TIANDITU[0].format(s=s, layer=layer, key=key) for s in range(8)] for layer in layers]
+            out.append({"id": ident, "title": title, "attribution": "© 天地图", "tiles": tiles})
+    if settings.web_basemap_tiles:
+        out.append({"id": "custom", "title": "自定义底图", "attribution": settings.web_basemap_attribution,
+                    "tiles": [list(settings.web_basemap_tiles)]})
+    return out
+
+
 @router.get("/web/config.json", summary="Start-up configuration of the web map (basemap)")
 def config() -> JSONResponse:
     settings = get_settings()
@@ -109,8 +128,8 @@ def config() -> JSONResponse:
         tiles.append(list(settings.web_basemap_tiles))
     attribution = settings.web_basemap_attribution or ("© 天地图" if settings.tianditu_key else "")
     return JSONResponse(
-        {"basemap": {"tiles": tiles, "attribution": attribution}, "storage_srid": 4490,
-         "timezone": settings.timezone},
+        {"basemap": {"tiles": tiles, "attribution": attribution}, "basemaps": basemaps(settings),
+         "storage_srid": 4490, "timezone": settings.timezone},
         headers={"Cache-Control": REVALIDATE},
     )
 

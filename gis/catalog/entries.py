@@ -500,4 +500,14 @@ LAYERS: tuple[Layer, ...] = (
         io=Import(("code",), "Point", aliases=("eval_sample_points", "samples")), noun="sample point",
         label_column="code",
     ),
+    Layer(
+        "geocoded_points", "批量地址结果", "Batch-geocoding results",
+        "批量地址定位后保存为图层的结果点（按图层名称 layer 筛选），含输入地址、标准地址、匹配级别与置信度。",
+        "geocoded_points", "Point",
+        (F("layer", "图层名称"), F("row_no", "行号", "int"), F("query", "输入地址"),
+         F("standard_address", "标准地址"), F("match_level", "匹配级别"), F("confidence", "置信度", "float"),
+         F("created_at", "保存时间", "timestamp")),
+        id_type="integer", temporal=("created_at", None), keywords=("批量地址", "地理编码"),
+        noun="point", label_column="row_no",
+    ),
 )

@@ -911,3 +911,19 @@ class CaseStatsRollup(Base):
     val: Mapped[str] = mapped_column(Text, primary_key=True)
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class GeocodedPoint(Base):
+    """One placed row of a batch-geocoding upload kept as the named layer `layer` (migration 0013)."""
+
+    __tablename__ = "geocoded_points"
+    __table_args__ = (UniqueConstraint("layer", "row_no", name="geocoded_points_row_unique"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(Text)
+    row_no: Mapped[int] = mapped_column(Integer)
+    query: Mapped[str | None] = mapped_column(Text)
+    standard_address: Mapped[str | None] = mapped_column(Text)
+    match_level: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = geometry_column("POINT")

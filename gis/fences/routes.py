@@ -18,7 +18,7 @@ import shapely
 from psycopg.types.json import Jsonb
 
 from gis import crs as gcrs
-from gis.errors import InvalidInput, NotFound, Unsupported
+from gis.errors import Conflict, InvalidInput, NotFound, Unsupported
 from gis.fences import geometry as fgeom
 from gis.fences import store
 from gis.fences.schedule import Schedule, parse_windows, windows_json
@@ -176,6 +176,10 @@ def _save(conn: psycopg.Connection, p: dict[str, Any], route_id: int | None) -> 
         line, planning, note = plan(conn, [(s["lon"], s["lat"]) for s in p["stops"]])
     length = fgeom.length_m(line)
     vehicle_id = p["vehicles"][0] if p["vehicles"] else None
+    same = conn.execute("SELECT id FROM routes WHERE name = %s AND id IS DISTINCT FROM %s ORDER BY id LIMIT 1",
+                        (p["name"], route_id)).fetchone()
+    if same is not None:
+        raise Conflict(f"name: route {same[0]} is already called {p['name']!r}; choose another name")
     with conn.transaction():
         if route_id is None:
             route_id = conn.execute(
@@ -247,6 +251,21 @@ def delete(conn: psycopg.Connection, route_id: int) -> None:
             store.delete(conn, fid)
         if conn.execute("DELETE FROM routes WHERE id = %s RETURNING id", (route_id,)).fetchone() is None:
             raise NotFound(f"no route {route_id}")
+
+
+def delete_fence(conn: psycopg.Connection, fence_id: int) -> int | None:
+    """Deletes a fence; a route's corridor takes its route (and the route's stop fences) with it, since a
+    route without its corridor could no longer be compared or checked. Returns the deleted route's id.
+    A stop fence goes alone: the route keeps the stop, without its time-window check until re-saved."""
+    row = conn.execute("SELECT route_id, kind FROM fences WHERE id = %s", (fence_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no fence {fence_id}")
+    route_id, kind = row
+    if route_id is not None and kind == "corridor":
+        delete(conn, route_id)
+        return int(route_id)
+    store.delete(conn, fence_id)
+    return None
 
 
 def list_all(conn: psycopg.Connection, limit: int = 1000) -> list[dict[str, Any]]:

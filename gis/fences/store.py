@@ -12,7 +12,7 @@ import psycopg
 import shapely
 from psycopg.types.json import Jsonb
 
-from gis.errors import InvalidInput, NotFound
+from gis.errors import Conflict, InvalidInput, NotFound
 from gis.fences import geometry as fgeom
 from gis.fences.spec import FenceSpec, parse_feature
 
@@ -40,8 +40,20 @@ def _check_route(conn: psycopg.Connection, spec: FenceSpec) -> None:
         raise InvalidInput(f"route_id: no route {spec.route_id}")
 
 
+def check_name(conn: psycopg.Connection, name: str | None, kind: str, fence_id: int | None = None) -> None:
+    """Areas, forbidden areas and corridors are told apart by name in lists and alarms, so a name is
+    refused when another fence (stop fences aside: every route has its 站点1) already carries it."""
+    if not name or kind == "stop":
+        return
+    row = conn.execute("SELECT id FROM fences WHERE name = %s AND kind <> 'stop' AND id IS DISTINCT FROM %s "
+                       "ORDER BY id LIMIT 1", (name, fence_id)).fetchone()
+    if row is not None:
+        raise Conflict(f"name: fence {row[0]} is already called {name!r}; choose another name")
+
+
 def insert(conn: psycopg.Connection, spec: FenceSpec) -> int:
     _check_route(conn, spec)
+    check_name(conn, spec.name, spec.kind)
     row = conn.execute(
         """INSERT INTO fences (name, kind, buffer_m, radius_m, speed_limit_kmh, dwell_limit_s, dwell_s,
                                signal_timeout_s, vehicles, vehicle_groups, schedule, windows, debounce, route_id,
@@ -64,6 +76,7 @@ def create(conn: psycopg.Connection, feature: Any) -> dict[str, Any]:
 def replace(conn: psycopg.Connection, fence_id: int, feature: Any) -> dict[str, Any]:
     spec = parse_feature(feature)
     _check_route(conn, spec)
+    check_name(conn, spec.name, spec.kind, fence_id)
     with conn.transaction():
         row = conn.execute(
             """UPDATE fences SET name = %(name)s, kind = %(kind)s, buffer_m = %(buffer_m)s, radius_m = %(radius_m)s,

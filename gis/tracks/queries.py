@@ -197,12 +197,17 @@ def compare(conn: psycopg.Connection, route_id: int, vehicle_id: str | None, sta
     if vehicle_id is None:
         raise InvalidInput("vehicle_id: the route has no vehicle; say which one to compare")
     _vehicle_exists(conn, vehicle_id)
+    # covered: the planned line within `tolerance_m` of the track; off route (偏离): the track farther than
+    # `tolerance_m` from the planned line — both lengths in geodesic metres
     covered = conn.execute(
         """WITH t AS (SELECT ST_MakeLine(geom ORDER BY ts) AS line, count(*) AS n FROM positions
                       WHERE vehicle_id = %(v)s AND ts >= %(a)s AND ts <= %(b)s)
            SELECT t.n, CASE WHEN t.n < 2 THEN 0 ELSE
                ST_Length(ST_Intersection(
-                   r.geom, ST_SetSRID(ST_Buffer(t.line::geography, %(tol)s)::geometry, 4490))::geography) END
+                   r.geom, ST_SetSRID(ST_Buffer(t.line::geography, %(tol)s)::geometry, 4490))::geography) END,
+               CASE WHEN t.n < 2 THEN 0 ELSE ST_Length(t.line::geography) END,
+               CASE WHEN t.n < 2 THEN 0 ELSE ST_Length(ST_Difference(
+                   t.line, ST_SetSRID(ST_Buffer(r.geom::geography, %(tol)s)::geometry, 4490))::geography) END
            FROM routes r, t WHERE r.id = %(r)s""",
         {"v": vehicle_id, "a": start, "b": end, "tol": tolerance_m, "r": route_id},
     ).fetchone()
@@ -215,7 +220,7 @@ def compare(conn: psycopg.Connection, route_id: int, vehicle_id: str | None, sta
                  AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4490)::geography, %s)""",
             (vehicle_id, start, end, s["lon"], s["lat"], radius),
         ).fetchone()
-        stops_out.append({"index": i, "name": s.get("name"), "visited": bool(hit[2]),
+        stops_out.append({"index": i, "name": s.get("name"), "lon": s["lon"], "lat": s["lat"], "visited": bool(hit[2]),
                           "first": hit[0].isoformat() if hit[0] else None,
                           "dwell_s": round((hit[1] - hit[0]).total_seconds(), 1) if hit[0] else 0.0})
     length = float(route[2] or 0.0)
@@ -223,5 +228,7 @@ def compare(conn: psycopg.Connection, route_id: int, vehicle_id: str | None, sta
         "route_id": route_id, "vehicle_id": vehicle_id, "fixes": covered[0],
         "route_length_m": round(length, 1), "covered_m": round(float(covered[1] or 0.0), 1),
         "covered_share": round(float(covered[1] or 0.0) / length, 4) if length else 0.0,
+        "track_m": round(float(covered[2] or 0.0), 1), "off_route_m": round(float(covered[3] or 0.0), 1),
+        "off_route_share": round(float(covered[3] or 0.0) / float(covered[2]), 4) if covered[2] else 0.0,
         "stops": stops_out, "stops_missed": [s["index"] for s in stops_out if not s["visited"]],
     }

@@ -2,7 +2,6 @@
 // (online / offline), IoT devices coloured by state (normal / alarm / offline), a player panel for a
 // camera's stream (hls.js, pinned in package.json; native HLS where the browser has it) with the
 // snapshot as fallback, and "附近监控" / "附近设施" lists (GET /api/nearest) for any clicked point.
-import Hls from 'hls.js';
 import { collection, getJSON, has } from './api.js';
 import { $, el, metres, toast } from './ui.js';
 
@@ -68,18 +67,25 @@ export function openPlayer(camera) {
   window.citygrid.player = { id, url: p.stream_url || null, fallback: null };
   const url = p.stream_url;
   if (!url || p.state === 'offline') { fallback(p.state === 'offline' ? '摄像机离线' : '无播放地址'); return; }
-  if (/\.m3u8(\?|$)/.test(url) && Hls.isSupported()) {
+  const native = () => {
+    if (video.canPlayType('application/vnd.apple.mpegurl') || !/\.m3u8/.test(url)) {
+      video.src = url;
+      video.addEventListener('error', () => fallback('播放错误'), { once: true });
+    } else {
+      fallback('浏览器不支持 HLS');
+    }
+  };
+  if (!/\.m3u8(\?|$)/.test(url)) { native(); return; }
+  // hls.js (~500 kB) is fetched when a stream is first played, not with the map
+  import('hls.js').then(({ default: Hls }) => {
+    if (window.citygrid.player?.id !== id || panel.hidden) return; // another camera was opened meanwhile
+    if (!Hls.isSupported()) { native(); return; }
     hls = new Hls({ enableWorker: false, manifestLoadingMaxRetry: 0, levelLoadingMaxRetry: 0, fragLoadingMaxRetry: 0 });
     hls.on(Hls.Events.MANIFEST_PARSED, () => { window.citygrid.player.manifest = true; video.play().catch(() => {}); });
     hls.on(Hls.Events.ERROR, (_e, data) => { if (data.fatal) fallback(data.details || '播放错误'); });
     hls.loadSource(url);
     hls.attachMedia(video);
-  } else if (video.canPlayType('application/vnd.apple.mpegurl') || !/\.m3u8/.test(url)) {
-    video.src = url;
-    video.addEventListener('error', () => fallback('播放错误'), { once: true });
-  } else {
-    fallback('浏览器不支持 HLS');
-  }
+  }).catch(() => fallback('播放组件加载失败'));
 }
 
 export function closePlayer() {

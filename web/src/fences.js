@@ -1,18 +1,23 @@
 // Fences and routes (电子围栏与路线): draw an area / forbidden polygon, a corridor line with a buffer
 // width, or ordered stops; preview the corridor and its length; save with a planner key; list, edit by
 // dragging, delete.
-import buffer from '@turf/buffer';
 
 import { collection, explain, getJSON, has, pathLike, send } from './api.js';
 import { DrawSession } from './draw.js';
 import { lineLength, polygonArea } from './measure.js';
+import { freeName, routePanel } from './routes.js';
 import { $, dateTime, el, metres, squareMetres, toast } from './ui.js';
 
 const SRC = 'overlay:fences';
 const KIND_COLORS = { area: '#1c7ed6', forbidden: '#e03131', corridor: '#f08c00', stop: '#2f9e44' };
 
+// @turf/buffer (with its geometry library, ~300 kB) is fetched after the first render: until it is
+// there a corridor preview is just the line (the server draws saved corridors' zones itself)
+let buffer = null;
+import('@turf/buffer').then((m) => { buffer = m.default; }).catch(() => {});
+
 function corridor(line, widthM) {
-  if (!(widthM > 0)) return null;
+  if (!(widthM > 0) || !buffer) return null;
   return buffer({ type: 'Feature', properties: {}, geometry: line }, widthM, { units: 'meters', steps: 6 });
 }
 
@@ -93,6 +98,9 @@ export function initFences({ map, labels }) {
     el('h3', {}, '已有围栏'), status, list));
 
   ensureLayers(map);
+  const routesPanel = routePanel({ map, fences: () => fences, changed: () => refresh() });
+  tab.append(routesPanel.element);
+  const routeName = (id) => routesPanel.routes().find((r) => r.id === id)?.name;
 
   function properties(kindValue, extra = {}) {
     const props = { name: name.value.trim() || `${kindName(kindValue)} ${dateTime(new Date())}`, kind: kindValue, ...extra };
@@ -104,6 +112,10 @@ export function initFences({ map, labels }) {
 
   async function save(feature) {
     if (!canSave) { toast('围栏服务暂不可用，无法保存', 'error'); return null; }
+    // names tell fences apart in lists and alarms: a taken name gets （2）, （3）… (the server refuses duplicates)
+    const wanted = feature.properties.name;
+    feature.properties.name = freeName(wanted, fences.filter((f) => f.properties?.kind !== 'stop').map((f) => f.properties?.name));
+    if (feature.properties.name !== wanted) toast(`名称“${wanted}”已被其他围栏使用，改存为“${feature.properties.name}”`, 'info', 6000);
     try {
       const saved = await send('POST', '/api/fences', feature, { role: 'planner' });
       const id = saved?.id ?? saved?.properties?.id;
@@ -138,13 +150,14 @@ export function initFences({ map, labels }) {
     preview: (g) => corridor(g, Number(width.value)),
     save: (geometry) => save({ type: 'Feature', geometry, properties: properties('corridor', { buffer_m: Number(width.value) }) }),
   })));
-  drawStops.addEventListener('click', () => new DrawSession(map, {
+  drawStops.addEventListener('click', () => new DrawSession(map, keep({
     mode: 'points', label: '路线站点',
     describe: (g) => `${g.coordinates.length} 个站点，直线长度 ${g.coordinates.length > 1 ? metres(lineLength({ type: 'LineString', coordinates: g.coordinates })) : '—'}`,
     preview: (g) => (g.coordinates.length > 1 ? corridor({ type: 'LineString', coordinates: g.coordinates }, Number(width.value)) : null),
-    onFinish: async (geometry) => {
+    save: async (geometry) => {
+      const wanted = name.value.trim() || `路线 ${dateTime(new Date())}`;
       const body = {
-        name: properties('corridor').name,
+        name: freeName(wanted, routesPanel.routes().map((r) => r.name)),
         stops: geometry.coordinates.map(([lon, lat], i) => ({ name: `站点${i + 1}`, lon, lat })),
         buffer_m: Number(width.value),
       };
@@ -152,14 +165,17 @@ export function initFences({ map, labels }) {
       try {
         const saved = await send('POST', '/api/routes', body, { role: 'planner' });
         const len = saved?.length_m ?? saved?.properties?.length_m;
-        toast(`已生成路线“${body.name}”${Number.isFinite(len) ? `，长度 ${metres(len)}` : ''}`, 'ok');
+        const renamed = body.name !== wanted ? `（名称“${wanted}”已被使用，改为“${body.name}”）` : '';
+        toast(`已生成路线“${body.name}”${Number.isFinite(len) ? `，长度 ${metres(len)}` : ''}${renamed}`, 'ok', 6000);
         window.citygrid.lastRoute = saved;
         await refresh();
+        return saved;
       } catch (error) {
         toast(`生成路线失败：${explain(error)}`, 'error', 8000);
+        return null;
       }
     },
-  }));
+  })));
 
   function edit(fence) {
     const g = fence.geometry;
@@ -190,10 +206,14 @@ export function initFences({ map, labels }) {
 
   async function remove(fence) {
     const p = fence.properties || {};
-    if (!window.confirm(`删除围栏“${p.name || fence.id}”？`)) return;
+    // a route's corridor takes its route with it (the server does the same: DELETE /api/fences/{id})
+    const route = p.route_id && p.kind === 'corridor' ? routeName(p.route_id) || `#${p.route_id}` : null;
+    const question = route ? `“${p.name || fence.id}”是路线“${route}”的走廊，删除它将同时删除该路线及其站点围栏。继续？`
+      : `删除围栏“${p.name || fence.id}”？`;
+    if (!window.confirm(question)) return;
     try {
       await send('DELETE', itemPath.replace(/\{[^}]+\}/, encodeURIComponent(fence.id ?? p.id)), undefined, { role: 'planner' });
-      toast(`已删除围栏“${p.name || fence.id}”`, 'ok');
+      toast(route ? `已删除路线“${route}”及其围栏` : `已删除围栏“${p.name || fence.id}”`, 'ok');
     } catch (error) {
       toast(`删除失败：${explain(error)}`, 'error', 8000);
     }
@@ -210,7 +230,7 @@ export function initFences({ map, labels }) {
     for (const f of fences) {
       const p = f.properties || {};
       const id = f.id ?? p.id;
-      const meta = [kindName(p.kind), p.buffer_m ? `宽 ${p.buffer_m} 米` : null, p.speed_limit_kmh ? `限速 ${p.speed_limit_kmh}` : null,
+      const meta = [kindName(p.kind), p.route_id ? `属于路线“${routeName(p.route_id) || `#${p.route_id}`}”` : null, p.buffer_m ? `宽 ${p.buffer_m} 米` : null, p.speed_limit_kmh ? `限速 ${p.speed_limit_kmh}` : null,
         (p.vehicles || []).length ? `车辆 ${p.vehicles.join('、')}` : null].filter(Boolean).join(' · ');
       const actions = el('div', { class: 'actions' },
         el('button', { type: 'button', onclick: () => f.geometry && map.fitBounds(bounds(f.geometry), { padding: 60, maxZoom: 17 }) }, '定位'),
@@ -226,7 +246,7 @@ export function initFences({ map, labels }) {
     else if (pathLike('/ogc/collections/{}/items') && collectionExists()) url = '/ogc/collections/fences/items?limit=500';
     if (!url) { status.textContent = '围栏列表服务暂不可用'; return; }
     try {
-      const doc = await getJSON(url);
+      const [doc] = await Promise.all([getJSON(url), routesPanel.refresh()]);
       fences = doc.features || (Array.isArray(doc) ? doc : []);
       draw(fences);
       render();

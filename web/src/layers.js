@@ -2,6 +2,7 @@
 // collections (vector tiles where the collection offers them, GeoJSON items otherwise), and the layer
 // tree with toggles, opacity, per-class (大类/小类, kind) filters and legends.
 import { collection, getJSON, hasTiles } from './api.js';
+import { POINTS_ONLY, addWindowedLayer, isWindowed, loadWindow, refilter, windowControl } from './caselayer.js';
 import { el } from './ui.js';
 
 const TILE_PATH = (id) => `/ogc/collections/${id}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
@@ -51,6 +52,14 @@ export async function addDistrictLayers(map, doc, cats) {
       available: !!collection(cid), tiled: hasTiles(cid),
     };
     if (!state[id].available) continue;
+    mapLayerIds[id] = [];
+    const windowed = isWindowed(spec);
+    if (windowed) {
+      // dated points drawn for a time window and clustered (caselayer.js), never the whole table
+      state[id].tiled = false;
+      mapLayerIds[id].push(...addWindowedLayer(map, id, spec, sourceId(cid), doc.font, beforeId(map)));
+      added.add(cid);
+    }
     if (!added.has(cid)) {
       if (state[id].tiled) {
         map.addSource(sourceId(cid), {
@@ -63,7 +72,6 @@ export async function addDistrictLayers(map, doc, cats) {
       }
       added.add(cid);
     }
-    mapLayerIds[id] = [];
     spec.draw.forEach((draw, index) => {
       const layerId = `${id}:${draw.id || index}`;
       const layer = {
@@ -75,10 +83,13 @@ export async function addDistrictLayers(map, doc, cats) {
       if (state[id].tiled) layer['source-layer'] = spec.source_layer || cid;
       if (spec.minzoom !== undefined) layer.minzoom = spec.minzoom;
       if (draw.filter) layer.filter = draw.filter;
-      map.addLayer(layer, beforeId(map));
+      if (windowed) layer.filter = draw.filter ? ['all', POINTS_ONLY, draw.filter] : POINTS_ONLY;
+      // single points lie under their layer's cluster circles
+      map.addLayer(layer, windowed ? mapLayerIds[id][0] : beforeId(map));
       mapLayerIds[id].push(layerId);
     });
     applyOpacity(map, id);
+    if (windowed && spec.visible) loadWindow(id, state[id]);
   }
 }
 
@@ -112,6 +123,7 @@ export function applyOpacity(map, id) {
 
 export function setVisible(map, id, visible) {
   state[id].visible = visible;
+  if (visible && isWindowed(styles.layers[id])) loadWindow(id, state[id]);
   for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', visible ? 'visible' : 'none');
 }
 
@@ -119,6 +131,7 @@ function applyFilter(map, id) {
   const spec = styles.layers[id];
   const classes = spec.classes;
   const s = state[id];
+  if (isWindowed(spec)) { refilter(id); return; } // filtered before clustering, so counts match
   const parts = ['all'];
   if (classes && s.off.size) parts.push(['!', ['in', ['to-string', ['get', classes.property]], ['literal', [...s.off]]]]);
   if (classes?.sub && s.offSub.size) {
@@ -198,6 +211,7 @@ export function buildTree(map, container) {
       const opacity = el('input', { type: 'range', min: 0, max: 100, value: Math.round(s.opacity * 100), 'aria-label': `${spec.title}透明度` });
       const body = el('div', { class: 'layer-body' },
         s.available ? null : el('p', { class: 'note warn' }, '服务端暂未发布此图层'),
+        isWindowed(spec) && s.available ? windowControl(id, s) : null,
         el('div', { class: 'opacity' }, el('span', {}, '不透明度'), opacity),
         legendFor(map, id, spec));
       box.addEventListener('change', () => {

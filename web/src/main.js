@@ -5,6 +5,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
 import { initAnalysis } from './analysis.js';
+import { baseStyle, initBasemaps } from './basemaps.js';
 import { initCameras } from './cameras.js';
 import { askKey, discover, collection, getJSON } from './api.js';
 import { initFences } from './fences.js';
@@ -17,23 +18,13 @@ import { initSamples } from './samples.js';
 import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
 import { initShops } from './shops.js';
+import { initSnapshot } from './snapshot.js';
 import { initStats } from './stats.js';
-import { $, setTimeZone, toast } from './ui.js';
+import { $, keepPopupsOnScreen, setTimeZone, toast } from './ui.js';
 import { initWorkflows } from './workflows.js';
 
 const DEFAULT_VIEW = { center: [121.45, 31.35], zoom: 11 };
 const app = (window.citygrid = { ready: false, state, labels: {}, maplibregl });
-
-function baseStyle(doc, config) {
-  const sources = {};
-  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': doc.background || '#eef0ec' } }];
-  const basemap = config.basemap || {};
-  (basemap.tiles || []).forEach((tiles, index) => {
-    sources[`basemap-${index}`] = { type: 'raster', tiles, tileSize: 256, attribution: index === 0 ? basemap.attribution || '' : '' };
-    layers.push({ id: `basemap-${index}`, type: 'raster', source: `basemap-${index}` });
-  });
-  return { version: 8, sources, layers };
-}
 
 function initChrome(map) {
   for (const button of document.querySelectorAll('.tabs button')) {
@@ -95,6 +86,7 @@ async function boot() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   app.map = map;
+  keepPopupsOnScreen(map);
   initChrome(map);
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
   // ?show=a,b&hide=c switches layers of styles/layers.json on or off from the start (links, wall screens)
@@ -104,6 +96,7 @@ async function boot() {
   }
   await addDistrictLayers(map, doc, categories);
   buildTree(map, $('#layer-tree'));
+  $('#layer-tree').before(initBasemaps({ map, doc, config, app }).element);
   if (!collection('admin_areas')) {
     $('#status-note').textContent = '矢量瓦片服务（OGC API）尚未就绪，底图图层暂不可用';
   }
@@ -114,6 +107,7 @@ async function boot() {
   initCameras(ctx); // above vehicles' layers: cameras and devices are clicked for their panels
   initSearch(ctx);
   initMeasure(ctx);
+  initSnapshot(ctx);
   initStats(ctx);
   initScenes(ctx);
   initWorkflows(ctx);

@@ -6,7 +6,7 @@ import { setVisible, state as layerState, styleDoc } from './layers.js';
 import { $, el, toast } from './ui.js';
 
 const DEPARTMENTS = ['环卫', '城管执法', '市政', '绿化', '垃圾分类', '综合'];
-const BASEMAPS = { light: '#eef0ec', dark: '#1f2430' };
+const BASEMAPS = { light: '浅色', dark: '深色' };
 
 function syncTree() {
   for (const box of document.querySelectorAll('input[data-layer]')) {
@@ -32,10 +32,9 @@ export function initScenes({ map, app }) {
   let scenes = [];
 
   function setBasemap(kind) {
-    const colour = BASEMAPS[kind] || BASEMAPS.light;
-    if (map.getLayer('background')) map.setPaintProperty('background', 'background-color', colour);
-    document.body.classList.toggle('basemap-dark', kind === 'dark');
-    basemap.value = kind in BASEMAPS ? kind : 'light';
+    // the switcher of the 图层 tab (basemaps.js) does the work; a scene may name a configured raster too
+    const now = app.setBasemap ? app.setBasemap(kind) : 'light';
+    basemap.value = now in BASEMAPS ? now : 'light';
   }
   basemap.addEventListener('change', () => setBasemap(basemap.value));
 
@@ -75,7 +74,7 @@ export function initScenes({ map, app }) {
     const c = map.getCenter();
     const body = {
       slug: slug.value.trim(), name: name.value.trim(), department: dept.value,
-      spec: { layers: Object.keys(layerState).filter((id) => layerState[id].visible), basemap: basemap.value,
+      spec: { layers: Object.keys(layerState).filter((id) => layerState[id].visible), basemap: app.basemap || basemap.value,
         view: { center: [Number(c.lng.toFixed(6)), Number(c.lat.toFixed(6))], zoom: Number(map.getZoom().toFixed(2)) } },
     };
     try {

@@ -52,9 +52,11 @@ export function squareMetres(m2) {
 export function percent(x) { return Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—'; }
 
 let zoneFormat = null;
+let zoneName = null;
 
 /** The district's time zone (from /web/config.json): every time on the page is shown in it. */
 export function setTimeZone(zone) {
+  zoneName = zone;
   try {
     zoneFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
       hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
@@ -71,6 +73,18 @@ export function dateTime(value) {
   if (zoneFormat) return zoneFormat.format(d).replace('T', ' ');
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The district zone's UTC offset at a moment, as `+08:00` (for CQL2 timestamps of local days). */
+export function zoneOffset(date) {
+  try {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: zoneName || undefined, timeZoneName: 'longOffset' })
+      .formatToParts(date).find((p) => p.type === 'timeZoneName')?.value || '';
+    const m = /GMT([+-]\d\d:\d\d)/.exec(name);
+    return m ? m[1] : 'Z';
+  } catch {
+    return 'Z';
+  }
 }
 
 /** A value for <input type=datetime-local> in local time. */
@@ -96,3 +110,34 @@ export function showInfo(title, ...nodes) {
 }
 
 export function hideInfo() { $('#infopanel').hidden = true; }
+
+/**
+ * Popups never stay off-screen: when one opens (or the flight that follows it ends), the map pans just
+ * enough to bring the whole popup inside the map's box. MapLibre picks the popup's side, but a tall
+ * popup at mid-height fits neither above nor below; CSS caps its size so that it always can fit.
+ */
+export function keepPopupsOnScreen(map, margin = 8) {
+  const container = map.getContainer();
+  const fit = () => {
+    if (map.isMoving()) { map.once('moveend', fit); return; }
+    const box = container.getBoundingClientRect();
+    for (const node of container.querySelectorAll('.maplibregl-popup')) {
+      const r = node.getBoundingClientRect();
+      let dx = 0;
+      let dy = 0;
+      if (r.width <= box.width - 2 * margin) {
+        if (r.left < box.left + margin) dx = r.left - box.left - margin;
+        else if (r.right > box.right - margin) dx = r.right - box.right + margin;
+      }
+      if (r.height <= box.height - 2 * margin) {
+        if (r.top < box.top + margin) dy = r.top - box.top - margin;
+        else if (r.bottom > box.bottom - margin) dy = r.bottom - box.bottom + margin;
+      }
+      if (dx || dy) { map.panBy([dx, dy], { duration: 250 }); return; }
+    }
+  };
+  new MutationObserver((changes) => {
+    if (changes.some((c) => [...c.addedNodes].some((n) => n.classList?.contains('maplibregl-popup')))) requestAnimationFrame(fit);
+  }).observe(container, { childList: true });
+  return fit;
+}

@@ -3,7 +3,10 @@
 // component density by 大类) and 批量地址 (a CSV of addresses placed with progress, the unmatched rows
 // listed). Every value is shown with the catalog's Chinese labels; times in the district's zone.
 import { collection, explain, getJSON, has } from './api.js';
-import { $, dateTime, el, kv, showInfo } from './ui.js';
+import { densityLayer } from './density.js';
+import { geocodedLayers } from './geocoded.js';
+import { initPlans } from './plans.js';
+import { $, dateTime, el, kv, showInfo, zoneOffset } from './ui.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const pad = (n) => String(n).padStart(2, '0');
@@ -80,7 +83,9 @@ export function initWorkflows({ map, app, labels }) {
   const vOut = el('div', { id: 'vstats-out' });
   function fillVehicles() {
     vSelect.replaceChildren(...[...vehicles.keys()].sort().map((id) => el('option', { value: id }, vehicleName(id))));
+    plans?.vehiclesChanged();
   }
+  let plans = null;
   async function vehicleStats() {
     const id = vSelect.value;
     if (!id) return;
@@ -100,9 +105,18 @@ export function initWorkflows({ map, app, labels }) {
   const cLevel = el('select', { id: 'census-level' }, el('option', { value: 'street' }, '街道'), el('option', { value: 'community' }, '社区'),
     el('option', { value: 'district' }, '区'));
   const cTable = el('table', { class: 'stats-table', id: 'census-table' });
+  const density = densityLayer(map);
+  const cDensity = el('select', { id: 'census-density' }, el('option', { value: 'none' }, '不绘制'), el('option', { value: '' }, '全部部件'));
+  let lastCensus = null;
+  async function drawDensity() {
+    if (!lastCensus || cDensity.value === 'none') { density.clear(); return; }
+    await density.draw(lastCensus.doc, lastCensus.level, cDensity.value);
+  }
+  cDensity.addEventListener('change', drawDensity);
   async function census() {
     try {
-      const doc = await getJSON(`/api/grids/census?level=${cLevel.value}`);
+      const level = cLevel.value;
+      const doc = await getJSON(`/api/grids/census?level=${level}`);
       const majors = [...new Set(doc.areas.flatMap((a) => Object.keys(a.components?.by_major || {})))].sort();
       const names = Object.fromEntries(doc.areas.flatMap((a) => Object.entries(a.components?.by_major || {}).map(([k, v]) => [k, v.name])));
       cTable.replaceChildren(el('thead', {}, el('tr', {}, el('th', {}, '区域'), el('th', {}, '面积(平方公里)'), el('th', {}, '单元网格'),
@@ -111,6 +125,12 @@ export function initWorkflows({ map, app, labels }) {
         el('td', { class: 'num' }, String(a.unit_grids?.count ?? '')), el('td', { class: 'num' }, String(a.components?.count ?? '')),
         el('td', { class: 'num' }, String(a.components?.density_per_km2 ?? '')),
         ...majors.map((m) => el('td', { class: 'num' }, String(a.components?.by_major?.[m]?.count ?? 0)))))));
+      const keep = cDensity.value;
+      cDensity.replaceChildren(el('option', { value: 'none' }, '不绘制'), el('option', { value: '' }, '全部部件'),
+        ...majors.map((m) => el('option', { value: m }, `${names[m] || m}（${m}）`)));
+      cDensity.value = [...cDensity.options].some((o) => o.value === keep) ? keep : 'none';
+      lastCensus = { doc, level };
+      await drawDensity();
       app.work = { ...(app.work || {}), census: doc.areas.length };
     } catch (error) { cTable.replaceChildren(el('tr', {}, el('td', {}, explain(error)))); }
   }
@@ -119,6 +139,8 @@ export function initWorkflows({ map, app, labels }) {
   const file = el('input', { type: 'file', id: 'batch-file', accept: '.csv,.txt,.xlsx' });
   const bNote = el('p', { class: 'note', id: 'batch-note' }, has('/api/geocode/batch') ? 'CSV 第一列（或 address 列）为地址；结果按输入顺序返回' : '批量地址服务暂不可用');
   const bList = el('ul', { class: 'list', id: 'batch-unmatched' });
+  let lastPlaced = [];
+  const saved = geocodedLayers({ map, levelColors: LEVEL_COLORS, levelName: (k) => (labels.match_level || {})[k] || k, placed: () => lastPlaced });
   async function batch() {
     const f = file.files?.[0];
     if (!f) return;
@@ -148,6 +170,8 @@ export function initWorkflows({ map, app, labels }) {
       bNote.textContent = `已处理 ${done} / ${total} 行`;
     }
     map.getSource('overlay:work-points').setData({ type: 'FeatureCollection', features: placed });
+    lastPlaced = placed;
+    saved.ready(placed.length);
     const byLevel = {};
     for (const p of placed) byLevel[p.properties.match_level] = (byLevel[p.properties.match_level] || 0) + 1;
     bNote.textContent = `完成：${total} 行，定位 ${placed.length} 行（${Object.entries(byLevel).map(([k, n]) => `${(labels.match_level || {})[k] || k} ${n}`).join('，')}），未匹配 ${unmatched.length} 行`;
@@ -178,8 +202,13 @@ export function initWorkflows({ map, app, labels }) {
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'vstats-run', onclick: vehicleStats }, '统计')), vOut),
     el('div', { class: 'panel', id: 'panel-census' }, el('h3', {}, '普查成果'),
       el('div', { class: 'row' }, el('label', { for: 'census-level' }, '层级'), cLevel),
-      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'census-run', onclick: census }, '查看')), el('div', { class: 'table-scroll' }, cTable)),
+      el('div', { class: 'row' }, el('label', { for: 'census-density' }, '密度图'), cDensity),
+      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'census-run', onclick: census }, '查看')), el('div', { class: 'table-scroll' }, cTable),
+      density.legend),
     el('div', { class: 'panel', id: 'panel-batch' }, el('h3', {}, '批量地址'),
       el('div', { class: 'row' }, el('label', { for: 'batch-file' }, '文件'), file),
-      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList));
+      el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'batch-run', onclick: batch }, '开始定位')), bNote, bList,
+      saved.element));
+  plans = initPlans({ map, app, tab, vehicleName, vehicleIds: () => [...vehicles.keys()].sort(),
+    lastDay: () => dateTime(lastData()).slice(0, 10), offset: (d) => zoneOffset(new Date(`${d}T12:00:00Z`)) });
 }

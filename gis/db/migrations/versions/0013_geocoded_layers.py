@@ -1,0 +1,22 @@
+"""Named layers of batch-geocoding results (issue 19): `geocoded_points`, published through OGC.
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from alembic import op
+
+from gis.db.sqlfiles import read_sql
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(read_sql("0013_geocoded_layers.sql"))
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS geocoded_points")
