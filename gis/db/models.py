@@ -914,7 +914,7 @@ class CaseStatsRollup(Base):
 
 
 class GeocodedPoint(Base):
-    """One placed row of a batch-geocoding upload kept as the named layer `layer` (migration 0013)."""
+    """One placed row of a batch-geocoding upload kept as the named layer `layer` (migration 0014)."""
 
     __tablename__ = "geocoded_points"
     __table_args__ = (UniqueConstraint("layer", "row_no", name="geocoded_points_row_unique"),)
