@@ -26,6 +26,7 @@ from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
+from gis.security.scope import Areas
 from gis.settings import get_settings
 from layers.cache import LayerCache
 
@@ -42,6 +43,7 @@ class Services:
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
+    areas: Areas = field(default_factory=Areas)  # principals' areas, resolved once (gis/security/scope.py)
 
     @classmethod
     async def start(cls) -> Services:

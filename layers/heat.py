@@ -19,6 +19,7 @@ from h3.api import basic_int
 
 from gis.errors import InvalidInput
 from gis.params import BBox, parse_bbox, parse_list, parse_range
+from gis.security.scope import Area
 
 from . import cache, rollup
 from . import cells as hcells
@@ -31,9 +32,10 @@ from .style import class_colors, load
 def build_query(
     conn: psycopg.Connection, *, source: str | None = None, bbox: str | BBox | None = None,
     start: str | datetime | None = None, stop: str | datetime | None = None, category: str | None = None,
-    weight: str | None = None,
+    weight: str | None = None, area: Area | None = None,
 ) -> HeatQuery:
-    """Validate the request parameters against the source's registry entry."""
+    """Validate the request parameters against the source's registry entry (`area`: the caller's, whose
+    points alone count)."""
     src = get_source(source)
     box = (parse_bbox(bbox, need_area=True) if bbox else None) if isinstance(bbox, str) or bbox is None else bbox
     t0, t1 = parse_range(start, stop)
@@ -51,7 +53,7 @@ def build_query(
     else:
         known = ", ".join(["count", *src.weights]) or "count"
         raise InvalidInput(f"weight {weight!r} is not a weight of source {src.id!r}; use one of: {known}")
-    return HeatQuery(src, box or default_bbox(conn, src), t0, t1, cats, wcol)
+    return HeatQuery(src, box or default_bbox(conn, src), t0, t1, cats, wcol, area)
 
 
 def default_bbox(conn: psycopg.Connection, src: HeatSource) -> BBox | None:

@@ -1,0 +1,24 @@
+"""Area scope (issue 17): `api_keys.area` and `fleet_areas` (the areas each vehicle fleet belongs to).
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from alembic import op
+
+from gis.db.sqlfiles import read_sql
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(read_sql("0013_area_scope.sql"))
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS fleet_areas")
+    op.execute("DROP INDEX IF EXISTS vehicles_group_idx")
+    op.execute("ALTER TABLE api_keys DROP COLUMN IF EXISTS area")
