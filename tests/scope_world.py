@@ -27,7 +27,8 @@ def load(conn: psycopg.Connection) -> None:
         "INSERT INTO admin_areas (code, level, name, parent_code, geom) VALUES "
         "(%s, 'street', '张庙街道', '310113', %s), (%s, 'community', '泗塘社区', %s, %s)",
         (OTHER, square(X0, 31.30, X1, 31.35), OTHER + "001", OTHER, square(X0, 31.30, X1, 31.35)))
-    conn.execute("INSERT INTO eval_grids (code, street_code, name, area_class, geom) VALUES (%s, %s, '张庙评价网格', 'B', %s)",
+    conn.execute("INSERT INTO eval_grids (code, street_code, name, area_class, geom) "
+                 "VALUES (%s, %s, '张庙评价网格', 'B', %s)",
                  (OTHER + "001", OTHER, square(X0, 31.30, X1, 31.35)))
     conn.execute("INSERT INTO unit_grids (code, community_code, eval_code, name, geom) VALUES "
                  "(%s, %s, %s, '张庙单元网格', %s)",

@@ -172,8 +172,8 @@ def check_case_stats(http: httpx.Client, db: psycopg.Connection, keys: dict[str,
     doc = get(http, keys["street"], "/api/stats/cases", group="status", **window).json()
     inside = expected_ids(db, catalog.get("cases"))
     assert doc["total"] == len(inside) == sum(r["count"] for r in doc["rows"])
-    ogc = get(http, keys["street"], "/ogc/collections/cases/items", datetime="2025-01-01T00:00:00Z/2027-01-01T00:00:00Z",
-              limit=1).json()
+    ogc = get(http, keys["street"], "/ogc/collections/cases/items",
+              datetime="2025-01-01T00:00:00Z/2027-01-01T00:00:00Z", limit=1).json()
     assert ogc["numberMatched"] == doc["total"]  # the stats total = OGC numberMatched, scoped alike
     assert get(http, keys["all"], "/api/stats/cases", group="status", **window).json()["total"] > doc["total"]
 
@@ -233,6 +233,55 @@ def check_fence(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]
         assert get(http, keys["street"], f"/api/fences/{fid}").status_code == 404
 
 
+def check_nearest(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    """The nearest features from a point of the other street: only inside ones, however far."""
+    for layer_id in ("cases", "components", "waste_facilities", "pois"):
+        inside = expected_ids(db, catalog.get(layer_id))
+        doc = get(http, keys["street"], "/api/nearest", layer=layer_id, lon=121.47, lat=31.31, k=50).json()
+        assert {str(f["id"]) for f in doc["features"]} == inside, layer_id
+        every = get(http, keys["all"], "/api/nearest", layer=layer_id, lon=121.47, lat=31.31, k=50).json()
+        assert len(every["features"]) > len(inside), layer_id
+
+
+def check_routes(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    inside = expected_ids(db, catalog.get("routes"))
+    assert {str(r["id"]) for r in get(http, keys["street"], "/api/routes").json()["routes"]} == inside and inside
+    assert len(get(http, keys["all"], "/api/routes").json()["routes"]) > len(inside)
+
+
+def check_route(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    layer = catalog.get("routes")
+    for fid in all_ids(db, layer) - expected_ids(db, layer):
+        assert get(http, keys["street"], f"/api/routes/{fid}").status_code == 404
+        assert get(http, keys["all"], f"/api/routes/{fid}").status_code == 200
+
+
+def check_route_compare(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    layer = catalog.get("routes")
+    window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+    for fid in all_ids(db, layer) - expected_ids(db, layer):
+        assert get(http, keys["street"], f"/api/routes/{fid}/compare", **window).status_code == 404
+        assert get(http, keys["all"], f"/api/routes/{fid}/compare", **window).status_code == 200
+
+
+MF = "/ogc/collections/vehicle_tracks/items"
+
+
+def check_mf_items(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    doc = get(http, keys["street"], MF, limit=100).json()
+    assert {f["id"] for f in doc["features"]} == expected_ids(db, catalog.get("vehicles")) & {"沪A00001", "沪B00002"}
+    assert doc["numberMatched"] == len(doc["features"]) == 1
+    assert get(http, keys["all"], MF, limit=100).json()["numberMatched"] == 2
+
+
+def _mf_path(suffix: str) -> Callable[[httpx.Client, psycopg.Connection, dict[str, str]], None]:
+    def check(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+        assert get(http, keys["street"], f"{MF}/沪B00002{suffix}").status_code == 404
+        assert get(http, keys["all"], f"{MF}/沪B00002{suffix}").status_code == 200
+        assert get(http, keys["street"], f"{MF}/沪A00001{suffix}").status_code == 200
+    return check
+
+
 #: GET path of the OpenAPI document → the check that its answers stay inside the street.
 SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], None]] = {
     "/ogc/collections/{collection_id}/items": check_items,
@@ -249,6 +298,15 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/tracks/passed": check_passed,
     "/api/fences": check_fences,
     "/api/fences/{fence_id}": check_fence,
+    "/api/nearest": check_nearest,
+    "/api/routes": check_routes,
+    "/api/routes/{route_id}": check_route,
+    "/api/routes/{route_id}/compare": check_route_compare,
+    MF: check_mf_items,
+    MF + "/{feature_id}": _mf_path(""),
+    MF + "/{feature_id}/tgsequence": _mf_path("/tgsequence"),
+    MF + "/{feature_id}/tproperties": _mf_path("/tproperties"),
+    MF + "/{feature_id}/tproperties/{name}": _mf_path("/tproperties/speed"),
 }
 
 #: Paths that carry no features (metadata, configuration, probes, static files), with the reason.
@@ -256,6 +314,7 @@ NO_FEATURES = {
     "/healthz": "probe", "/readyz": "probe", "/ogc": "landing page", "/ogc/api": "OpenAPI document",
     "/ogc/conformance": "conformance classes", "/ogc/collections": "collection metadata",
     "/ogc/collections/{collection_id}": "collection metadata",
+    "/ogc/collections/vehicle_tracks": "collection metadata",
     "/ogc/collections/{collection_id}/queryables": "property schema",
     "/ogc/collections/{collection_id}/tiles": "tileset list", "/ogc/collections/{collection_id}/tiles/{tms_id}":
     "tileset metadata", "/ogc/collections/{collection_id}/tiles/{tms_id}/tilejson.json": "TileJSON metadata",
@@ -280,13 +339,7 @@ NOT_YET_SCOPED = {
     "/api/cameras/coverage", "/api/cases/similar", "/api/devices/alarms", "/api/devices/{device_id}/state",
     "/api/eval-grids/draws", "/api/eval-samples/draws", "/api/eval-samples/draws/{draw_id}/assignments",
     "/api/geocode", "/api/reverse", "/api/grids/locate", "/api/grids/census", "/api/grids/responsibility",
-    "/api/grids/{layer}", "/api/layers/choropleth", "/api/muck/permits", "/api/nearest", "/api/routes",
-    "/api/routes/{route_id}", "/api/routes/{route_id}/compare", "/api/shops/areas", "/api/shops/{shop}",
-    "/ogc/collections/vehicle_tracks", "/ogc/collections/vehicle_tracks/items",
-    "/ogc/collections/vehicle_tracks/items/{feature_id}",
-    "/ogc/collections/vehicle_tracks/items/{feature_id}/tgsequence",
-    "/ogc/collections/vehicle_tracks/items/{feature_id}/tproperties",
-    "/ogc/collections/vehicle_tracks/items/{feature_id}/tproperties/{name}",
+    "/api/grids/{layer}", "/api/layers/choropleth", "/api/muck/permits", "/api/shops/areas", "/api/shops/{shop}",
 }
 
 
@@ -393,5 +446,6 @@ def test_the_second_street_sees_its_own(world: dict[str, str], http: httpx.Clien
     key = create_key(db, "other-street", "viewer", area=OTHER)[1]
     for layer_id in ("cases", "components", "vehicles", "alarms", "admin_areas"):
         layer = catalog.get(layer_id)
-        got = {str(f["id"]) for f in get(http, key, f"/ogc/collections/{layer_id}/items", limit=1000).json()["features"]}
+        doc = get(http, key, f"/ogc/collections/{layer_id}/items", limit=1000).json()
+        got = {str(f["id"]) for f in doc["features"]}
         assert got == expected_ids(db, layer, OTHER) and got, layer_id
