@@ -200,7 +200,7 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
 
 
 def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:
-    cover = hcells.cover(q.bbox, res)
+    cover = _cover(q, res)
     cell_ids, counts, weights = aggregate(conn, q, res, cover)
     values = weights if q.weight else counts.astype(np.float64)
     style = load("heat")["hexagon"]
@@ -220,6 +220,18 @@ def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any
         })
     return _collection(q, feats, res, values, legend(values, upper, style["ramp"]),
                        total_count=int(counts.sum()), total_weight=float(weights.sum()))
+
+
+def _cover(q: HeatQuery, res: int) -> list[int]:
+    """The viewport's hexagons; for a scoped caller only those that also overlap the area's box (a
+    hexagon holding a point of the area overlaps the box that holds the point), so a street user's
+    district-wide map costs a street's worth of cells and the answer is the same."""
+    assert q.bbox is not None
+    cells = hcells.cover(q.bbox, res)
+    if q.area is None or q.area.bbox is None or hcells.estimate_cells(q.area.bbox, res) > len(cells):
+        return cells
+    around = set(hcells.cover(q.area.bbox, res))
+    return [c for c in cells if c in around]
 
 
 def _collection(q: HeatQuery, feats: list[dict[str, Any]], res: int, values: np.ndarray, leg: list[Any],

@@ -18,6 +18,7 @@ exists, its kind, its name for messages.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -43,6 +44,9 @@ class Area:
     region: str | None = None            # the region code, when the area is a region
     grid_code: str | None = None         # the work-grid code, when it is a grid
     grid_kinds: tuple[str, ...] = ()
+    #: (west, south, east, north) in EPSG:4490: lets viewport-driven readers (heat) skip what lies
+    #: outside the area before they query.
+    bbox: tuple[float, float, float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -71,14 +75,15 @@ def resolve(conn: psycopg.Connection, code: str) -> Area:
         raise InvalidInput("the area is empty: give a 6/9/12-digit region code or a work-grid code")
     kind, bare = _split(code)
     if kind is None and bare.isdigit() and len(bare) in REGION_LEVELS:
-        row = conn.execute("SELECT level, name FROM admin_areas WHERE code = %s", (bare,)).fetchone()
+        row = conn.execute("SELECT level, name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                           "FROM admin_areas WHERE code = %s", (bare,)).fetchone()
         if row is not None:
-            return Area(bare, row[0], row[1], region=bare)
+            return Area(bare, row[0], row[1], region=bare, bbox=tuple(row[2:6]))
     rows = conn.execute(
-        "SELECT kind, name FROM work_grids WHERE code = %s AND (%s::text IS NULL OR kind = %s) ORDER BY kind",
-        (bare, kind, kind)).fetchall()
+        "SELECT kind, name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM work_grids "
+        "WHERE code = %s AND (%s::text IS NULL OR kind = %s) ORDER BY kind", (bare, kind, kind)).fetchall()
     if len(rows) == 1:
-        return Area(code, rows[0][0], rows[0][1], grid_code=bare, grid_kinds=(rows[0][0],))
+        return Area(code, rows[0][0], rows[0][1], grid_code=bare, grid_kinds=(rows[0][0],), bbox=tuple(rows[0][2:6]))
     if len(rows) > 1:
         kinds = ", ".join(f"{r[0]}:{bare}" for r in rows)
         raise InvalidInput(f"area {code!r} is a work-grid code of several kinds; name one: {kinds}")
@@ -90,24 +95,29 @@ def resolve(conn: psycopg.Connection, code: str) -> Area:
 
 
 class Areas:
-    """Areas resolved once and kept for the life of the app (held on `app.state.services.areas`).
+    """Areas resolved once per `ttl_s` and kept on the app state (`app.state.services.areas`).
 
-    An area that disappears from the tables stays resolved here; its condition then matches nothing
-    (the sub-select yields NULL), so a stale entry can only hide features, never show more."""
+    The conditions always use the stored geometry (a sub-select), so an edited boundary applies at
+    once to every read and write; what the TTL bounds is how long the name and the box (the heat
+    viewport shortcut) may lag an edit. An area that disappears from the tables matches nothing
+    (the sub-select yields NULL): a stale entry can only hide features, never show more."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = 300.0) -> None:
+        self.ttl_s = ttl_s
         self._lock = threading.Lock()
-        self._known: dict[str, Area] = {}
+        self._known: dict[str, tuple[float, Area]] = {}
 
     def cached(self, code: str) -> Area | None:
-        return self._known.get(code)
+        """The area while its resolution is fresh, else None."""
+        kept = self._known.get(code)
+        return kept[1] if kept is not None and time.monotonic() - kept[0] < self.ttl_s else None
 
     def get(self, conn: psycopg.Connection, code: str) -> Area:
-        found = self._known.get(code)
+        found = self.cached(code)
         if found is None:
             found = resolve(conn, code)
             with self._lock:
-                self._known[code] = found
+                self._known[code] = (time.monotonic(), found)
         return found
 
     def clear(self) -> None:
@@ -129,12 +139,18 @@ def condition(layer: Layer, area: Area, alias: str = "t") -> tuple[str, tuple]:
             params = geom_params
         return (f"{alias}.{s.vehicle} IN (SELECT sv.id FROM vehicles sv JOIN fleet_areas sf "
                 f"ON sf.fleet = sv.vehicle_group WHERE {within})", params)
-    by_geom = f"ST_Intersects({alias}.{layer.geometry}, {geom})"
     if s.code and area.region is not None and len(area.region) <= s.digits:
+        # Rows without a code: their ids, found once per statement by geometry (an InitPlan over the
+        # partial index `<table>_scope_nocode_idx`, gis.db.catalog_sync). The row itself is tested on
+        # its code and id only, which `<table>_h3_scope_idx` covers: heat stays an index-only scan,
+        # and the planner does not cost every row at ST_Intersects' 10,000 (a parallel full scan
+        # for a 100-row page).
         col = f"{alias}.{s.code}"
-        return (f"(CASE WHEN {col} IS NULL THEN {by_geom} ELSE starts_with({col}::text, %s) END)",
-                (*geom_params, area.region))
-    return by_geom, geom_params
+        nocode = (f"ARRAY(SELECT sn.{layer.id_column} FROM {layer.table} sn WHERE sn.{s.code} IS NULL "
+                  f"AND ST_Intersects(sn.{layer.geometry}, {geom}))")
+        return (f"(CASE WHEN {col} IS NULL THEN {alias}.{layer.id_column} = ANY({nocode}) "
+                f"ELSE starts_with({col}::text, %s) END)", (*geom_params, area.region))
+    return f"ST_Intersects({alias}.{layer.geometry}, {geom})", geom_params
 
 
 def named(sql: str, params: tuple, prefix: str = "scope") -> tuple[str, dict]:

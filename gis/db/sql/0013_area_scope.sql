@@ -13,3 +13,4 @@ CREATE TABLE IF NOT EXISTS fleet_areas (
 );
 CREATE INDEX IF NOT EXISTS fleet_areas_area_idx ON fleet_areas (area_code);
 CREATE INDEX IF NOT EXISTS vehicles_group_idx ON vehicles (vehicle_group);
+

@@ -1,4 +1,5 @@
 """Area scope (issue 17): `api_keys.area` and `fleet_areas` (the areas each vehicle fleet belongs to).
+The indexes the area condition uses follow from the catalog (gis.db.catalog_sync).
 
 Revision ID: 0013
 Revises: 0012
