@@ -88,6 +88,12 @@ def load(conn: psycopg.Connection) -> None:
                      (f"CW{n}", f"工地{n}", pt(x + 0.003, y)))
         conn.execute("INSERT INTO eval_sample_points (code, name, kind, street_code, geom) "
                      "VALUES (%s, %s, 'main_road', %s, %s)", (f"SP{n}", f"样本点{n}", street, pt(x + 0.004, y)))
+        conn.execute("INSERT INTO device_alarms (device_id, kind, start, geom) VALUES (%s, 'overflow', "
+                     "'2026-03-01T05:00:00Z', %s)", (f"DEV{n}", pt(x + 0.001, y)))
+        conn.execute("INSERT INTO muck_permits (code, vehicle_id, site_id, disposal_id, valid_from, valid_to, route) "
+                     "VALUES (%s, '沪B00002', (SELECT id FROM cw_sites WHERE code = %s), "
+                     "(SELECT id FROM cw_sites WHERE code = %s), '2026-01-01', '2026-12-31', %s)",
+                     (f"MP{n}", f"CW{n}", f"CW{n}", f"SRID=4490;LINESTRING({x} {y}, {x + 0.003} {y + 0.001})"))
         conn.execute("INSERT INTO waste_records (ts, waste_kind, tonnes, facility_id, geom) "
                      "VALUES ('2026-03-01T03:00:00Z', 'kitchen', %s, (SELECT id FROM waste_facilities "
                      "WHERE code = 'WF3'), %s)", (1.5 * n, pt(x + 0.005, y)))

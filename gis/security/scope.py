@@ -188,3 +188,14 @@ def require_inside(conn: psycopg.Connection, layer: Layer, area: Area | None, fi
     if area is not None and inside(conn, layer, area, fid) is False:
         raise Forbidden(f"{label} outside the area {area.label} this principal is limited to",
                         code="outside_area", extra={"area": area.code})
+
+
+def keep(conn: psycopg.Connection, layer: Layer, area: Area | None, ids: list) -> set:
+    """Those of `ids` (feature ids of `layer`) that lie inside `area` (all of them without an area): for
+    readers that assemble their answer elsewhere and filter it here, by the same condition."""
+    if area is None or not ids:
+        return set(ids)
+    cond, params = condition(layer, area)
+    rows = conn.execute(f"SELECT {layer.id_sql} FROM {layer.from_sql} WHERE {layer.id_sql} = ANY(%s) AND {cond}",
+                        (list(ids), *params)).fetchall()
+    return {r[0] for r in rows}
