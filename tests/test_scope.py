@@ -291,6 +291,12 @@ def check_similar(http: httpx.Client, db: psycopg.Connection, keys: dict[str, st
     assert get(http, keys["street"], "/api/cases/similar", **params).json()["similar"] == []
 
 
+def check_shop(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    assert get(http, keys["street"], "/api/shops/SH2").status_code == 404
+    assert get(http, keys["all"], "/api/shops/SH2").status_code == 200
+    assert get(http, keys["street"], "/api/shops/SH1").status_code == 200
+
+
 MF = "/ogc/collections/vehicle_tracks/items"
 
 
@@ -330,6 +336,7 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/devices/{device_id}/state": check_device_state,
     "/api/muck/permits": check_permits,
     "/api/cases/similar": check_similar,
+    "/api/shops/{shop}": check_shop,
     "/api/routes": check_routes,
     "/api/routes/{route_id}": check_route,
     "/api/routes/{route_id}/compare": check_route_compare,
@@ -370,7 +377,7 @@ NOT_YET_SCOPED = {
     "/api/cameras/coverage",
     "/api/eval-grids/draws", "/api/eval-samples/draws", "/api/eval-samples/draws/{draw_id}/assignments",
     "/api/geocode", "/api/reverse", "/api/grids/locate", "/api/grids/census", "/api/grids/responsibility",
-    "/api/grids/{layer}", "/api/layers/choropleth", "/api/shops/areas", "/api/shops/{shop}",
+    "/api/grids/{layer}", "/api/layers/choropleth", "/api/shops/areas",
 }
 
 

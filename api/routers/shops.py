@@ -12,15 +12,16 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db
 from api.jobs import Job
 from api.params import Crs
 from api.services import Services, Svc
+from gis import catalog
 from gis.errors import CityGridError, ImportRejected, InvalidInput, NotFound, TooLarge
 from gis.io.load import import_file
 from gis.io.readers import FORMATS
-from gis.security import audit
+from gis.security import audit, scope
 from gis.security.keys import Principal
 from gis.shops import figures, records
 
@@ -146,8 +147,12 @@ def area_figures(
 
 
 @router.get("/api/shops/{shop}")
-def shop_state(shop: str, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
-    """A shop (code or id) with its latest collection and evaluation and its integrity colour now."""
-    return records.shop_state(conn, shop)
+def shop_state(shop: str, request: Request, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    """A shop (code or id) with its latest collection and evaluation and its integrity colour now (a shop
+    outside a scoped caller's area: 404)."""
+    out = records.shop_state(conn, shop)
+    if not scope.keep(conn, catalog.get("shops"), area_of(request), [out["id"]]):
+        raise NotFound(f"no shop {shop!r}")
+    return out
 
 
