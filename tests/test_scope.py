@@ -9,6 +9,7 @@ fleets' areas).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -331,6 +332,8 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/tracks/passed": check_passed,
     "/api/fences": check_fences,
     "/api/fences/{fence_id}": check_fence,
+    # (a stream: checked by test_the_alarm_stream_carries_only_the_areas_vehicles below)
+    "/api/alarms/stream": lambda http, db, keys: None,
     "/api/nearest": check_nearest,
     "/api/devices/alarms": check_device_alarms,
     "/api/devices/{device_id}/state": check_device_state,
@@ -373,7 +376,6 @@ NO_FEATURES = {
 #: Read paths that carry features and are NOT scoped yet (issue 17 part 3, left to do): listed so that
 #: they show, and checked by the strict xfail below so that scoping one of them turns it green.
 NOT_YET_SCOPED = {
-    "/api/alarms/stream",  # filtered per event by fleet (api/routers/alarms.py), not yet tested here
     "/api/cameras/coverage",
     "/api/eval-grids/draws", "/api/eval-samples/draws", "/api/eval-samples/draws/{draw_id}/assignments",
     "/api/geocode", "/api/reverse", "/api/grids/locate", "/api/grids/census", "/api/grids/responsibility",
@@ -487,3 +489,52 @@ def test_the_second_street_sees_its_own(world: dict[str, str], http: httpx.Clien
         doc = get(http, key, f"/ogc/collections/{layer_id}/items", limit=1000).json()
         got = {str(f["id"]) for f in doc["features"]}
         assert got == expected_ids(db, layer, OTHER) and got, layer_id
+
+
+def _set(layer: catalog.Layer, value: bool | None) -> None:
+    object.__setattr__(layer, "read_requires_key", value)  # (catalog entries are frozen)
+
+
+def test_reads_closed_or_opened_per_collection(world: dict[str, str], http: httpx.Client,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Layer.read_requires_key` closes one collection to anonymous reads (also on the fast path), or
+    opens one while CITYGRID_READ_REQUIRES_KEY closes the rest."""
+    from gis.settings import get_settings
+
+    cases, pois = catalog.get("cases"), catalog.get("pois")
+    try:
+        _set(cases, True)
+        r = get(http, None, "/ogc/collections/cases/items")
+        assert r.status_code == 401 and "cases" in r.json()["detail"]
+        assert get(http, None, "/ogc/collections/cases/items/1").status_code == 401
+        assert get(http, world["all"], "/ogc/collections/cases/items").status_code == 200
+        assert get(http, None, "/ogc/collections/components/items").status_code == 200
+        _set(cases, None)
+        _set(pois, False)
+        monkeypatch.setattr(get_settings(), "read_requires_key", True)
+        assert get(http, None, "/ogc/collections/components/items").status_code == 401
+        assert get(http, None, "/ogc/collections/pois/items").status_code == 200
+    finally:
+        _set(cases, None)
+        _set(pois, None)
+
+
+def _first_event(url: str, key: str, after: int) -> dict:
+    """The first event the alarm stream sends after event id `after` (replayed from the database)."""
+    with httpx.Client(timeout=20) as c, c.stream("GET", url, headers={"X-API-Key": key,
+                                                                      "Last-Event-ID": str(after)}) as r:
+        for raw in r.iter_lines():
+            if raw.startswith("data:"):
+                return json.loads(raw[5:].strip())
+    raise AssertionError("the stream ended without an event")
+
+
+def test_the_alarm_stream_carries_only_the_areas_vehicles(world: dict[str, str], db: psycopg.Connection,
+                                                          live_server: str) -> None:
+    before = db.execute("SELECT coalesce(max(id), 0) FROM alarm_events").fetchone()[0]
+    for vehicle in ("沪B00002", "沪A00001"):  # the other street's first: an unfiltered stream sends it first
+        db.execute("INSERT INTO alarm_events (alarm_id, op, payload) VALUES (1, 'opened', %s)",
+                   (json.dumps({"id": 1, "kind": "overspeed", "vehicle_id": vehicle}),))
+    url = f"{live_server}/api/alarms/stream"
+    assert _first_event(url, world["street"], before)["vehicle_id"] == "沪A00001"
+    assert _first_event(url, world["all"], before)["vehicle_id"] == "沪B00002"
