@@ -298,6 +298,17 @@ def check_shop(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str])
     assert get(http, keys["street"], "/api/shops/SH1").status_code == 200
 
 
+def check_choropleth(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    """Only the street's communities, counting only its (coded) cases."""
+    window = {"from": "2025-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}
+    doc = get(http, keys["street"], "/api/layers/choropleth", level="community", **window).json()
+    assert {f["id"] for f in doc["features"]} == {STREET + "001"}
+    coded = {r[0] for r in db.execute("SELECT id::text FROM cases WHERE unit_grid_code LIKE %s", (STREET + "%",))}
+    assert sum(f["properties"]["cases"] for f in doc["features"]) == len(coded) > 0
+    every = get(http, keys["all"], "/api/layers/choropleth", level="community", **window).json()
+    assert {f["id"] for f in every["features"]} == {STREET + "001", OTHER + "001"}
+
+
 MF = "/ogc/collections/vehicle_tracks/items"
 
 
@@ -340,6 +351,7 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/muck/permits": check_permits,
     "/api/cases/similar": check_similar,
     "/api/shops/{shop}": check_shop,
+    "/api/layers/choropleth": check_choropleth,
     "/api/routes": check_routes,
     "/api/routes/{route_id}": check_route,
     "/api/routes/{route_id}/compare": check_route_compare,
@@ -379,7 +391,7 @@ NOT_YET_SCOPED = {
     "/api/cameras/coverage",
     "/api/eval-grids/draws", "/api/eval-samples/draws", "/api/eval-samples/draws/{draw_id}/assignments",
     "/api/geocode", "/api/reverse", "/api/grids/locate", "/api/grids/census", "/api/grids/responsibility",
-    "/api/grids/{layer}", "/api/layers/choropleth", "/api/shops/areas",
+    "/api/grids/{layer}", "/api/shops/areas",
 }
 
 

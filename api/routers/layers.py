@@ -96,6 +96,7 @@ def flows_layer(
 
 @router.get("/choropleth", response_class=GeoJSONResponse)
 def choropleth_layer(
+    request: Request,
     conn: Conn,
     window: Window,
     bbox: OptionalBBox,
@@ -111,4 +112,4 @@ def choropleth_layer(
     return GeoJSONResponse(choro.choropleth(
         conn, level=level, metric=metric, source=source, start=window.start, stop=window.stop, category=category,
         bbox=bbox,
-        method=method, classes=classes, geometry=geometry))
+        method=method, classes=classes, geometry=geometry, area=area_of(request)))
