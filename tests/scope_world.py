@@ -34,7 +34,11 @@ def load(conn: psycopg.Connection) -> None:
                  "(%s, %s, %s, '张庙单元网格', %s)",
                  (OTHER + "001001", OTHER + "001", OTHER + "001", square(X0, 31.30, X1, 31.35)))
     conn.execute("INSERT INTO work_grids (code, kind, name, street_code, assignee, geom) VALUES "
-                 "('W002', 'work', '工作网格二', %s, '王五', %s)", (OTHER, square(X0, 31.30, 121.47, 31.31)))
+                 "('W002', 'work', '工作网格二', %s, '王五', %s), "
+                 "('Q001', 'cityscape_responsibility', '吴淞责任区', %s, NULL, %s), "
+                 "('Q002', 'cityscape_responsibility', '张庙责任区', %s, NULL, %s)",
+                 (OTHER, square(X0, 31.30, 121.47, 31.31), STREET, square(121.40, 31.30, 121.45, 31.35),
+                  OTHER, square(X0, 31.30, X1, 31.35)))
     ug_in, ug_out = STREET + "001001", OTHER + "001001"
     conn.execute(
         "INSERT INTO components (id, major, minor, name, status, unit_grid_code, geom) VALUES "

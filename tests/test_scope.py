@@ -309,6 +309,13 @@ def check_choropleth(http: httpx.Client, db: psycopg.Connection, keys: dict[str,
     assert {f["id"] for f in every["features"]} == {STREET + "001", OTHER + "001"}
 
 
+def check_shop_areas(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    doc = get(http, keys["street"], "/api/shops/areas", day="2026-03-01").json()
+    assert [a["code"] for a in doc["areas"]] == ["Q001"] and doc["totals"]["shops"] == 1
+    every = get(http, keys["all"], "/api/shops/areas", day="2026-03-01").json()
+    assert sorted(a["code"] for a in every["areas"]) == ["Q001", "Q002"]
+
+
 MF = "/ogc/collections/vehicle_tracks/items"
 
 
@@ -352,6 +359,7 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/cases/similar": check_similar,
     "/api/shops/{shop}": check_shop,
     "/api/layers/choropleth": check_choropleth,
+    "/api/shops/areas": check_shop_areas,
     "/api/routes": check_routes,
     "/api/routes/{route_id}": check_route,
     "/api/routes/{route_id}/compare": check_route_compare,
@@ -391,7 +399,7 @@ NOT_YET_SCOPED = {
     "/api/cameras/coverage",
     "/api/eval-grids/draws", "/api/eval-samples/draws", "/api/eval-samples/draws/{draw_id}/assignments",
     "/api/geocode", "/api/reverse", "/api/grids/locate", "/api/grids/census", "/api/grids/responsibility",
-    "/api/grids/{layer}", "/api/shops/areas",
+    "/api/grids/{layer}",
 }
 
 

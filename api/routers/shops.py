@@ -138,12 +138,13 @@ def post_evaluations(
 
 @router.get("/api/shops/areas")
 def area_figures(
+    request: Request,
     street: str | None = Query(None, description="9-digit street code (all areas when omitted)"),
     day: date | None = Query(None, description="YYYY-MM-DD, the district's day (default today)"),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     """Per 市容环境卫生责任区: shops, collected on the day, not collected, collected kg, red/yellow/green."""
-    return figures.area_figures(conn, street, day)
+    return figures.area_figures(conn, street, day, area_of(request))
 
 
 @router.get("/api/shops/{shop}")
