@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from gis.errors import Forbidden, RateLimited, Unauthorized
+from gis.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from gis.security.keys import ANONYMOUS, Principal, authenticate
 from gis.security.scope import Area
 from gis.settings import get_settings
@@ -117,11 +117,14 @@ def attach_area(request: Request, principal: Principal, conn=None) -> Area | Non
     areas = request.app.state.services.areas
     area = areas.cached(principal.area)
     if area is None:
-        if conn is not None:
-            area = areas.get(conn, principal.area)
-        else:
-            with request.app.state.services.connection() as c:
-                area = areas.get(c, principal.area)
+        try:
+            if conn is not None:
+                area = areas.get(conn, principal.area)
+            else:
+                with request.app.state.services.connection() as c:
+                    area = areas.get(c, principal.area)
+        except InvalidInput as exc:  # the area was deleted since: refuse, never answer unscoped
+            raise Forbidden(f"the area of this principal no longer resolves: {exc.detail}") from None
     request.state.area = area
     return area
 
