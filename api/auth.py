@@ -14,8 +14,9 @@ from collections.abc import Callable
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from gis.errors import Forbidden, RateLimited, Unauthorized
+from gis.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from gis.security.keys import ANONYMOUS, Principal, authenticate
+from gis.security.scope import Area
 from gis.settings import get_settings
 from gis.stream.shared import limits
 
@@ -102,7 +103,64 @@ def principal_from(request: Request, *, required: bool) -> Principal:
         raise Unauthorized("the API key is unknown or revoked")
     limiter.spend(principal.key_id)  # type: ignore[arg-type]
     request.state.principal = principal
+    if principal.area is not None:
+        attach_area(request, principal, conn=None)
     return principal
+
+
+def attach_area(request: Request, principal: Principal, conn=None) -> Area | None:
+    """Resolves the principal's area (once per app: `services.areas`) onto `request.state.area`, where
+    the readers find it without a database round trip. Whoever sets `request.state.principal` (keys
+    here, sessions later) calls this; `area_of` calls it when they did not."""
+    if principal.area is None:
+        return None
+    areas = request.app.state.services.areas
+    area = areas.cached(principal.area)
+    if area is None:
+        try:
+            if conn is not None:
+                area = areas.get(conn, principal.area)
+            else:
+                with request.app.state.services.connection() as c:
+                    area = areas.get(c, principal.area)
+        except InvalidInput as exc:  # the area was deleted since: refuse, never answer unscoped
+            raise Forbidden(f"the area of this principal no longer resolves: {exc.detail}") from None
+    request.state.area = area
+    return area
+
+
+def area_of(request: Request) -> Area | None:
+    """The area the caller is limited to, or None (anonymous or unscoped). Sync: may resolve the area."""
+    state = request.scope.get("state")
+    principal = state.get("principal") if state else None
+    if principal is None or principal.area is None:
+        return None
+    area = state.get("area")
+    if area is not None and area.code == principal.area:
+        return area
+    return attach_area(request, principal)
+
+
+def read_scope(request: Request, layer) -> Area | None:
+    """The area a read of `layer` is limited to (None: not limited), for async endpoints.
+
+    The hot path of an anonymous or unscoped read: one dict lookup and an attribute check. A layer
+    whose catalog entry says `read_requires_key=True` refuses anonymous reads here (401)."""
+    state = request.scope.get("state")
+    principal = state.get("principal") if state else None
+    if principal is None:
+        if layer.read_requires_key:
+            raise Unauthorized(f"reading {layer.id} needs an API key in the {HEADER} header (or a session)")
+        return None
+    if principal.area is None:
+        return None
+    area = state.get("area")
+    if area is None or area.code != principal.area:
+        cached = request.app.state.services.areas.cached(principal.area)
+        if cached is None:  # resolved by principal_from in practice; never a silent unscoped answer
+            raise Forbidden(f"the area {principal.area!r} of this principal could not be resolved")
+        area = state["area"] = cached
+    return area
 
 
 def require_role(role: str, *, device: bool = False) -> Callable[[Request], Principal]:
@@ -122,12 +180,24 @@ def require_role(role: str, *, device: bool = False) -> Callable[[Request], Prin
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/")
 
 
+def _open_collection(path: str) -> bool:
+    """A read of an OGC collection whose catalog entry opens it (`read_requires_key=False`) although
+    CITYGRID_READ_REQUIRES_KEY is set."""
+    if not path.startswith("/ogc/collections/"):
+        return False
+    from gis import catalog
+
+    layer = catalog.by_id().get(path.split("/", 4)[3])
+    return layer is not None and layer.read_requires_key is False
+
+
 async def optional_principal(request: Request) -> Principal:
     """App-wide: anonymous unless a key is sent or `read_requires_key` is set (then the key must be valid).
 
     Async, and without a database round trip for keyless reads, so that open hot paths pay nothing.
     """
-    required = get_settings().read_requires_key and request.url.path not in OPEN_PATHS
+    path = request.url.path
+    required = get_settings().read_requires_key and path not in OPEN_PATHS and not _open_collection(path)
     if not required and not request.headers.get(HEADER):
         return ANONYMOUS
     return await run_in_threadpool(principal_from, request, required=required)

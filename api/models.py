@@ -27,6 +27,10 @@ class WhoAmI(Open):
     name: str
     role: str = Field(description="viewer, inspector, planner, admin or device")
     vehicles: list[str] = Field(description="vehicles a device key may report for")
+    area: str | None = Field(None, description="the area the key is limited to (region or work-grid code); "
+                                               "null: the whole city")
+    area_kind: str | None = Field(None, description="district, street, community or the work-grid kind")
+    area_name: str | None = Field(None, description="the area's name")
 
 
 class AlarmKind(Open):

@@ -27,6 +27,7 @@ from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.security import audit
+from gis.security.scope import Areas
 from gis.settings import get_settings
 from layers.cache import LayerCache
 
@@ -44,6 +45,7 @@ class Services:
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
     audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
+    areas: Areas = field(default_factory=Areas)  # principals' areas, resolved once (gis/security/scope.py)
 
     @classmethod
     async def start(cls) -> Services:

@@ -14,7 +14,10 @@ import numpy as np
 import orjson
 import psycopg
 
+from gis import catalog
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 from .classify import breaks, classify, legend
 from .heat import build_query
@@ -27,6 +30,9 @@ LEVELS: dict[str, tuple[str, str, str]] = {
     "community": ("admin_areas a", "a.level = 'community'", "left(c.unit_grid_code, 12)"),
     "street": ("admin_areas a", "a.level = 'street'", "left(c.unit_grid_code, 9)"),
 }
+#: level → the catalog layer of its areas (whose scope says which areas a scoped caller sees)
+AREA_LAYERS = {"unit_grid": "unit_grids", "eval_grid": "eval_grids", "community": "admin_areas",
+               "street": "admin_areas"}
 METRICS = ("cases", "case_rate", "eval_grade")
 #: Grades by quartile of case density (lowest quarter best).
 GRADES = ("优", "良", "中", "差")
@@ -35,16 +41,22 @@ GRADES = ("优", "良", "中", "差")
 def choropleth(conn: psycopg.Connection, *, level: str = "community", metric: str = "cases",
                source: str | None = "cases", start: str | datetime | None = None, stop: str | datetime | None = None,
                category: str | None = None, bbox: str | tuple | None = None, method: str = "quantiles",
-               classes: int = 5, geometry: bool = True) -> dict[str, Any]:
+               classes: int = 5, geometry: bool = True, area: Area | None = None) -> dict[str, Any]:
+    """`area`: the caller's (gis/security/scope.py): only the areas inside it, counting only its cases."""
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if metric not in METRICS:
         raise InvalidInput(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     if source not in (None, "cases", "complaints"):
         raise InvalidInput(f"choropleth source must be cases or complaints, got {source!r}")
-    q = build_query(conn, source=source or "cases", bbox=bbox or "", start=start, stop=stop, category=category)
+    q = build_query(conn, source=source or "cases", bbox=bbox or "", start=start, stop=stop, category=category,
+                    area=area)
     table, cond, code_expr = LEVELS[level]
     conds, params = q.where("c")
+    if area is not None:
+        inside, values = scope.named(*scope.condition(catalog.get(AREA_LAYERS[level]), area, "a"), prefix="area")
+        cond = f"{cond} AND {inside}"
+        params.update(values)
     join = "JOIN unit_grids ug ON ug.code = c.unit_grid_code" if level == "eval_grid" else ""
     area_filter = ""
     if bbox:

@@ -18,8 +18,11 @@ from typing import Any
 import psycopg
 from h3.api import basic_int
 
+from gis import catalog
 from gis.errors import InvalidInput
 from gis.params import check_range, district_tz, parse_range
+from gis.security import scope
+from gis.security.scope import Area
 from gis.settings import get_settings
 
 from . import cache
@@ -41,7 +44,7 @@ WITH r AS MATERIALIZED (
            COALESCE(p.h3_cell, w.h3_cell) AS h,
            ST_X(COALESCE(p.geom, w.geom)) AS x, ST_Y(COALESCE(p.geom, w.geom)) AS y
     FROM waste_records w LEFT JOIN pois p ON p.poi_id = w.source_poi_id
-    WHERE w.waste_kind = %(kind)s AND w.ts >= %(start)s AND w.ts < %(stop)s
+    WHERE w.waste_kind = %(kind)s AND w.ts >= %(start)s AND w.ts < %(stop)s {scoped}
 ),
 gs AS (
     SELECT g.h, s.code, s.name FROM (SELECT h, min(x) AS x, min(y) AS y FROM r GROUP BY h) g
@@ -76,8 +79,10 @@ def default_window(conn: psycopg.Connection, kind: str) -> tuple[datetime, datet
 
 def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | datetime | None = None,
           stop: str | datetime | None = None, resolution: int | None = None,
-          answers: cache.LayerCache | None = None) -> dict[str, Any]:
-    """Flow lines (GeoJSON) from generator clusters to facilities, with plant and street summaries."""
+          answers: cache.LayerCache | None = None, area: Area | None = None) -> dict[str, Any]:
+    """Flow lines (GeoJSON) from generator clusters to facilities, with plant and street summaries.
+    `area`: only the records generated inside it (the catalog's scope of waste_records); the plants
+    they went to are shown wherever they are."""
     kind = source or "kitchen"
     if kind == "waste_records":
         kind = "kitchen"
@@ -100,19 +105,26 @@ def flows(conn: psycopg.Connection, *, source: str | None = None, start: str | d
     check_range(t0, t1)
     hcells.ensure_cells(conn, SOURCES["pois"])
     hcells.ensure_cells(conn, SOURCES["waste_records"])
-    key = ("flows", kind, res, t0, t1)
-    return cache.get_or_compute(answers, conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1))
+    key = ("flows", kind, res, t0, t1, area.code if area else None)
+    return cache.get_or_compute(answers, conn, FLOW_TABLES, key, lambda: _compute(conn, kind, res, t0, t1, area))
 
 
 #: Tables whose change counters (ogc_changes) invalidate a cached flows answer.
 FLOW_TABLES = ("waste_records", "pois", "waste_facilities", "admin_areas")
 
 
-def _compute(conn: psycopg.Connection, kind: str, res: int, t0: datetime, t1: datetime) -> dict[str, Any]:
+def _compute(conn: psycopg.Connection, kind: str, res: int, t0: datetime, t1: datetime,
+             area: Area | None = None) -> dict[str, Any]:
     params = {"kind": kind, "start": t0, "stop": t1, "tz": get_settings().timezone}
+    scoped = ""
+    if area is not None:
+        cond, values = scope.named(*scope.condition(catalog.get("waste_records"), area, "w"))
+        scoped = f"AND {cond}"
+        params.update(values)
     rows, street_rows = [], []
+    sql = _SQL.format(parent=hcells.parent_sql("r.h", res), scoped=scoped)
     for street_level, street_total, cluster, fid, code, name, t, n, gens, veh, trips, tx, ty, sx, sy, tkm in \
-            conn.execute(_SQL.format(parent=hcells.parent_sql("r.h", res)), params).fetchall():
+            conn.execute(sql, params).fetchall():
         if street_level:
             street_rows.append((code, name, fid, t, n, veh, trips, gens, tkm, street_total))
         else:

@@ -19,6 +19,7 @@ from h3.api import basic_int
 
 from gis.errors import InvalidInput
 from gis.params import BBox, parse_bbox, parse_list, parse_range
+from gis.security.scope import Area
 
 from . import cache, rollup
 from . import cells as hcells
@@ -31,9 +32,10 @@ from .style import class_colors, load
 def build_query(
     conn: psycopg.Connection, *, source: str | None = None, bbox: str | BBox | None = None,
     start: str | datetime | None = None, stop: str | datetime | None = None, category: str | None = None,
-    weight: str | None = None,
+    weight: str | None = None, area: Area | None = None,
 ) -> HeatQuery:
-    """Validate the request parameters against the source's registry entry."""
+    """Validate the request parameters against the source's registry entry (`area`: the caller's, whose
+    points alone count)."""
     src = get_source(source)
     box = (parse_bbox(bbox, need_area=True) if bbox else None) if isinstance(bbox, str) or bbox is None else bbox
     t0, t1 = parse_range(start, stop)
@@ -51,7 +53,7 @@ def build_query(
     else:
         known = ", ".join(["count", *src.weights]) or "count"
         raise InvalidInput(f"weight {weight!r} is not a weight of source {src.id!r}; use one of: {known}")
-    return HeatQuery(src, box or default_bbox(conn, src), t0, t1, cats, wcol)
+    return HeatQuery(src, box or default_bbox(conn, src), t0, t1, cats, wcol, area)
 
 
 def default_bbox(conn: psycopg.Connection, src: HeatSource) -> BBox | None:
@@ -198,7 +200,7 @@ def hexagons(conn: psycopg.Connection, q: HeatQuery, *, zoom: float | None = Non
 
 
 def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any]:
-    cover = hcells.cover(q.bbox, res)
+    cover = _cover(q, res)
     cell_ids, counts, weights = aggregate(conn, q, res, cover)
     values = weights if q.weight else counts.astype(np.float64)
     style = load("heat")["hexagon"]
@@ -218,6 +220,18 @@ def _hexagons(conn: psycopg.Connection, q: HeatQuery, res: int) -> dict[str, Any
         })
     return _collection(q, feats, res, values, legend(values, upper, style["ramp"]),
                        total_count=int(counts.sum()), total_weight=float(weights.sum()))
+
+
+def _cover(q: HeatQuery, res: int) -> list[int]:
+    """The viewport's hexagons; for a scoped caller only those that also overlap the area's box (a
+    hexagon holding a point of the area overlaps the box that holds the point), so a street user's
+    district-wide map costs a street's worth of cells and the answer is the same."""
+    assert q.bbox is not None
+    cells = hcells.cover(q.bbox, res)
+    if q.area is None or q.area.bbox is None or hcells.estimate_cells(q.area.bbox, res) > len(cells):
+        return cells
+    around = set(hcells.cover(q.area.bbox, res))
+    return [c for c in cells if c in around]
 
 
 def _collection(q: HeatQuery, feats: list[dict[str, Any]], res: int, values: np.ndarray, leg: list[Any],

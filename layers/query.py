@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gis import catalog
 from gis.errors import InvalidInput
 from gis.params import BBox
+from gis.security import scope
+from gis.security.scope import Area
 
 from .sources import HeatSource
 
@@ -26,6 +29,8 @@ class HeatQuery:
     stop: datetime | None = None
     categories: list[str] = field(default_factory=list)
     weight: str | None = None  # SQL column, None = count
+    #: The caller's area (gis/security/scope.py): only points inside it count; None = the whole city.
+    area: Area | None = None
 
     def where(self, alias: str = "") -> tuple[list[str], dict[str, Any]]:
         """SQL conditions and their parameters (column names come from the registry, never the caller)."""
@@ -35,6 +40,10 @@ class HeatQuery:
         src = self.source
         if src.where:
             conds.append(f"({src.where})")
+        if self.area is not None:
+            cond, values = scope.named(*scope.condition(catalog.get(src.id), self.area, alias or src.table))
+            conds.append(cond)
+            params.update(values)
         if src.time_column:
             if self.start:
                 conds.append(f"{p}{src.time_column} >= %(start)s")
@@ -65,7 +74,8 @@ class HeatQuery:
 
     def key(self) -> tuple:
         """What identifies the answer, apart from resolution and output format."""
-        return (self.source.id, self.bbox, self.start, self.stop, tuple(self.categories), self.weight)
+        return (self.source.id, self.bbox, self.start, self.stop, tuple(self.categories), self.weight,
+                self.area.code if self.area else None)
 
     def weight_sql(self, alias: str = "") -> str:
         return f"{alias + '.' if alias else ''}{self.weight}" if self.weight else "1"

@@ -59,6 +59,8 @@ def plan(q: HeatQuery, res: int) -> Plan | None:
     spec = SPECS.get(src.table)
     if spec is None or src.select or not src.indexed or res > ROLLUP_RES or src.time_column != spec.time:
         return None
+    if q.area is not None:  # the rollup has no geometry to limit to an area: read the points
+        return None
     if q.weight is not None and q.weight != spec.weight:
         return None
     parts: list[str] | None = None

@@ -21,10 +21,13 @@ from typing import Any
 import orjson
 import psycopg
 
+from gis import catalog
 from gis.catalog.vocab import CASE_KINDS, CASE_SOURCES, CASE_STATUSES, VEHICLE_KINDS
 from gis.errors import InvalidInput
 from gis.fences.kinds import ALARM_KINDS
 from gis.params import district_tz
+from gis.security import scope
+from gis.security.scope import Area
 
 from .cache import LayerCache, get_or_compute
 
@@ -75,7 +78,7 @@ MOM_SHIFT = {"day": (0, 1), "week": (0, 7), "month": (1, 0), "quarter": (3, 0), 
 YOY_SHIFT = {"day": (12, 0), "week": (0, 364), "month": (12, 0), "quarter": (12, 0), "year": (12, 0), None: (12, 0)}
 
 CASE_TABLES = ("cases", "categories", "unit_grids", "eval_grids", "admin_areas")
-ALARM_TABLES = ("alarms", "vehicles", "streets", "fences", "admin_areas")
+ALARM_TABLES = ("alarms", "vehicles", "streets", "fences", "admin_areas", "fleet_areas")
 
 
 def parse_groups(values: Sequence[str], allowed: dict[str, Group]) -> list[str]:
@@ -344,7 +347,7 @@ def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: 
                start: datetime | None = None, stop: datetime | None = None, compare: str | None = None,
                source: Sequence[str] = (), status: Sequence[str] = (), category: str | None = None,
                area: str | None = None, limit: int | None = None, answers: LayerCache | None = None,
-               encoded: bool = False) -> Any:
+               encoded: bool = False, scope_area: Area | None = None) -> Any:
     """Case counts by `groups` and `period` over [start, stop), optionally against the previous year
     (`yoy`) or period (`mom`); filters by source, status, 大类/小类 and area code (any level).
     `encoded`: the answer as JSON bytes, cached as such (a cached answer of thousands of rows is then
@@ -371,8 +374,9 @@ def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: 
             raise InvalidInput("area must be a district, street, community or unit grid code")
         where.append("c.unit_grid_code LIKE %(area)s")
         params["area"] = area + "%"
+    _limit_to(where, params, "cases", "c", scope_area)
     key = ("cases", tuple(gs), period, start, stop, compare, tuple(source), tuple(status), category, area, limit,
-           encoded)
+           encoded, scope_area.code if scope_area else None)
 
     def compute() -> dict[str, Any]:
         shift = _comparison_shift(compare, period, start, stop)
@@ -395,7 +399,8 @@ def case_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: 
 def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period: str | None = None,
                 start: datetime | None = None, stop: datetime | None = None, compare: str | None = None,
                 kind: Sequence[str] = (), vehicle: str | None = None, state: str | None = None,
-                limit: int | None = None, answers: LayerCache | None = None, encoded: bool = False) -> Any:
+                limit: int | None = None, answers: LayerCache | None = None, encoded: bool = False,
+                scope_area: Area | None = None) -> Any:
     """Alarm counts by kind, vehicle, vehicle kind, road (多发路段), fence, state and period, by start time."""
     gs = parse_groups(groups, ALARM_GROUPS)
     _check(period, compare, start, stop, limit)
@@ -414,7 +419,9 @@ def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period:
         if state not in ("open", "closed"):
             raise InvalidInput(f"state must be open or closed, got {state!r}")
         where.append('a."end" IS NULL' if state == "open" else 'a."end" IS NOT NULL')
-    key = ("alarms", tuple(gs), period, start, stop, compare, tuple(kind), vehicle, state, limit, encoded)
+    _limit_to(where, params, "alarms", "a", scope_area)
+    key = ("alarms", tuple(gs), period, start, stop, compare, tuple(kind), vehicle, state, limit, encoded,
+           scope_area.code if scope_area else None)
 
     def compute() -> dict[str, Any]:
         cur = _grouped(conn, table="alarms", alias="a", time_col="start", groups=gs, allowed=ALARM_GROUPS,
@@ -427,6 +434,15 @@ def alarm_stats(conn: psycopg.Connection, *, groups: Sequence[str] = (), period:
                        encoded)
 
     return get_or_compute(answers, conn, ALARM_TABLES, key, compute)
+
+
+def _limit_to(where: list[str], params: dict[str, Any], layer_id: str, alias: str, area: Area | None) -> None:
+    """Counts of a scoped caller: only the rows of its area (the catalog's scope of the layer). A
+    condition also keeps the daily rollup out (it has no geometry), so the totals stay exact."""
+    if area is not None:
+        cond, values = scope.named(*scope.condition(catalog.get(layer_id), area, alias))
+        where.append(cond)
+        params.update(values)
 
 
 def _encode(answer: dict[str, Any], encoded: bool) -> Any:

@@ -19,11 +19,13 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.auth import read_scope
 from api.ogc import crs as ocrs
 from api.ogc import html, openapi, params, query
 from api.ogc.collections import COLLECTIONS, TYPES, Collection, get_collection
 from api.ogc.state import ogc
 from gis.errors import InvalidInput, NotFound
+from gis.security import scope
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -257,6 +259,9 @@ def _page_url(request: Request, **changes: object) -> str:
 async def items(request: Request, collection_id: str) -> Response:
     c = get_collection(collection_id)
     q = params.items(c, request.query_params)
+    area = read_scope(request, c)
+    if area is not None:  # only scoped principals pay: one more condition, counted and paged alike
+        q.where.append(scope.condition(c, area))
     st = ogc(request)
     page = await query.page(st, q)
     keyset_used = q.keyset and (q.after is not None or q.before is not None)
@@ -299,7 +304,9 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     if unknown:
         raise InvalidInput(f"unknown query parameter(s) {', '.join(unknown)} for a single feature")
     out_crs = ocrs.lookup(qp.get("crs"), "crs")
-    found = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp))
+    area = read_scope(request, c)
+    found = await query.one(ogc(request), c, feature_id, out_crs, params.output_props(c, qp),
+                            scope.condition(c, area) if area is not None else None)
     if found is None:
         raise NotFound(f"collection {c.id} has no feature {feature_id!r}")
     feature, etag = found

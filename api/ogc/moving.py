@@ -22,15 +22,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
+from api.auth import read_scope
 from api.ogc import crs as ocrs
 from api.ogc import openapi
 from api.ogc.features import base, link
 from api.ogc.state import ogc
 from api.params import ogc_bbox, ogc_datetime, ogc_int
+from gis import catalog
 from gis.errors import InvalidInput, NotFound
 from gis.params import parse_instant, parse_list
+from gis.security import scope
 from gis.settings import STORAGE_SRID
 
+VEHICLES = catalog.get("vehicles")
 router = APIRouter(prefix="/ogc", tags=["OGC API – Moving Features"])
 
 ID = "vehicle_tracks"
@@ -107,12 +111,21 @@ def collection_doc(request: Request) -> dict:
     }
 
 
+def _scoped(request: Request) -> tuple[str, tuple]:
+    """The caller's area as a condition over `v` (the vehicles layer's scope: its fleets), or TRUE."""
+    area = read_scope(request, VEHICLES)
+    return ("TRUE", ()) if area is None else scope.condition(VEHICLES, area, "v")
+
+
 async def _vehicle(request: Request, vid: str) -> tuple:
+    """The vehicle (NotFound also when it belongs to another area than the caller's): every per-vehicle
+    path goes through here."""
+    cond, cond_params = _scoped(request)
     row = await ogc(request).fetchone(
         "SELECT v.id, v.plate, v.kind, v.vehicle_group, "
         f"(SELECT {_ISO.format(c='min(p.ts)')} FROM positions p WHERE p.vehicle_id = v.id), "
         f"(SELECT {_ISO.format(c='max(p.ts)')} FROM positions p WHERE p.vehicle_id = v.id) "
-        "FROM vehicles v WHERE v.id = %s", [vid])
+        f"FROM vehicles v WHERE v.id = %s AND {cond}", [vid, *cond_params])
     if row is None:
         raise NotFound(f"collection {ID} has no moving feature {vid!r}")
     return row
@@ -170,6 +183,8 @@ async def items(request: Request) -> Response:
         where.append(f"p.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, {STORAGE_SRID})")
         params.update(x0=box[0], y0=box[1], x1=box[2], y1=box[3])
     cond = " AND ".join(where)
+    scoped, scoped_params = scope.named(*_scoped(request))
+    params.update(scoped_params)
     track = "NULL::text"
     if sub:
         track = (f"(SELECT json_build_object('type', 'MovingPoint', 'interpolation', 'Linear', "
@@ -179,7 +194,7 @@ async def items(request: Request) -> Response:
     sql = (f"SELECT v.id, v.plate, v.kind, v.vehicle_group, {_ISO.format(c='s.t0')}, {_ISO.format(c='s.t1')}, "
            f"{track}, count(*) OVER () FROM vehicles v "
            f"CROSS JOIN LATERAL (SELECT min(p.ts) AS t0, max(p.ts) AS t1 FROM positions p WHERE {cond}) s "
-           f"WHERE s.t0 IS NOT NULL ORDER BY v.id LIMIT %(limit)s OFFSET %(offset)s")
+           f"WHERE s.t0 IS NOT NULL AND {scoped} ORDER BY v.id LIMIT %(limit)s OFFSET %(offset)s")
     rows = await ogc(request).fetchall(sql, params)
     matched = rows[0][7] if rows else 0
     feats = [_feature(request, r, orjson.loads(r[6]) if r[6] else None) for r in rows]

@@ -127,15 +127,17 @@ async def count(st: OgcState, q: Items, version: int) -> int:
     return n
 
 
-async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs,
-              props: tuple[Prop, ...]) -> tuple[bytes, bytes] | None:
+async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs, props: tuple[Prop, ...],
+              scoped: tuple[str, tuple] | None = None) -> tuple[bytes, bytes] | None:
     """The GeoJSON of one feature and its ETag (a digest of the stored row: the validator that Part 4's
-    If-Match compares, Layer.etag_sql), or None."""
+    If-Match compares, Layer.etag_sql), or None (also when it lies outside the `scoped` area
+    condition: a feature outside the area does not exist for the caller)."""
     if not id_valid(c, fid):
         return None
+    extra, extra_params = (f" AND {scoped[0]}", list(scoped[1])) if scoped else ("", [])
     sql = (f"SELECT {feature_sql(c, tuple(p.name for p in props), crs)}, {c.etag_sql} FROM {c.from_sql} "
-           f"WHERE {c.base_where} AND {c.id_sql} = %s")
-    row = await st.fetchone(sql, [_id_param(c, fid)])
+           f"WHERE {c.base_where} AND {c.id_sql} = %s{extra}")
+    row = await st.fetchone(sql, [_id_param(c, fid), *extra_params])
     return (row[0], row[1]) if row else None
 
 

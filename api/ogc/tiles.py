@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import read_scope
 from api.ogc import crs as ocrs
 from api.ogc import html, openapi, query
 from api.ogc.collections import TYPES, Collection, get_collection
@@ -29,6 +30,8 @@ from api.ogc.features import JSON, base, json_response, link, negotiate
 from api.ogc.state import Tile, TileCache, ogc
 from gis.db import degraded
 from gis.errors import DatabaseUnavailable, NotFound
+from gis.security import scope
+from gis.security.scope import Area
 from gis.settings import STORAGE_SRID
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -45,14 +48,15 @@ def tms() -> morecantile.TileMatrixSet:
     return morecantile.tms.get(TMS_ID)
 
 
-@lru_cache(maxsize=128)
-def tile_sql(c: Collection, z: int) -> str:
+@lru_cache(maxsize=512)
+def tile_sql(c: Collection, z: int, scoped: str = "") -> str:
     """The statement building one tile of zoom `z`: the collection's change version and the MVT.
 
     Below the collection's `tile_detail_zoom`, layers with a `tile_summary` carry only those
     properties (components: major and minor, which the map colours and filters by), and no string
     id: at district zoom one tile holds ~50,000 components, and their 18 properties made it 4.6 MB
     and 1–2.6 s to build. Integer ids stay as the MVT feature id (a varint, nearly free).
+    `scoped`: an area condition (gis/security/scope.py) whose parameters follow the others.
     ST_AsMVTGeom snaps every geometry to the tile's 4096 grid and simplifies lines and polygons at
     that resolution, so low zooms never ship more vertices than the tile can show.
     """
@@ -70,7 +74,7 @@ def tile_sql(c: Collection, z: int) -> str:
         f"SELECT ST_AsMVTGeom(ST_Transform({c.geom_sql}, 3857), env.e, {EXTENT}, {BUFFER}, true) AS geom, "
         f"{', '.join(props)} FROM {c.from_sql}, env WHERE {c.base_where} AND {c.geom_sql} && "
         f"ST_Transform(ST_Expand(env.e, (ST_XMax(env.e) - ST_XMin(env.e)) * {BUFFER} / {EXTENT}), {STORAGE_SRID})"
-        ") q)"
+        f"{' AND ' + scoped if scoped else ''}) q)"
     )
 
 
@@ -201,6 +205,9 @@ async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int
     _check_tms(tms_id)
     if not (c.min_zoom <= z <= c.max_zoom) or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise NotFound(f"tile {z}/{y}/{x} is outside {TMS_ID} for {c.id} (zoom {c.min_zoom}–{c.max_zoom})")
+    area = read_scope(request, c)
+    if area is not None:
+        return await _scoped_tile(request, st, c, z, x, y, area)
     key: tuple | None = None
     if c.cacheable:
         try:
@@ -226,6 +233,29 @@ async def tile(request: Request, collection_id: str, tms_id: str, z: int, y: int
     return await _tile_response(request, built, key, st.tiles)
 
 
+async def _scoped_tile(request: Request, st, c: Collection, z: int, x: int, y: int, area: Area) -> Response:
+    """A tile holding only the features inside `area`: cached under its own key (collection@area), so
+    scoped and unscoped tiles never mix, and sent `private` with `Vary` on the credentials, so no
+    shared or browser cache hands it to another caller."""
+    cond, cond_params = scope.condition(c, area)
+    cache_id = f"{c.id}@{area.code}"
+    key: tuple | None = None
+    if c.cacheable:
+        row = await st.fetchone("SELECT " + query.VERSION_SQL, [list(c.tables)])
+        key = (cache_id, z, x, y, row[0])
+        hit = st.tiles.get(key)
+        if hit is not None:
+            hit.checked = time.time()
+            return await _tile_response(request, hit, key, st.tiles, private=True)
+    row = await st.fetchone(tile_sql(c, z, cond), [z, x, y, list(c.tables), c.id, *cond_params])
+    version, data = row[0], bytes(row[1] or b"")
+    built = Tile(data, f'"{version:x}-{hashlib.blake2b(data, digest_size=8).hexdigest()}"', checked=time.time())
+    if c.cacheable:
+        key = (cache_id, z, x, y, version)
+        st.tiles.put(key, built)
+    return await _tile_response(request, built, key, st.tiles, private=True)
+
+
 def _accepts_gzip(request: Request) -> bool:
     """`gzip` (or `*`) in Accept-Encoding with a non-zero quality."""
     for part in request.headers.get("accept-encoding", "").split(","):
@@ -241,13 +271,17 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=4, mtime=0)
 
 
-async def _tile_response(request: Request, tile: Tile, key: tuple | None, cache: TileCache) -> Response:
+async def _tile_response(request: Request, tile: Tile, key: tuple | None, cache: TileCache,
+                         private: bool = False) -> Response:
     """The tile, gzip-encoded for clients that accept it (the twin is made once and cached with it).
 
     The gzip answer has its own ETag (`…-gz"`): a validator names one representation. Either one
     in `If-None-Match` gets a 304, since both stand for the same tile."""
     cacheable = key is not None
     headers = {"Cache-Control": "public, max-age=60" if cacheable else "no-cache", "Vary": "Accept-Encoding"}
+    if private:  # an area-scoped tile: for this caller only
+        headers = {"Cache-Control": "private, max-age=60" if cacheable else "no-cache",
+                   "Vary": "Accept-Encoding, X-API-Key, Cookie"}
     zipped = bool(tile.data) and _accepts_gzip(request)
     gz_etag = tile.etag[:-1] + '-gz"'
     headers["ETag"] = gz_etag if zipped else tile.etag

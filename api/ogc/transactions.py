@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from api.auth import require_role
+from api.auth import read_scope, require_role
 from api.ogc import crs as ocrs
 from api.ogc import openapi, query
 from api.ogc import pool as ogc_pool
@@ -31,6 +31,7 @@ from api.ogc.state import ogc
 from gis import crs as gcrs
 from gis.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     MethodNotAllowed,
     NotFound,
@@ -38,6 +39,8 @@ from gis.errors import (
     UnsupportedMediaType,
 )
 from gis.io import write
+from gis.security import scope
+from gis.security.scope import Area
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
 
@@ -134,6 +137,20 @@ def _database_refusal(exc: psycopg.errors.IntegrityError) -> Exception:
     return InvalidInput(msg, code="invalid_feature", extra={"reasons": [msg]})
 
 
+async def _keep_inside(conn: psycopg.AsyncConnection, c: Collection, area: Area | None, fid: object,
+                       feature_id: str, when: str) -> None:
+    """403 naming the area unless the stored row `fid` lies inside the caller's area (the catalog's
+    scope of the layer, the same condition the reads apply). Checked on the row before a change and
+    after it (inside the transaction, so a refused write leaves nothing behind)."""
+    if area is None:
+        return
+    cond, params = scope.condition(c, area)
+    row = await _run(conn, (f"SELECT {cond} FROM {c.from_sql} WHERE {c.id_sql} = %s", [*params, fid]))
+    if not (row and row[0]):
+        raise Forbidden(f"{c.noun} {feature_id} {when} outside the area {area.label} this principal is "
+                        f"limited to", code="outside_area", extra={"area": area.code})
+
+
 async def _current(conn: psycopg.AsyncConnection, c: Collection, fid: object, feature_id: str) -> tuple:
     row = await _run(conn, (write.current_sql(c), [fid]))
     if row is None:
@@ -149,10 +166,12 @@ async def create(request: Request, collection_id: str) -> Response:
     doc = await _body(request, JSON_TYPES)
     in_crs = _content_crs(request)
     p = write.prepare(c, doc, in_crs.ref, flip=in_crs.flip)
+    area = read_scope(request, c)
     try:
         async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
             await _checked(conn, p, None)
             row = await _run(conn, write.insert_sql(p))
+            await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
     except psycopg.errors.IntegrityError as exc:
         raise _database_refusal(exc) from None
     fid, etag = _text(row[0]), _text(row[1])
@@ -197,9 +216,11 @@ async def update(request: Request, collection_id: str, feature_id: str) -> Respo
 
 
 async def _rewrite(request: Request, c: Collection, fid: object, feature_id: str, prepare, action: str) -> Response:
+    area = read_scope(request, c)
     try:
         async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
             etag, props, geom_hex, geom_json = await _current(conn, c, fid, feature_id)
+            await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))
             current = {"properties": orjson.loads(props), "geometry": orjson.loads(geom_json) if geom_json else None,
                        "geom": _text(geom_hex)}
@@ -207,6 +228,7 @@ async def _rewrite(request: Request, c: Collection, fid: object, feature_id: str
             p = prepare(current)
             await _checked(conn, p, fid)
             row = await _run(conn, write.update_sql(p, fid))
+            await _keep_inside(conn, c, area, fid, feature_id, "would lie")
     except psycopg.errors.IntegrityError as exc:
         raise _database_refusal(exc) from None
     _audit(request, c, action, feature_id)
@@ -220,9 +242,11 @@ async def delete(request: Request, collection_id: str, feature_id: str) -> Respo
     c = get_collection(collection_id)
     await _authorise(request, c)
     fid = _fid(c, feature_id)
+    area = read_scope(request, c)
     try:
         async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
             etag, *_ = await _current(conn, c, fid, feature_id)
+            await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))
             await conn.execute(write.delete_sql(c), [fid])
     except psycopg.errors.IntegrityError as exc:

@@ -14,15 +14,18 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import optional_principal
+from api.auth import area_of, optional_principal
 from api.deps import db
 from api.models import GEOJSON, AlarmKinds
 from api.params import instant, limit_query
 from api.services import Services, Svc
+from gis import catalog
 from gis.errors import InvalidInput, NotFound
 from gis.fences import alarms as alarm_store
 from gis.fences.feed import feed
 from gis.fences.kinds import published
+from gis.security import scope
+from gis.security.scope import Area
 
 router = APIRouter(tags=["alarms"])
 KEEPALIVE_S = 15.0
@@ -47,7 +50,7 @@ def list_alarms(request: Request, vehicle_id: str | None = None, kind: str | Non
     items = alarm_store.query(
         conn, vehicle_id=vehicle_id, kind=kind, since=instant(since, "since"),
         until=instant(until, "until"), fence_id=fence_id, state=state,
-        after_id=next, limit=limit)
+        after_id=next, limit=limit, area=area_of(request))
     params = {k: v for k, v in request.query_params.items() if k != "next"}
     base = str(request.url.replace(query=""))
     self_href = f"{base}?{urlencode(list(request.query_params.items()))}" if request.query_params else base
@@ -63,6 +66,13 @@ def list_alarms(request: Request, vehicle_id: str | None = None, kind: str | Non
 
 def _sse(event: dict[str, Any]) -> str:
     return f"id: {event['event_id']}\ndata: {orjson.dumps(event).decode()}\n\n"
+
+
+def _vehicles_of(svc: Services, area: Area) -> frozenset[str]:
+    """The ids of the vehicles whose fleets belong to `area` (the catalog's scope of vehicles)."""
+    cond, params = scope.condition(catalog.get("vehicles"), area, "t")
+    with svc.connection() as conn:
+        return frozenset(r[0] for r in conn.execute(f"SELECT t.id FROM vehicles t WHERE {cond}", params).fetchall())
 
 
 def _backlog(svc: Services, last_id: int) -> list[dict[str, Any]]:
@@ -83,10 +93,14 @@ async def stream(request: Request, svc: Svc, vehicle_id: str | None = None, kind
         resume_id = int(resume) if resume not in (None, "") else None
     except ValueError as exc:
         raise InvalidInput(f"Last-Event-ID {resume!r} is not an event id") from exc
+    area = await run_in_threadpool(area_of, request)
+    # A scoped caller hears only its area's vehicles (those of its fleets when the stream opened).
+    mine = None if area is None else await run_in_threadpool(_vehicles_of, svc, area)
     queue = feed.subscribe()
 
     def wanted(e: dict[str, Any]) -> bool:
-        return (vehicle_id is None or e.get("vehicle_id") == vehicle_id) and (kind is None or e.get("kind") == kind)
+        return ((vehicle_id is None or e.get("vehicle_id") == vehicle_id) and (kind is None or e.get("kind") == kind)
+                and (mine is None or e.get("vehicle_id") in mine))
 
     async def events() -> AsyncIterator[str]:
         sent: set[int] = set()
@@ -118,9 +132,9 @@ async def stream(request: Request, svc: Svc, vehicle_id: str | None = None, kind
 
 
 @router.get("/api/alarms/{alarm_id}", summary="One alarm")
-def get_alarm(alarm_id: int, conn: psycopg.Connection = Depends(db),
+def get_alarm(alarm_id: int, request: Request, conn: psycopg.Connection = Depends(db),
               principal: Any = Depends(optional_principal)) -> dict[str, Any]:
-    alarm = alarm_store.get(conn, alarm_id)
+    alarm = alarm_store.get(conn, alarm_id, area_of(request))
     if alarm is None:
         raise NotFound(f"no alarm {alarm_id}")
     return alarm

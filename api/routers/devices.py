@@ -11,14 +11,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import optional_principal, require_role
+from api.auth import area_of, optional_principal, require_role
 from api.deps import db
 from api.params import limit_query
 from api.responses import GeoJSONResponse
 from api.services import Services, Svc
+from gis import catalog
 from gis.devices import ingest
 from gis.errors import NotFound, TooLarge
 from gis.fences.feed import feed
+from gis.security import scope
 from layers import coverage as cov
 
 router = APIRouter(tags=["devices"])
@@ -60,17 +62,24 @@ async def post_sweep(svc: Svc, principal: Any = Depends(require_role("inspector"
 
 @router.get("/api/devices/alarms", summary="Device alarms (满溢, 位移, 倾斜, 超标, 离线), newest first",
             dependencies=[Depends(optional_principal)])
-def device_alarms(conn: Conn, device_id: str | None = None, kind: str | None = None,
+def device_alarms(conn: Conn, request: Request, device_id: str | None = None, kind: str | None = None,
                   state: str | None = Query(None, description="open or closed"),
                   limit: int = limit_query(100, 10000)) -> dict[str, Any]:
+    """A scoped caller gets the alarms of the devices inside its area (of the `limit` newest)."""
     items = ingest.alarms(conn, device_id=device_id, kind=kind, state=state, limit=limit)
+    area = area_of(request)
+    if area is not None:
+        mine = scope.keep(conn, catalog.get("devices"), area, list({a["device_id"] for a in items}))
+        items = [a for a in items if a["device_id"] in mine]
     return {"alarms": items, "numberReturned": len(items)}
 
 
 @router.get("/api/devices/{device_id}/state", summary="A device's latest values, state and open alarms",
             dependencies=[Depends(optional_principal)])
-def device_state(conn: Conn, device_id: str) -> dict[str, Any]:
+def device_state(conn: Conn, request: Request, device_id: str) -> dict[str, Any]:
     found = ingest.latest(conn, device_id)
+    if found is not None and not scope.keep(conn, catalog.get("devices"), area_of(request), [device_id]):
+        found = None  # a device outside the caller's area does not exist for it
     if found is None:
         raise NotFound(f"no device {device_id!r}")
     return found

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.auth import optional_principal
+from api.auth import area_of, optional_principal
 from api.deps import db
 from api.models import HeatSource
 from api.params import OptionalBBox, Window
 from api.responses import GeoJSONResponse, JSONResponse
 from api.services import Svc
-from gis.errors import InvalidInput
+from gis.catalog import by_id
+from gis.errors import InvalidInput, Unauthorized
 from layers import choropleth as choro
 from layers import flows as flw
 from layers import heat, raster
@@ -38,6 +39,7 @@ def sources() -> Any:
 @router.get("/heat", response_class=GeoJSONResponse, responses={200: {"content": {
     "application/geo+json": {}, "image/png": {}, "image/tiff": {}}}})
 def heat_layer(
+    request: Request,
     conn: Conn,
     svc: Svc,
     bbox: OptionalBBox,
@@ -54,8 +56,12 @@ def heat_layer(
     height: int = Query(1024, description="raster height in pixels"),
 ) -> Response:
     """H3 hexagons with count and weighted sum, or a kernel-density raster (PNG coloured / GeoTIFF, EPSG:3857)."""
+    area = area_of(request)
+    if area is None and (request.scope.get("state") or {}).get("principal") is None and source in by_id() \
+            and by_id()[source].read_requires_key:
+        raise Unauthorized(f"the heat of {source} needs an API key (its collection is not open to anonymous reads)")
     q = heat.build_query(conn, source=source, bbox=bbox, start=window.start, stop=window.stop, category=category,
-                         weight=weight)
+                         weight=weight, area=area)
     if format in ("geojson", "json"):
         return GeoJSONResponse(heat.hexagons(conn, q, zoom=zoom, resolution=resolution, answers=svc.layers))
     if format not in ("png", "tif", "tiff"):
@@ -75,6 +81,7 @@ def heat_layer(
 
 @router.get("/flows", response_class=GeoJSONResponse)
 def flows_layer(
+    request: Request,
     conn: Conn,
     svc: Svc,
     window: Window,
@@ -84,11 +91,12 @@ def flows_layer(
 ) -> Response:
     """Flow lines from generator clusters to disposal facilities, weighted by tonnes; plant and street summaries."""
     return GeoJSONResponse(flw.flows(conn, source=source, start=window.start, stop=window.stop, resolution=resolution,
-                                     answers=svc.layers))
+                                     answers=svc.layers, area=area_of(request)))
 
 
 @router.get("/choropleth", response_class=GeoJSONResponse)
 def choropleth_layer(
+    request: Request,
     conn: Conn,
     window: Window,
     bbox: OptionalBBox,
@@ -104,4 +112,4 @@ def choropleth_layer(
     return GeoJSONResponse(choro.choropleth(
         conn, level=level, metric=metric, source=source, start=window.start, stop=window.stop, category=category,
         bbox=bbox,
-        method=method, classes=classes, geometry=geometry))
+        method=method, classes=classes, geometry=geometry, area=area_of(request)))

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db
+from gis import catalog
 from gis.muck import fences, permits
+from gis.security import scope
 from gis.security.keys import Principal
 
 router = APIRouter(tags=["muck"])
@@ -31,9 +33,12 @@ def create_permit(
 
 
 @router.get("/api/muck/permits")
-def list_permits(vehicle_id: str | None = Query(None), conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
-    """The permits, with their route and corridor fence."""
-    return {"permits": permits.list_all(conn, vehicle_id)}
+def list_permits(request: Request, vehicle_id: str | None = Query(None),
+                 conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    """The permits, with their route and corridor fence (a scoped caller: those whose route lies in its area)."""
+    found = permits.list_all(conn, vehicle_id)
+    mine = scope.keep(conn, catalog.get("muck_permits"), area_of(request), [p["id"] for p in found])
+    return {"permits": [p for p in found if p["id"] in mine]}
 
 
 @router.post("/api/muck/sync")

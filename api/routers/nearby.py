@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
+from api.auth import read_scope
 from api.models import GEOJSON
 from api.ogc import crs as ocrs
 from api.ogc import params as ogc_params
@@ -28,6 +29,8 @@ from api.params import CRS_HELP
 from api.services import Svc
 from gis import crs as gcrs
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 router = APIRouter(tags=["nearby"])
 
@@ -55,13 +58,16 @@ def _category(c: Collection, value: str) -> tuple[str, list]:
     raise InvalidInput(f"category: layer {c.id} has no category; filter on its queryables instead")
 
 
-def _filters(c: Collection, params: QueryParams) -> tuple[str, list]:
-    """The OGC items filters of the layer (queryables as parameters, bbox, datetime, filter=CQL2)."""
+def _filters(c: Collection, params: QueryParams, area: Area | None = None) -> tuple[str, list]:
+    """The OGC items filters of the layer (queryables as parameters, bbox, datetime, filter=CQL2), and
+    the caller's area (gis/security/scope.py)."""
     rest = QueryParams([(k, v) for k, v in params.multi_items() if k not in OWN])
     # `state` on layers that call it `status` (components, cases)
     if "state" in rest and c.prop("state") is None and c.prop("status") is not None:
         rest = QueryParams([("status" if k == "state" else k, v) for k, v in rest.multi_items()])
     items = ogc_params.items(c, rest)
+    if area is not None:
+        items.where.append(scope.condition(c, area))
     where, values = items.where_sql()
     if (cat := params.get("category")) is not None:
         text, more = _category(c, cat)
@@ -107,7 +113,7 @@ def nearest_sql(c: Collection, out: ocrs.OgcCrs, where: str) -> str:
 
 
 async def nearest(st: OgcState, layer: str, x: float, y: float, crs: str | None, k: int, radius_m: float | None,
-                  params: QueryParams) -> tuple[bytes, int, ocrs.OgcCrs]:
+                  params: QueryParams, request: Request | None = None) -> tuple[bytes, int, ocrs.OgcCrs]:
     """The k features of `layer` nearest (x, y) given in `crs`, within `radius_m` metres; GeoJSON text."""
     c = get_collection(layer)
     ref = gcrs.resolve(crs)
@@ -119,7 +125,7 @@ async def nearest(st: OgcState, layer: str, x: float, y: float, crs: str | None,
         out = ocrs.lookup(crs)
     except InvalidInput:
         out = ocrs.lookup(None)   # GCJ02/BD09 in: answers in CRS84 (Content-Crs says so)
-    where, values = _filters(c, params)
+    where, values = _filters(c, params, read_scope(request, c) if request is not None else None)
     # the filter SQL is positional: the named values go where they stand in the text
     sql = nearest_sql(c, out, where.replace("%s", "%(__pos__)s"))
     named = {"x": lon, "y": lat, "k": k, "r": radius_m if radius_m is not None else MAX_RADIUS_M}
@@ -149,7 +155,7 @@ async def get_nearest(request: Request, svc: Svc,
     """A GeoJSON FeatureCollection, nearest first; each feature has its `id` as in the OGC API and
     `distance_m` (geodesic metres) among its properties. Any other parameter is an OGC items filter
     of the layer: its queryables (`state=online`), `bbox`, `datetime`, `filter` (CQL2 text or JSON)."""
-    feats, n, out = await nearest(svc.ogc, layer, lon, lat, crs, k, radius_m, request.query_params)
+    feats, n, out = await nearest(svc.ogc, layer, lon, lat, crs, k, radius_m, request.query_params, request)
     body = b'{"type":"FeatureCollection","layer":"' + layer.encode() + b'","numberReturned":' + str(n).encode() \
         + b',"features":[' + feats + b"]}"
     return Response(body, media_type="application/geo+json", headers={"Content-Crs": f"<{out.uri}>"})

@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from api.auth import optional_principal, require_role
+from api.auth import area_of, optional_principal, require_role
 from api.deps import db
 from api.params import RequiredWindow
+from gis import catalog
+from gis.errors import NotFound
 from gis.fences import routes as route_engine
+from gis.security import scope
 from gis.tracks import queries
 
+ROUTES = catalog.get("routes")
 router = APIRouter(tags=["routes"])
 
 EXAMPLE = {
@@ -24,44 +28,66 @@ EXAMPLE = {
 
 
 @router.post("/api/routes", status_code=201, summary="Plan a route and create its corridor fence")
-def create_route(body: Any = Body(..., examples=[EXAMPLE]), conn: psycopg.Connection = Depends(db),
+def create_route(request: Request, body: Any = Body(..., examples=[EXAMPLE]), conn: psycopg.Connection = Depends(db),
                  principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
     """Body: `name`, `kind` (regular|temporary), `vehicle_id`/`vehicles`, a drawn `line` (GeoJSON
     LineString) and/or ordered `stops` [{name, lon, lat, windows?, radius_m?, dwell_s?}], `buffer_m` of
     the corridor, optional `schedule`, `speed_limit_kmh`, `debounce`, `crs`. Without a line the stops are
     joined along the streets (`planning: "network"`), or by straight lines when no network is loaded
-    (`planning: "straight"` and a `note`)."""
-    return route_engine.create(conn, body)
+    (`planning: "straight"` and a `note`). A scoped key: 403 for a route outside its area."""
+    area = area_of(request)
+    with conn.transaction():
+        out = route_engine.create(conn, body)
+        scope.require_inside(conn, ROUTES, area, out["id"], "the new route would lie")
+    return out
 
 
 @router.get("/api/routes", summary="List routes")
-def list_routes(conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
-                ) -> dict[str, Any]:
-    return {"routes": route_engine.list_all(conn)}
+def list_routes(request: Request, conn: psycopg.Connection = Depends(db),
+                principal: Any = Depends(optional_principal)) -> dict[str, Any]:
+    """The routes (a scoped caller: those inside its area)."""
+    return {"routes": route_engine.list_all(conn, area=area_of(request))}
+
+
+def _own_route(request: Request, conn: psycopg.Connection, route_id: int) -> None:
+    """A route outside the caller's area does not exist for it (404)."""
+    area = area_of(request)
+    if area is not None and scope.inside(conn, ROUTES, area, route_id) is False:
+        raise NotFound(f"no route {route_id} in the area {area.label}")
 
 
 @router.get("/api/routes/{route_id}", summary="One route")
-def get_route(route_id: int, conn: psycopg.Connection = Depends(db),
+def get_route(route_id: int, request: Request, conn: psycopg.Connection = Depends(db),
               principal: Any = Depends(optional_principal)) -> dict[str, Any]:
+    _own_route(request, conn, route_id)
     return route_engine.get(conn, route_id)
 
 
 @router.put("/api/routes/{route_id}", summary="Edit a route (re-plans it and replaces its fences)")
-def replace_route(route_id: int, body: Any = Body(...), conn: psycopg.Connection = Depends(db),
+def replace_route(route_id: int, request: Request, body: Any = Body(...), conn: psycopg.Connection = Depends(db),
                   principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
-    return route_engine.replace(conn, route_id, body)
+    area = area_of(request)
+    with conn.transaction():
+        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} lies")
+        out = route_engine.replace(conn, route_id, body)
+        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} would lie")
+    return out
 
 
 @router.delete("/api/routes/{route_id}", status_code=204, summary="Delete a route and its fences")
-def delete_route(route_id: int, conn: psycopg.Connection = Depends(db),
+def delete_route(route_id: int, request: Request, conn: psycopg.Connection = Depends(db),
                  principal: Any = Depends(require_role("planner"))) -> Response:
-    route_engine.delete(conn, route_id)
+    area = area_of(request)
+    with conn.transaction():
+        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} lies")
+        route_engine.delete(conn, route_id)
     return Response(status_code=204)
 
 
 @router.get("/api/routes/{route_id}/compare", summary="Planned vs actual: share of the route driven, stops missed")
-def compare_route(route_id: int, window: RequiredWindow, vehicle_id: str | None = None,
+def compare_route(route_id: int, window: RequiredWindow, request: Request, vehicle_id: str | None = None,
                   tolerance_m: float = Query(30.0, gt=0, le=500),
                   conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
                   ) -> dict[str, Any]:
+    _own_route(request, conn, route_id)
     return queries.compare(conn, route_id, vehicle_id, window.start, window.stop, tolerance_m)

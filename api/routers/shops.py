@@ -12,16 +12,17 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db
 from api.jobs import Job
 from api.params import Crs
 from api.services import Services, Svc
 from geocoder.place import address_placer
+from gis import catalog
 from gis.errors import CityGridError, ImportRejected, InvalidInput, NotFound, TooLarge
 from gis.io.load import import_file
 from gis.io.readers import FORMATS
-from gis.security import audit
+from gis.security import audit, scope
 from gis.security.keys import Principal
 from gis.shops import figures, reasons, records
 
@@ -163,17 +164,22 @@ def post_evaluations(
 
 @router.get("/api/shops/areas")
 def area_figures(
+    request: Request,
     street: str | None = Query(None, description="9-digit street code (all areas when omitted)"),
     day: date | None = Query(None, description="YYYY-MM-DD, the district's day (default today)"),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     """Per 市容环境卫生责任区: shops, collected on the day, not collected, collected kg, red/yellow/green."""
-    return figures.area_figures(conn, street, day)
+    return figures.area_figures(conn, street, day, area_of(request))
 
 
 @router.get("/api/shops/{shop}")
-def shop_state(shop: str, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
-    """A shop (code or id) with its latest collection and evaluation and its integrity colour now."""
-    return records.shop_state(conn, shop)
+def shop_state(shop: str, request: Request, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    """A shop (code or id) with its latest collection and evaluation and its integrity colour now (a shop
+    outside a scoped caller's area: 404)."""
+    out = records.shop_state(conn, shop)
+    if not scope.keep(conn, catalog.get("shops"), area_of(request), [out["id"]]):
+        raise NotFound(f"no shop {shop!r}")
+    return out
 
 

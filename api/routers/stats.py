@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from api.auth import optional_principal, require_role
+from api.auth import area_of, optional_principal, require_role
 from api.deps import db
 from api.params import Window
 from api.services import Svc
@@ -26,6 +26,7 @@ LIMIT_HELP = "only the top N rows by count (高发问题 / 多发区域)"
 
 @router.get("/api/stats/cases", summary="Case counts by source, category, area, status and period (同比/环比)")
 def case_stats(
+    request: Request,
     svc: Svc,
     window: Window,
     conn: psycopg.Connection = Depends(db),
@@ -44,11 +45,13 @@ def case_stats(
     Chinese names of the values present."""
     return Response(stats.case_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
                                      compare=compare, source=source, status=status, category=category, area=area,
-                                     limit=limit, answers=svc.layers, encoded=True), media_type="application/json")
+                                     limit=limit, answers=svc.layers, encoded=True, scope_area=area_of(request)),
+                    media_type="application/json")
 
 
 @router.get("/api/stats/alarms", summary="Alarm counts by kind, vehicle, road, state and period (同比/环比)")
 def alarm_stats(
+    request: Request,
     svc: Svc,
     window: Window,
     conn: psycopg.Connection = Depends(db),
@@ -63,7 +66,8 @@ def alarm_stats(
     """As `/api/stats/cases`, over alarms by their start time; `road` is the nearest street within ~50 m."""
     return Response(stats.alarm_stats(conn, groups=group, period=period, start=window.start, stop=window.stop,
                                       compare=compare, kind=kind, vehicle=vehicle_id, state=state, limit=limit,
-                                      answers=svc.layers, encoded=True), media_type="application/json")
+                                      answers=svc.layers, encoded=True, scope_area=area_of(request)),
+                    media_type="application/json")
 
 
 SCENE_EXAMPLE = {

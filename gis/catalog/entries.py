@@ -7,7 +7,7 @@ Field order is publication order; the importer and exporter use the same order.
 
 from __future__ import annotations
 
-from gis.catalog.model import Field, Heat, Import, Layer, Rollup
+from gis.catalog.model import Field, Heat, Import, Layer, Rollup, Scope
 from gis.catalog.vocab import (
     ADMIN_LEVELS,
     AREA_CLASSES,
@@ -142,7 +142,7 @@ def waste_view(lid: str, title: str, title_en: str, description: str, kinds: tup
     quoted = ", ".join(f"'{k}'" for k in kinds)
     return Layer(
         lid, title, title_en, description, "waste_facilities", "Point", WASTE_FIELDS, id_type="integer",
-        where=f"t.kind IN ({quoted})", keywords=("环卫", "垃圾分类"),
+        where=f"t.kind IN ({quoted})", keywords=("环卫", "垃圾分类"), scope=Scope("unit_grid_code", 15),
     )
 
 
@@ -157,7 +157,7 @@ LAYERS: tuple[Layer, ...] = (
          F("name", "名称", names=("AddName", "名称", "区划名称"), required=True),
          F("parent_code", "上级代码", "code", ("ParentCode", "上级代码"), derive=("region_parent", "code")),
          *ALIASES, *SOURCE_FIELDS, F("area_m2", "面积（平方米）", "float", ("Area", "面积"))),
-        id_column="code", keywords=("区域", "行政区"), max_zoom=18,
+        id_column="code", keywords=("区域", "行政区"), max_zoom=18, scope=Scope("code", 12),
         io=Import(("code",), "MultiPolygon", aliases=("regions",), gbt=True, order="length(code), row_no",
                   in_district=False, route=(15, "unit_grids")),
     ),
@@ -174,7 +174,7 @@ LAYERS: tuple[Layer, ...] = (
          F("or_date", "初始日期", "date", ("or_date", "ORDate", "初始时间")),
          F("ch_date", "变更日期", "date", ("ch_date", "CHDate", "变更时间")),
          F("note", "备注", names=("note", "Note", "备注"))),
-        id_column="code", keywords=("网格", "单元网格"),
+        id_column="code", keywords=("网格", "单元网格"), scope=Scope("code", 15),
         io=Import(("code",), "MultiPolygon"),
     ),
     Layer(
@@ -190,19 +190,21 @@ LAYERS: tuple[Layer, ...] = (
          F("first_date", "首次划分日期", "date", ("first_date", "初次划分时间", "初始时间")),
          F("change_date", "变更日期", "date", ("change_date", "变更时间")),
          F("note", "备注", names=("note", "备注"))),
-        id_column="code", keywords=("网格", "评价网格"),
+        id_column="code", keywords=("网格", "评价网格"), scope=Scope("street_code", 9),
         io=Import(("code",), "MultiPolygon"),
     ),
     Layer(
         "work_grids", "工作与责任网格", "Work and responsibility grids",
         "工作网格、责任网格、环卫巡查网格、绿化养护网格、执法巡查网格、市容环境卫生责任网格。",
         "work_grids", "MultiPolygon", WORK_GRID_FIELDS, id_type="integer", keywords=("网格", "责任网格"),
+        scope=Scope("street_code", 9),
         io=Import(("kind", "code"), "MultiPolygon"),
     ),
     Layer(
         "responsibility_grids", "责任网格", "Responsibility grids",
         "每个责任网格对应一名监督员（工作与责任网格中类型为 responsibility 的部分）。",
         "work_grids", "MultiPolygon", WORK_GRID_FIELDS, id_type="integer", where="t.kind = 'responsibility'",
+        scope=Scope("street_code", 9),
         keywords=("网格", "责任网格"),
     ),
     Layer(
@@ -217,7 +219,7 @@ LAYERS: tuple[Layer, ...] = (
          F("district_code", "区县代码", "code", ("DisCode", "区县编码"), checks=("district",)),
          F("street_code", "街道代码", "code", ("SubDisCode", "街道编码"), checks=("street",)),
          *SOURCE_FIELDS),
-        id_type="integer", keywords=("地理编码", "街巷"),
+        id_type="integer", keywords=("地理编码", "街巷"), scope=Scope("street_code", 9),
         io=Import(("str_id",), "LineString", gbt=True, checks=("street_in_district", "house_range")),
     ),
     Layer(
@@ -236,7 +238,7 @@ LAYERS: tuple[Layer, ...] = (
          F("commu_name", "社区名称", names=("CommuName", "社区名称")),
          F("commu_code", "社区代码", "code", ("CommuCode", "社区编码"), checks=("community",), label="CommuCode"),
          *SOURCE_FIELDS),
-        id_column="add_id", keywords=("地理编码", "门牌"), h3=True,
+        id_column="add_id", keywords=("地理编码", "门牌"), h3=True, scope=Scope("commu_code", 12),
         heat=Heat("门（楼）牌", rank=4),
         io=Import(("add_id",), "Point", gbt=True, checks=("community_in_street",)),
     ),
@@ -251,7 +253,7 @@ LAYERS: tuple[Layer, ...] = (
          F("commu_name", "社区名称", names=("CommuName", "社区名称")),
          F("commu_code", "社区代码", "code", ("CommuCode", "社区编码"), checks=("community",), label="CommuCode"),
          *SOURCE_FIELDS),
-        id_column="zone_id", keywords=("地理编码", "地片"),
+        id_column="zone_id", keywords=("地理编码", "地片"), scope=Scope("commu_code", 12),
         io=Import(("zone_id",), "MultiPolygon", gbt=True, checks=("community_in_street",)),
     ),
     Layer(
@@ -290,6 +292,7 @@ LAYERS: tuple[Layer, ...] = (
          F("note", "备注", names=("note", "备注")), F("photo", "照片", names=("photo", "照片"))),
         temporal=("init_date", None), depends=("components", "categories"), keywords=("部件",),
         tile_summary=("major", "minor"), h3=True, heat=Heat("部件", category="class", rank=2),
+        scope=Scope("unit_grid_code", 15),
         io=Import(("id",), "Point", fixed={"kind": "component"}), noun="component", label_column="id",
         write="planner",
     ),
@@ -297,7 +300,7 @@ LAYERS: tuple[Layer, ...] = (
         "waste_facilities", "环卫设施", "Waste and sanitation facilities",
         "垃圾投放点、收集点/站、小压站、中转站、可回收物服务点、有害垃圾暂存点、公共厕所及处置设施。",
         "waste_facilities", "Point", WASTE_FIELDS, id_type="integer", temporal=("commissioned", None),
-        keywords=("环卫", "垃圾分类"), h3=True,
+        keywords=("环卫", "垃圾分类"), h3=True, scope=Scope("unit_grid_code", 15),
         heat=Heat("环卫设施", category="kind", rank=5, weights={"capacity_tpd": "capacity_tpd"}),
         io=Import(("code",), "Point", extra_json="attrs"), noun="waste facility", label_column="name",
         write="planner",
@@ -326,6 +329,7 @@ LAYERS: tuple[Layer, ...] = (
          F("speed_kmh", "速度（公里/小时）", "float", imported=False),
          F("heading", "方向（度）", "float", imported=False)),
         source=VEHICLES_SOURCE, temporal=("last_ts", None), cacheable=False, keywords=("车辆", "定位"),
+        scope=Scope(vehicle="id"),
         heat=Heat("车辆 (最新位置)", time="ts", rank=7, category="kind",
                   select="SELECT v.id, v.kind, p.ts, p.geom FROM vehicles v CROSS JOIN LATERAL "
                          "(SELECT ts, geom FROM positions WHERE vehicle_id = v.id ORDER BY ts DESC LIMIT 1) p"),
@@ -365,6 +369,7 @@ LAYERS: tuple[Layer, ...] = (
          F("unit_grid_code", "所在单元网格", "code", ("unit_grid_code", "所在单元网格"), checks=("unit_grid",)),
          F("weight", "权重", "float", ("weight", "权重"))),
         id_type="integer", temporal=("reported_at", None), depends=("cases", "categories"), keywords=("案件",),
+        scope=Scope("unit_grid_code", 15),
         tile_summary=("kind", "major", "minor", "status"), h3=True,
         heat=Heat("案件", time="reported_at", rank=0, category="class", weights={"weight": "weight"},
                   rollup=Rollup("source", "weight", "reported_at")),
@@ -374,6 +379,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "complaints", "投诉 (热线案件)", "Complaints (hotline cases)", "来自 12345 热线的案件。", "cases", "Point",
         (), id_type="integer", where=f"source IN ({', '.join(repr(v) for v in COMPLAINT_SOURCES)})",
+        scope=Scope("unit_grid_code", 15),
         publish=False,
         heat=Heat(time="reported_at", category="class", weights={"weight": "weight"}, rank=1, parts=COMPLAINT_SOURCES),
     ),
@@ -390,7 +396,9 @@ LAYERS: tuple[Layer, ...] = (
          F("start", "开始时间", "timestamp"), F("end", "结束时间", "timestamp", expr='t."end"'),
          F("max_value", "峰值", "float"), F("details", "详情", "json"),
          F("created_at", "记录时间", "timestamp")),
-        id_type="integer", temporal=("start", '"end"'), keywords=("报警",),
+        id_type="integer", temporal=("start", '"end"'), keywords=("报警",), scope=Scope(vehicle="vehicle_id"),
+        # a fleet's areas decide who sees its alarms: scoped counts must be recomputed when they change
+        depends=("alarms", "vehicles", "fleet_areas"),
     ),
     Layer(
         "cameras", "监控点位", "Cameras",
@@ -422,6 +430,7 @@ LAYERS: tuple[Layer, ...] = (
          F("unit_grid_code", "所在单元网格", "code", ("unit_grid_code", "所在单元网格"), checks=("unit_grid",)),
          F("note", "备注", names=("note", "备注"))),
         temporal=("last_seen", None), keywords=("监控", "视频"), tile_summary=("kind", "state"),
+        scope=Scope("unit_grid_code", 15),
         io=Import(("id",), "Point", aliases=("camera", "监控")), noun="camera", label_column="id",
     ),
     Layer(
@@ -442,6 +451,7 @@ LAYERS: tuple[Layer, ...] = (
          F("last_ts", "最近上报时间", "timestamp", imported=False),
          F("last_values", "最新读数", "json", imported=False)),
         temporal=("last_ts", None), keywords=("物联", "传感器"), tile_summary=("kind", "state"),
+        scope=Scope("unit_grid_code", 15),
         io=Import(("id",), "Point", aliases=("device", "iot")), noun="device", label_column="id",
     ),
     Layer(
@@ -449,6 +459,7 @@ LAYERS: tuple[Layer, ...] = (
         "沿街商户（垃圾收运与门责管理）：按地址批量导入并定位，所在市容环境卫生责任区由位置得出。",
         "shops", "Point", SHOP_FIELDS, id_type="integer", depends=("shops", "work_grids"),
         keywords=("商铺", "门责", "环卫"), h3=True, heat=Heat("沿街商铺", category="business", rank=8),
+        scope=Scope("street_code", 9),
         io=Import(("code",), "Point", aliases=("shop",), place=("address", "address")), noun="shop",
         label_column="code",
     ),
@@ -497,6 +508,7 @@ LAYERS: tuple[Layer, ...] = (
         "eval_samples", "评价样本点位", "Evaluation sample points",
         "城市管理综合评价的十四类样本点位（主次干道、背街小巷、居住小区、集贸市场、公厕、垃圾收集点、建筑工地、河道等）。",
         "eval_sample_points", "Point", SAMPLE_FIELDS, id_type="integer", keywords=("评价", "样本点位"),
+        scope=Scope("street_code", 9),
         io=Import(("code",), "Point", aliases=("eval_sample_points", "samples")), noun="sample point",
         label_column="code",
     ),

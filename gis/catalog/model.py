@@ -206,6 +206,22 @@ class Import:
     place: tuple[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class Scope:
+    """How a layer is limited to a principal's area (gis/security/scope.py builds the condition).
+
+    `code`: a column holding a hierarchical region code (9 street, 12 community or 15 unit-grid digits,
+    `digits`): a row is in an area whose region code is a prefix of it. Rows whose code is empty, and
+    areas the column cannot decide (a community against a street column, a work grid), fall back to
+    the geometry (ST_Intersects with the area). `vehicle`: a column holding a vehicle id: the row belongs
+    to the areas of the vehicle's fleet (`fleet_areas`, migration 0013). The default: geometry only.
+    """
+
+    code: str | None = None
+    digits: int = 0
+    vehicle: str | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Layer:
     """One published table, or a published view of one (compared and hashed by identity)."""
@@ -246,6 +262,10 @@ class Layer:
     #: (None: read-only). Writes reuse the `io` rules (conversion and named checks), so a writable
     #: layer must have them.
     write: str | None = None
+    #: How reads and writes are limited to a principal's area (default: by geometry).
+    scope: Scope = Scope()
+    #: Reads of this collection need a key or session (None: as CITYGRID_READ_REQUIRES_KEY says).
+    read_requires_key: bool | None = None
 
     # -- derived --------------------------------------------------------------------------------
 

@@ -50,4 +50,33 @@ def sync(conn: psycopg.Connection, layers: tuple[catalog.Layer, ...] = catalog.L
         conn.execute(sql.SQL("CREATE TRIGGER {} BEFORE UPDATE OF geom ON {} FOR EACH ROW "
                              "EXECUTE FUNCTION h3_cell_reset()").format(sql.Identifier(f"{layer.table}_h3_reset"), t))
         added.append(f"h3 cells on {layer.table}")
+    for layer in layers:
+        added += _scope_indexes(conn, layer)
     return added
+
+
+def _scope_indexes(conn: psycopg.Connection, layer: catalog.Layer) -> list[str]:
+    """What the area condition of a code-scoped layer needs (gis/security/scope.py): a partial GiST
+    index of the rows without a code (found by geometry once per statement), and for H3 layers the
+    h3 index with the code and id included, so that a scoped heat query stays index-only."""
+    code = layer.scope.code
+    if not code or layer.source:
+        return []
+    done = []
+    t = sql.Identifier(layer.table)
+    name = f"{layer.table}_scope_nocode_idx"
+    if not _has_index(conn, name):
+        conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist ({}) WHERE {} IS NULL").format(
+            sql.Identifier(name), t, sql.Identifier(layer.geometry), sql.Identifier(code)))
+        done.append(f"scope index {name}")
+    name = f"{layer.table}_h3_scope_idx"
+    if layer.h3 and not _has_index(conn, name):
+        cols = list(dict.fromkeys([code, layer.id_column]))
+        conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (h3_cell) INCLUDE ({})").format(
+            sql.Identifier(name), t, sql.SQL(", ").join(sql.Identifier(c) for c in cols)))
+        done.append(f"scope index {name}")
+    return done
+
+
+def _has_index(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", (name,)).fetchone() is not None

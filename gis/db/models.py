@@ -315,6 +315,16 @@ class Vehicle(Base):
     signal_timeout_s: Mapped[float | None] = mapped_column(Double)
 
 
+class FleetArea(Base):
+    """An area a fleet (vehicles.vehicle_group) works in: its vehicles and alarms belong there (0015)."""
+
+    __tablename__ = "fleet_areas"
+    fleet: Mapped[str] = mapped_column(Text, primary_key=True)
+    area_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("admin_areas.code", onupdate="CASCADE", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class Route(Base):
     __tablename__ = "routes"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -517,6 +527,7 @@ class ApiKey(Base):
     vehicles: Mapped[list[str]] = text_array()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    area: Mapped[str | None] = mapped_column(Text)  # region or work-grid code the key is limited to (0015)
 
 
 class AuditEntry(Base):

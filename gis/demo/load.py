@@ -87,11 +87,28 @@ def load(conn: psycopg.Connection, ds: Dataset, progress: Callable[[str], None] 
         f"muck: {len(managed['muck'].get('planted', []))} planted violations; "
         f"sample points: {managed['eval_sample_points']:,}")
     timings["managed_seconds"] = round(time.perf_counter() - start, 2)
+    say(f"  fleet areas: {seed_fleet_areas(conn)} (fleet, area) pairs")
     start = time.perf_counter()
     conn.execute("ANALYZE")
     conn.commit()
     timings["analyze"] = round(time.perf_counter() - start, 2)
     return timings
+
+
+def seed_fleet_areas(conn: psycopg.Connection) -> int:
+    """The areas of the demo fleets (`fleet_areas`, what area-scoped keys see of vehicles and alarms): a
+    fleet named after a street (`…街道道路保洁`, `…城管执法中队`) works in that street, the others in the
+    district of their vehicles."""
+    cur = conn.execute(
+        "INSERT INTO fleet_areas (fleet, area_code) "
+        "SELECT DISTINCT v.vehicle_group, coalesce(s.code, v.district_code, d.code) FROM vehicles v "
+        "LEFT JOIN LATERAL (SELECT a.code FROM admin_areas a WHERE a.level = 'street' "
+        "  AND starts_with(v.vehicle_group, a.name) ORDER BY length(a.name) DESC LIMIT 1) s ON TRUE "
+        "LEFT JOIN LATERAL (SELECT a.code FROM admin_areas a WHERE a.level = 'district' ORDER BY a.code LIMIT 1) d "
+        "  ON TRUE "
+        "WHERE v.vehicle_group IS NOT NULL AND coalesce(s.code, v.district_code, d.code) IS NOT NULL "
+        "ON CONFLICT DO NOTHING")
+    return cur.rowcount
 
 
 def build_eval(conn: psycopg.Connection, say: Callable[[str], None]) -> int:

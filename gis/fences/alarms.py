@@ -17,6 +17,8 @@ from psycopg.types.json import Jsonb
 from gis.errors import InvalidInput
 from gis.fences.kinds import ALARM_KINDS, label
 from gis.fences.state import AlarmRec
+from gis.security import scope
+from gis.security.scope import Area
 
 CHANNEL = "citygrid_alarms"
 RECORD = ("id, kind, vehicle_id, fence_id, start, \"end\", max_value, details, ST_X(geom), ST_Y(geom)")
@@ -127,13 +129,16 @@ def last_event_id(conn: psycopg.Connection) -> int:
 
 def query(conn: psycopg.Connection, *, vehicle_id: str | None = None, kind: str | None = None,
           since: datetime | None = None, until: datetime | None = None, fence_id: int | None = None,
-          state: str | None = None, after_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+          state: str | None = None, after_id: int | None = None, limit: int = 100,
+          area: Area | None = None) -> list[dict[str, Any]]:
     """Alarms filtered by vehicle, kind, start ≥ since (and < until), fence, open/closed; ordered by
-    (start, id) and paged by keyset: `after_id` is the last id of the previous page."""
+    (start, id) and paged by keyset: `after_id` is the last id of the previous page. `area`: only the
+    alarms of vehicles whose fleets belong to it (the catalog's scope of alarms)."""
     if kind is not None and kind not in ALARM_KINDS:
         raise InvalidInput(f"kind: unknown alarm kind {kind!r} (use {', '.join(ALARM_KINDS)})")
     if state not in (None, "open", "closed"):
         raise InvalidInput(f"state: {state!r} is not open or closed")
+    scoped, values = _scoped(area)
     cursor = None
     if after_id is not None:
         cursor = conn.execute("SELECT start, id FROM alarms WHERE id = %s", (after_id,)).fetchone()
@@ -147,17 +152,29 @@ def query(conn: psycopg.Connection, *, vehicle_id: str | None = None, kind: str 
               AND (%(until)s::timestamptz IS NULL OR start < %(until)s)
               AND (%(f)s::bigint IS NULL OR fence_id = %(f)s)
               AND (%(state)s::text IS NULL OR ("end" IS NULL) = (%(state)s = 'open'))
-              AND (%(cs)s::timestamptz IS NULL OR (start, id) > (%(cs)s, %(ci)s))
+              AND (%(cs)s::timestamptz IS NULL OR (start, id) > (%(cs)s, %(ci)s)) {scoped}
             ORDER BY start, id LIMIT %(limit)s""",
         {"v": vehicle_id, "k": kind, "since": since, "until": until, "f": fence_id, "state": state,
-         "cs": cursor[0] if cursor else None, "ci": cursor[1] if cursor else None, "limit": limit},
+         "cs": cursor[0] if cursor else None, "ci": cursor[1] if cursor else None, "limit": limit, **values},
     ).fetchall()
     return [record(r) for r in rows]
 
 
-def get(conn: psycopg.Connection, alarm_id: int) -> dict[str, Any] | None:
-    row = conn.execute(f"SELECT {RECORD} FROM alarms WHERE id = %s", (alarm_id,)).fetchone()
+def get(conn: psycopg.Connection, alarm_id: int, area: Area | None = None) -> dict[str, Any] | None:
+    """One alarm (None also when it lies outside `area`)."""
+    scoped, values = _scoped(area)
+    row = conn.execute(f"SELECT {RECORD} FROM alarms WHERE id = %(id)s {scoped}",
+                       {"id": alarm_id, **values}).fetchone()
     return record(row) if row else None
+
+
+def _scoped(area: Area | None) -> tuple[str, dict[str, Any]]:
+    if area is None:
+        return "", {}
+    from gis import catalog
+
+    cond, values = scope.named(*scope.condition(catalog.get("alarms"), area, "alarms"))
+    return f"AND {cond}", values
 
 
 def open_at(conn: psycopg.Connection, vehicle_id: str, at: float) -> list[tuple[Any, ...]]:

@@ -17,12 +17,15 @@ import psycopg
 import shapely
 from psycopg.types.json import Jsonb
 
+from gis import catalog
 from gis import crs as gcrs
 from gis.errors import Conflict, InvalidInput, NotFound, Unsupported
 from gis.fences import geometry as fgeom
 from gis.fences import store
 from gis.fences.schedule import Schedule, parse_windows, windows_json
 from gis.fences.spec import DEFAULT_CORRIDOR_BUFFER_M, parse_debounce
+from gis.security import scope
+from gis.security.scope import Area
 
 ROUTE_KEYS = {"name", "kind", "vehicle_id", "vehicles", "groups", "line", "geometry", "stops", "buffer_m", "crs",
               "schedule", "speed_limit_kmh", "debounce", "radius_m", "dwell_s", "signal_timeout_s", "dwell_limit_s"}
@@ -268,6 +271,9 @@ def delete_fence(conn: psycopg.Connection, fence_id: int) -> int | None:
     return None
 
 
-def list_all(conn: psycopg.Connection, limit: int = 1000) -> list[dict[str, Any]]:
-    ids = [r[0] for r in conn.execute("SELECT id FROM routes ORDER BY id LIMIT %s", (limit,)).fetchall()]
+def list_all(conn: psycopg.Connection, limit: int = 1000, area: Area | None = None) -> list[dict[str, Any]]:
+    """Routes by id (`area`: only those inside it, the catalog's scope of routes)."""
+    cond, params = ("TRUE", ()) if area is None else scope.condition(catalog.get("routes"), area, "t")
+    ids = [r[0] for r in conn.execute(f"SELECT t.id FROM routes t WHERE {cond} ORDER BY t.id LIMIT %s",
+                                      (*params, limit)).fetchall()]
     return [get(conn, i) for i in ids]

@@ -15,6 +15,8 @@ from psycopg.types.json import Jsonb
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.fences import geometry as fgeom
 from gis.fences.spec import FenceSpec, parse_feature
+from gis.security import scope
+from gis.security.scope import Area
 
 COLUMNS = ("id, name, kind, buffer_m, radius_m, speed_limit_kmh, dwell_limit_s, dwell_s, signal_timeout_s, "
            "vehicles, vehicle_groups, schedule, windows, debounce, route_id, alarm_kind, created_at, updated_at, "
@@ -111,23 +113,37 @@ def close_open_alarms(conn: psycopg.Connection, fence_id: int, why: str) -> None
     )
 
 
-def get(conn: psycopg.Connection, fence_id: int) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {COLUMNS} FROM fences WHERE id = %s", (fence_id,)).fetchone()
+def get(conn: psycopg.Connection, fence_id: int, area: Area | None = None) -> dict[str, Any]:
+    """One fence (NotFound also when it lies outside `area`)."""
+    scoped, values = _scoped(area)
+    row = conn.execute(f"SELECT {COLUMNS} FROM fences WHERE id = %(id)s {scoped}",
+                       {"id": fence_id, **values}).fetchone()
     if row is None:
         raise NotFound(f"no fence {fence_id}")
     return to_feature(row)
 
 
 def list_all(conn: psycopg.Connection, kind: str | None = None, vehicle_id: str | None = None,
-             limit: int = 1000) -> list[dict[str, Any]]:
+             limit: int = 1000, area: Area | None = None) -> list[dict[str, Any]]:
+    """Fences by id (`area`: only those inside it, the catalog's scope of fences)."""
+    scoped, values = _scoped(area)
     rows = conn.execute(
         f"""SELECT {COLUMNS} FROM fences
             WHERE (%(kind)s::text IS NULL OR kind = %(kind)s)
-              AND (%(vehicle)s::text IS NULL OR %(vehicle)s = ANY(vehicles))
+              AND (%(vehicle)s::text IS NULL OR %(vehicle)s = ANY(vehicles)) {scoped}
             ORDER BY id LIMIT %(limit)s""",
-        {"kind": kind, "vehicle": vehicle_id, "limit": limit},
+        {"kind": kind, "vehicle": vehicle_id, "limit": limit, **values},
     ).fetchall()
     return [to_feature(r) for r in rows]
+
+
+def _scoped(area: Area | None) -> tuple[str, dict[str, Any]]:
+    if area is None:
+        return "", {}
+    from gis import catalog
+
+    cond, values = scope.named(*scope.condition(catalog.get("fences"), area, "fences"))
+    return f"AND {cond}", values
 
 
 def to_feature(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -22,15 +22,17 @@ def keys_create(
     name: str,
     role: str = typer.Option(..., help="viewer, inspector, planner, admin or device"),
     vehicles: str = typer.Option("", help="device keys: comma-separated vehicle ids it may report for"),
+    area: str | None = typer.Option(None, help="limit the key to an area: a 6/9/12-digit region code "
+                                               "(district/street/community) or a work-grid code"),
 ) -> None:
     """Create a key; its secret is printed once and never stored."""
     from gis.security import audit, keys
 
-    with connect(autocommit=True) as conn:
-        key_id, secret = keys.create_key(conn, name, role, [v for v in vehicles.split(",") if v] or None)
+    with connect(autocommit=True) as conn:  # an unknown area: InvalidInput, printed by gis.cli (exit 2)
+        key_id, secret = keys.create_key(conn, name, role, [v for v in vehicles.split(",") if v] or None, area)
         audit.record(conn, audit.cli_actor(), "keys.create", "api_keys", [str(key_id)],
-                     detail={"role": role, "name": name})
-    typer.echo(f"id {key_id} role {role}\n{secret}")
+                     detail={"role": role, "name": name, **({"area": area} if area else {})})
+    typer.echo(f"id {key_id} role {role}" + (f" area {area}" if area else "") + f"\n{secret}")
 
 
 @keys_app.command("list")
@@ -42,6 +44,7 @@ def keys_list() -> None:
         for k in keys.list_keys(conn):
             state = f"revoked {k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "active"
             extra = f" vehicles={','.join(k['vehicles'])}" if k["vehicles"] else ""
+            extra += f" area={k['area']}" if k["area"] else ""
             typer.echo(f"{k['id']:>4}  {k['prefix']}…  {k['role']:<9}  {state:<24} {k['name']}{extra}")
 
 

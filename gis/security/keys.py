@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from gis.errors import InvalidInput, NotFound
+from gis.security.scope import resolve as resolve_area
 
 ROLES = ("viewer", "inspector", "planner", "admin")
 ALL_ROLES = (*ROLES, "device")
@@ -28,6 +29,9 @@ class Principal:
     name: str
     role: str
     vehicles: tuple[str, ...] = field(default=())
+    #: The area the principal is limited to (gis/security/scope.py): a 6/9/12-digit region code or a
+    #: work-grid code; None: the whole city. Keys and users carry it alike; scoping reads only this.
+    area: str | None = None
 
     def has_role(self, needed: str) -> bool:
         if self.role == "device" or needed == "device":
@@ -51,22 +55,27 @@ def _check_role(role: str) -> None:
         raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ALL_ROLES)}")
 
 
-def create_key(conn: psycopg.Connection, name: str, role: str, vehicles: list[str] | None = None) -> tuple[int, str]:
-    """Creates a key and returns (id, secret). The secret is not stored and cannot be shown again."""
+def create_key(conn: psycopg.Connection, name: str, role: str, vehicles: list[str] | None = None,
+               area: str | None = None) -> tuple[int, str]:
+    """Creates a key and returns (id, secret). The secret is not stored and cannot be shown again.
+    `area` limits the key to a region or work grid; an unknown area is refused (InvalidInput)."""
     _check_role(role)
     if vehicles and role != "device":
         raise InvalidInput("only device keys are restricted to vehicles")
+    if area is not None:
+        area = resolve_area(conn, area).code
     secret = _new_secret()
     row = conn.execute(
-        "INSERT INTO api_keys (name, role, key_hash, prefix, vehicles) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (name, role, digest(secret), secret[:10], vehicles or []),
+        "INSERT INTO api_keys (name, role, key_hash, prefix, vehicles, area) VALUES (%s, %s, %s, %s, %s, %s) "
+        "RETURNING id",
+        (name, role, digest(secret), secret[:10], vehicles or [], area),
     ).fetchone()
     return row[0], secret
 
 
 def list_keys(conn: psycopg.Connection) -> list[dict]:
     cur = conn.execute(
-        "SELECT id, name, role, prefix, vehicles, created_at, revoked_at FROM api_keys ORDER BY id"
+        "SELECT id, name, role, prefix, vehicles, area, created_at, revoked_at FROM api_keys ORDER BY id"
     )
     cols = [c.name for c in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
@@ -81,22 +90,22 @@ def revoke_key(conn: psycopg.Connection, key_id: int) -> None:
 
 
 def rotate_key(conn: psycopg.Connection, key_id: int) -> tuple[int, str]:
-    """Revokes a key and issues a new one with the same name, role and vehicles."""
+    """Revokes a key and issues a new one with the same name, role, vehicles and area."""
     row = conn.execute(
-        "SELECT name, role, vehicles FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,)
+        "SELECT name, role, vehicles, area FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,)
     ).fetchone()
     if row is None:
         raise NotFound(f"no active key with id {key_id}")
     revoke_key(conn, key_id)
-    return create_key(conn, row[0], row[1], list(row[2]) or None)
+    return create_key(conn, row[0], row[1], list(row[2]) or None, row[3])
 
 
 def authenticate(conn: psycopg.Connection, secret: str) -> Principal | None:
     """The principal of an active key, or None."""
     row = conn.execute(
-        "SELECT id, name, role, vehicles FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL",
+        "SELECT id, name, role, vehicles, area FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL",
         (digest(secret),),
     ).fetchone()
     if row is None:
         return None
-    return Principal(row[0], row[1], row[2], tuple(row[3]))
+    return Principal(row[0], row[1], row[2], tuple(row[3]), row[4])

@@ -13,8 +13,11 @@ from typing import Any
 
 import psycopg
 
+from gis import catalog
 from gis import params as rules
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 FIGURES_SQL = """
 WITH street_shops AS (
@@ -57,10 +60,12 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def area_figures(conn: psycopg.Connection, street: str | None, day: date | None = None) -> dict[str, Any]:
+def area_figures(conn: psycopg.Connection, street: str | None, day: date | None = None,
+                 area: Area | None = None) -> dict[str, Any]:
     """Figures per responsibility area of `street` (9 digits; all areas when None) on `day` (default today).
 
-    Colours are judged at the end of the day, or now for today."""
+    Colours are judged at the end of the day, or now for today. `area`: the caller's; only the
+    responsibility areas inside it (the work_grids layer's scope), totals over those."""
     if street is not None and (len(street) != 9 or not street.isdigit()):
         raise InvalidInput(f"street must be a 9-digit street code, got {street!r}")
     tz = rules.district_tz()
@@ -69,6 +74,9 @@ def area_figures(conn: psycopg.Connection, street: str | None, day: date | None 
     at = min(d1, datetime.now(tz))
     rows = conn.execute(FIGURES_SQL, {"street": street, "d0": d0, "d1": d1, "at": at}).fetchall()
     areas = [dict(zip(KEYS, r, strict=True)) for r in rows]
+    if area is not None:
+        mine = scope.keep(conn, catalog.get("work_grids"), area, [a["id"] for a in areas])
+        areas = [a for a in areas if a["id"] in mine]
     totals = {k: sum(a[k] for a in areas) for k in TOTAL_KEYS}
     totals["collected_kg"] = round(totals["collected_kg"], 1)
     return {"street": street, "day": day.isoformat(), "judged_at": at.isoformat(), "areas": areas, "totals": totals}
