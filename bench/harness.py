@@ -34,17 +34,19 @@ def load_average() -> str:
 
 
 @contextmanager
-def server(database_url: str, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`citygrid serve` equivalent on a free port; yields the base URL once /healthz answers."""
+def server(database_url: str, workers: int = 1, env: dict[str, str] | None = None,
+           root: Path = ROOT) -> Iterator[str]:
+    """`citygrid serve` equivalent on a free port; yields the base URL once /healthz answers.
+    `root`: the checkout whose code serves (another commit's worktree, to compare)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
+        cwd=root, env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(root), **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a busy machine's start-up (index warm-up)
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -46,7 +46,15 @@ fi
 if [ -f web/package.json ]; then
   wstamp=web/node_modules/.installed-$(cat web/package.json web/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
   if [ ! -f "$wstamp" ]; then
-    (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    rm -f web/node_modules/.installed-*
     touch "$wstamp"
+  fi
+  # The page is rebuilt whenever its sources change (a pull that brings new web/src must not serve the old bundle).
+  bstamp=web/dist/.built-$( (cd web && find src index.html vite.config.js package-lock.json -type f -print0 \
+    | sort -z | xargs -0 sha1sum) | sha1sum | cut -c1-12)
+  if [ ! -f "$bstamp" ]; then
+    (cd web && npm run build --silent)
+    touch "$bstamp"
   fi
 fi
