@@ -17,6 +17,7 @@ from prometheus_client import Counter, Histogram
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import APP_CALLS
 from api.responses import dumps
 from gis.db import degraded
 from gis.logs import request_id as request_id_var
@@ -107,6 +108,8 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            if (app_name := getattr(state.get("principal"), "app", None)) is not None:
+                _count_app(scope, app_name, route)
             if _access_logged(status, elapsed):
                 log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
                                            "duration_ms": round(elapsed * 1000, 2),
@@ -136,6 +139,14 @@ def _access_logged(status: int, elapsed: float) -> bool:
     return sample >= 1.0 or (sample > 0.0 and random.random() < sample)
 
 
+def _count_app(scope: Scope, app_name: str, route: str) -> None:
+    """Per-application counts (数据交换 监控): the Prometheus counter and the daily table's batcher."""
+    APP_CALLS.labels(app_name, route).inc()
+    usage = getattr(scope["app"].state.services, "usage", None)
+    if usage is not None:
+        usage.count(app_name, route)
+
+
 def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
     principal = state["principal"]
     extra = state.get("audit") or {}
@@ -144,7 +155,7 @@ def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
         with scope["app"].state.services.connection() as conn:
             audit.record(
                 conn,
-                actor=f"{principal.name}#{principal.key_id}",
+                actor=principal.actor,
                 action=extra.get("action") or f"{scope['method']} {scope['path']}",
                 target=extra.get("target") or scope["path"],
                 ids=extra.get("ids"),

@@ -21,11 +21,14 @@ import psycopg
 from fastapi import Depends, Request
 
 from api.jobs import ImportJobs
+from api.limits import Limiter
 from api.ogc.state import OgcState
 from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
+from gis.security.oidc import Issuer
+from gis.security.usage import Usage
 from gis.settings import get_settings
 from layers.cache import LayerCache
 
@@ -42,6 +45,9 @@ class Services:
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
+    limits: Limiter = field(default_factory=Limiter)  # failed-attempt lock-out per client, token bucket per caller
+    issuer: Issuer = field(default_factory=Issuer)    # the OpenID Connect issuer: discovery and JWKS caches
+    usage: Usage | None = None        # per-application call counts, flushed to app_calls in batches
 
     @classmethod
     async def start(cls) -> Services:
@@ -49,14 +55,19 @@ class Services:
         breaker = get_breaker()
         breaker.start()  # the background probe: database paths fail fast while it is unreachable
         pool = make_pool(breaker.url)
-        return cls(
+        services = cls(
             breaker=breaker, pool=pool, ogc=await OgcState.open(breaker), grids=GridIndexes(),
             addresses=AddressIndexes(),
             layers=LayerCache(), acquiring=anyio.CapacityLimiter(64),
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
+        services.usage = Usage(services.connection)
+        services.usage.start()
+        return services
 
     async def close(self) -> None:
+        if self.usage is not None:
+            await anyio.to_thread.run_sync(self.usage.close)
         await self.ogc.close()
         self.pool.close()
         stop_breaker(self.breaker)
