@@ -93,6 +93,9 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 if (note := stale.header()) is not None:  # answered from memory: the database was down
                     message["headers"].append((b"x-data-stale", note.encode()))
+                # Counted before the client hears the answer, so a count never lags the calls seen.
+                if (app_name := getattr(state.get("principal"), "app", None)) is not None:
+                    _count_app(scope, app_name, _route_template(scope))
                 # Audit before the client hears of success: a 2xx implies the entry exists.
                 if is_write and 200 <= status < 300 and state.get("principal") is not None:
                     await run_in_threadpool(_audit, scope, state, status)
@@ -108,8 +111,6 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
-            if (app_name := getattr(state.get("principal"), "app", None)) is not None:
-                _count_app(scope, app_name, route)
             if _access_logged(status, elapsed):
                 log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
                                            "duration_ms": round(elapsed * 1000, 2),
