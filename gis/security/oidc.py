@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -100,14 +101,17 @@ class Issuer:
         return doc
 
     def keyset(self, *, refresh: bool = False) -> KeySet:
+        """The issuer's keys; `refresh` (a token named a key we do not have) refetches them at once, at most
+        every 10 s so that tokens with made-up key ids cannot make us hammer the issuer."""
         s = get_settings()
         uri = self.discovery()["jwks_uri"]
         with self._lock:
             cached = self._keys
-            fresh = cached and cached[0] == uri and time.monotonic() - cached[1] < s.oidc_cache_s
+            fresh = cached is not None and cached[0] == uri and time.monotonic() - cached[1] < s.oidc_cache_s
             if fresh and not (refresh and time.monotonic() - self._last_refetch > _REFETCH_S):
                 return cached[2]
-            self._last_refetch = time.monotonic()
+            if refresh:
+                self._last_refetch = time.monotonic()
         keys = KeySet.import_key_set(self._get(uri))
         with self._lock:
             self._keys = (uri, time.monotonic(), keys)
@@ -123,11 +127,10 @@ class Issuer:
         reason otherwise (bad signature, unknown key, expired, wrong issuer or audience, replayed nonce)."""
         issuer = self.discovery()["issuer"]
         try:
-            try:
-                decoded = jwt.decode(token, self.keyset(), algorithms=list(ALGORITHMS))
-            except (JoseError, ValueError):
-                # Perhaps the issuer rotated its keys: refetch the JWKS (at most every 10 s) and try once more.
-                decoded = jwt.decode(token, self.keyset(refresh=True), algorithms=list(ALGORITHMS))
+            keys = self.keyset()
+            if _kid(token) not in {k.kid for k in keys.keys}:
+                keys = self.keyset(refresh=True)   # perhaps the issuer rotated its keys
+            decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
             s = get_settings()
             registry = jwt.JWTClaimsRegistry(
                 leeway=s.oidc_leeway_s,
@@ -171,6 +174,16 @@ class Issuer:
         if not id_token:
             raise Unauthorized("the identity provider's answer has no id_token")
         return self.verify(id_token, audiences=[s.oidc_client_id], nonce=nonce)
+
+
+def _kid(token: str) -> str | None:
+    """The `kid` of a compact JWS's header (unverified: only to pick the key)."""
+    try:
+        head = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return header.get("kid") if isinstance(header, dict) else None
 
 
 def identity(claims: dict[str, Any]) -> Identity:
