@@ -243,3 +243,21 @@ def test_calls_are_counted_per_application(http: httpx.Client, db: psycopg.Conne
     live_app.state.services.usage.flush()
     assert db.execute("SELECT count FROM app_calls WHERE app = %s AND route = '/api/codes/{code}'",
                       (app_name,)).fetchone()[0] == 4
+
+
+def test_login_stays_open_when_reads_need_a_credential(browser_like: httpx.Client, db: psycopg.Connection,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "read_requires_key", True)
+    assert browser_like.get("/api/codes/310113").status_code == 401
+    assert _login(browser_like, _user(db, "viewer")).status_code == 200
+    assert browser_like.get("/api/codes/310113").status_code == 200      # the session is the credential
+
+
+def test_old_sessions_are_purged(db: psycopg.Connection, browser_like: httpx.Client) -> None:
+    name = _user(db)
+    _login(browser_like, name)
+    db.execute("UPDATE sessions s SET ended_at = now() - interval '2 days' FROM users u "
+               "WHERE u.id = s.user_id AND u.name = %s", (name,))
+    _login(browser_like, name)
+    assert db.execute("SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = %s",
+                      (name,)).fetchone()[0] == 1

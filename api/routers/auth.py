@@ -122,6 +122,7 @@ def _check_password(request: Request, name: str, password: str) -> tuple[Princip
                                   f"{result.locked_until:%Y-%m-%d %H:%M:%S %Z}")
             raise Unauthorized("unknown user name or wrong password")
         user = result.user
+        sessions.purge(conn)  # rows of sessions that ended over a day ago (a small table: cheap)
         token, csrf = sessions.create_session(conn, user.id, client, request.headers.get("user-agent"))
     principal = Principal(None, user.name, user.role, area=user.area, user=user.name, via="session", user_id=user.id)
     return principal, token, csrf
