@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from contextlib import nullcontext
 
+import psycopg
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from gis.errors import Forbidden, Unauthorized
-from gis.security import oidc, sessions
+from gis.security import audit, oidc, sessions
 from gis.security.keys import ANONYMOUS, Principal, authenticate
 from gis.settings import get_settings
 
@@ -40,6 +42,17 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def note_failure(request: Request, client: str, what: str, conn: psycopg.Connection | None = None) -> None:
+    """Counts a failed attempt of `client`; the failure that locks it out goes to the audit log (on `conn`
+    when the caller holds one, so as not to take a second pooled connection)."""
+    services = request.app.state.services
+    if services.limits.failed(client):
+        s = get_settings()
+        detail = {"after": s.auth_max_failures, "for_s": s.auth_lockout_s, "last": what}
+        with nullcontext(conn) if conn is not None else services.connection() as held:
+            audit.record(held, f"client:{client}", "auth.lockout", "clients", [client], remote=client, detail=detail)
+
+
 def principal_from(request: Request, *, required: bool) -> Principal:
     """The caller's principal; anonymous when no credential is sent and none is required.
 
@@ -57,14 +70,14 @@ def principal_from(request: Request, *, required: bool) -> Principal:
         with services.connection() as conn:
             principal = authenticate(conn, secret)
         if principal is None:
-            limits.failed(client)
+            note_failure(request, client, "api key")
             raise Unauthorized("the API key is unknown or revoked")
     elif token := _bearer(request):
         limits.check_locked(client)
         try:
             principal = oidc.bearer_principal(services.issuer, token)
         except Unauthorized:
-            limits.failed(client)
+            note_failure(request, client, "bearer token")
             raise
     elif cookie := request.cookies.get(SESSION_COOKIE):
         with services.connection() as conn:

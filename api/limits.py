@@ -39,16 +39,18 @@ class Limiter:
             if count >= settings.auth_max_failures and time.monotonic() - since < settings.auth_lockout_s:
                 raise RateLimited(f"too many failed attempts (keys, tokens or logins) from {client}; try again later")
 
-    def failed(self, client: str) -> None:
+    def failed(self, client: str) -> bool:
+        """Counts a failure; True when it is the one that locks the client out (to be audited once)."""
         settings = get_settings()
         if (shared := limits()) is not None:
             shared.failed(client)
-            return
+            return shared.locked(client)
         with self._lock:
             count, since = self._failures.get(client, (0, time.monotonic()))
             if time.monotonic() - since >= settings.auth_lockout_s:
                 count, since = 0, time.monotonic()
             self._failures[client] = (count + 1, since)
+            return count + 1 == settings.auth_max_failures
 
     def spend(self, bucket: str) -> None:
         """One request from the caller's bucket (`Principal.bucket`: a key, a user, a bearer subject)."""

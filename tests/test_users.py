@@ -156,6 +156,8 @@ def test_repeated_failures_lock_the_client_out(browser_like: httpx.Client, db: p
     for _ in range(4):                                  # different accounts: only the client is common
         assert _login(browser_like, _name("guess"), "Wrong-password-1").status_code == 401
     assert _login(browser_like, name).status_code == 429
+    entry = _last_audit(db, "auth.lockout", "127.0.0.1")                 # audited once, when it began
+    assert entry is not None and entry[0] == "client:127.0.0.1" and entry[4]["last"] == "password"
 
 
 def test_cookie_writes_need_the_csrf_token(browser_like: httpx.Client, db: psycopg.Connection) -> None:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import CSRF_COOKIE, SESSION_COOKIE, client_of, require_role
+from api.auth import CSRF_COOKIE, SESSION_COOKIE, client_of, note_failure, require_role
 from api.models import LoginAnswer, WhoAmI
 from api.responses import JSONResponse
 from gis.errors import CityGridError, InvalidInput, RateLimited, Unauthorized, UnsupportedMediaType
@@ -111,12 +111,12 @@ def _check_password(request: Request, name: str, password: str) -> tuple[Princip
     with services.connection() as conn:
         result = users.verify_login(conn, name, password)
         if result.user is None:
-            services.limits.failed(client)
             audit.record(conn, f"user:{name}", "auth.login.failed", "users", [name], remote=client,
                          detail={"reason": result.reason, "via": "password"})
             if result.locked_now:
                 audit.record(conn, f"user:{name}", "auth.lockout", "users", [name], remote=client,
                              detail={"until": result.locked_until, "after": get_settings().login_max_failures})
+            note_failure(request, client, "password", conn)
             if result.reason == "locked" or result.locked_now:
                 raise RateLimited(f"the account {name!r} is locked after repeated failed logins until "
                                   f"{result.locked_until:%Y-%m-%d %H:%M:%S %Z}")
