@@ -90,7 +90,8 @@ def test_password_rules_name_the_rule_broken(db: psycopg.Connection) -> None:
             users.create_user(db, "zhangsan", "viewer", password)
 
 
-def test_login_by_json_or_form_sets_a_hardened_session(browser_like: httpx.Client, db: psycopg.Connection) -> None:
+def test_login_by_json_or_form_sets_a_hardened_session(browser_like: httpx.Client, db: psycopg.Connection,
+                                                        live_server: str) -> None:
     name = _user(db, "planner", "310113003")
     r = _login(browser_like, name)
     assert r.status_code == 200, r.text
@@ -110,7 +111,12 @@ def test_login_by_json_or_form_sets_a_hardened_session(browser_like: httpx.Clien
     entry = _last_audit(db, "auth.login", name)
     assert entry is not None and entry[0] == f"user:{name}" and entry[3] == "127.0.0.1"
 
-    with httpx.Client(base_url=str(browser_like.base_url)) as other:
+    # Logging in again in the same browser ends the session it had (no second live session left behind).
+    first = browser_like.cookies["citygrid_session"]
+    assert _login(browser_like, name).status_code == 200
+    assert httpx.get(f"{live_server}/api/auth/whoami", cookies={"citygrid_session": first}).status_code == 401
+
+    with httpx.Client(base_url=live_server) as other:
         form = other.post("/api/auth/login", data={"username": name, "password": PASSWORD})
         assert form.status_code == 200 and other.get("/api/auth/whoami").json()["role"] == "planner"
 

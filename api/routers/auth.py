@@ -122,6 +122,8 @@ def _check_password(request: Request, name: str, password: str) -> tuple[Princip
                                   f"{result.locked_until:%Y-%m-%d %H:%M:%S %Z}")
             raise Unauthorized("unknown user name or wrong password")
         user = result.user
+        if (previous := request.cookies.get(SESSION_COOKIE)) is not None:
+            sessions.end_token(conn, previous)  # a new login replaces the browser's old session
         sessions.purge(conn)  # rows of sessions that ended over a day ago (a small table: cheap)
         token, csrf = sessions.create_session(conn, user.id, client, request.headers.get("user-agent"))
     principal = Principal(None, user.name, user.role, area=user.area, user=user.name, via="session", user_id=user.id)
@@ -210,6 +212,8 @@ def oidc_callback(request: Request, state: str | None = None, code: str | None =
             audit.record(conn, "oidc", "auth.login.failed", "users", [], remote=client,
                          detail={"reason": exc.detail, "via": "oidc"})
             raise
+        if (previous := request.cookies.get(SESSION_COOKIE)) is not None:
+            sessions.end_token(conn, previous)
         token, csrf = sessions.create_session(conn, user.id, client, request.headers.get("user-agent"))
         audit.record(conn, f"user:{user.name}", "auth.login", "users", [user.name], remote=client,
                      detail={"via": "oidc", "subject": who.subject, "role": user.role, "area": user.area})

@@ -67,6 +67,11 @@ def end(conn: psycopg.Connection, session_id: str) -> None:
     conn.execute("UPDATE sessions SET ended_at = now() WHERE id = %s AND ended_at IS NULL", (session_id,))
 
 
+def end_token(conn: psycopg.Connection, token: str) -> None:
+    """Ends the session of a cookie value (a new login in the same browser replaces it)."""
+    end(conn, _digest(token))
+
+
 def purge(conn: psycopg.Connection) -> int:
     """Deletes sessions ended, idle or expired more than a day ago (the audit log keeps the logins)."""
     s = get_settings()
