@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     #: Audiences accepted in bearer tokens of machine clients (default: the client id).
     oidc_audiences: list[str] = Field(default_factory=list)
     #: The claim holding the user's role(s) (a string or a list) and how its values map to roles; the
-    #: highest mapped role wins. A token none of whose values maps is refused (403).
+    #: highest mapped role wins. A token none of whose values maps is refused (403): no mapping, no role.
     oidc_role_claim: str = "roles"
     oidc_role_map: dict[str, str] = Field(default_factory=dict)
     #: The claim holding the area (a region or work-grid code); `oidc_area_map` optionally renames its values.

@@ -191,8 +191,8 @@ def identity(claims: dict[str, Any]) -> Identity:
     s = get_settings()
     raw = claims.get(s.oidc_role_claim)
     values = [raw] if isinstance(raw, str) else [v for v in (raw or []) if isinstance(v, str)]
-    mapped = [s.oidc_role_map.get(v, v if not s.oidc_role_map else None) for v in values]
-    roles = [r for r in mapped if r in ROLES]
+    # Only an explicit mapping grants a role: an issuer's own "admin" must not become ours by name.
+    roles = [r for r in (s.oidc_role_map.get(v) for v in values) if r in ROLES]
     if not roles:
         raise Forbidden(f"the token's {s.oidc_role_claim!r} claim ({values or 'absent'}) maps to no role of this "
                         "server (CITYGRID_OIDC_ROLE_MAP)")
