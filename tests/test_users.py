@@ -90,6 +90,14 @@ def test_password_rules_name_the_rule_broken(db: psycopg.Connection) -> None:
             users.create_user(db, "zhangsan", "viewer", password)
 
 
+def test_areas_are_region_or_work_grid_codes(db: psycopg.Connection) -> None:
+    for good in ("310113", "310113003", "310113003001", "310113003001G1", "R001"):
+        users.create_user(db, _name("area"), "viewer", PASSWORD, good)
+    for bad, why in (("3101130", "6, 9 or 12 digits"), ("宝山区", "work-grid code"), ("", "6, 9 or 12 digits")):
+        with pytest.raises(Exception, match=why):
+            users.create_user(db, _name("area"), "viewer", PASSWORD, bad)
+
+
 def test_login_by_json_or_form_sets_a_hardened_session(browser_like: httpx.Client, db: psycopg.Connection,
                                                         live_server: str) -> None:
     name = _user(db, "planner", "310113003")

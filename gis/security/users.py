@@ -23,7 +23,18 @@ from gis.settings import get_settings
 
 #: A user name: letters (any script), digits and . _ - @, 2–64 characters.
 NAME = re.compile(r"^[\w.@-]{2,64}$")
-AREA = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+#: A work-grid code ("310113003001G1", "R001"): letters, digits, _ and -; all-digit codes are region codes.
+WORK_GRID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+
+
+def check_area_code(area: str) -> None:
+    """Format only (whether the area exists is the area scope's business): a region code of 6 (district),
+    9 (street) or 12 (community) digits, or a work-grid code with at least one letter."""
+    if area.isdigit():
+        if len(area) not in (6, 9, 12):
+            raise InvalidInput(f"invalid area {area!r}: a region code has 6, 9 or 12 digits")
+    elif not WORK_GRID.match(area):
+        raise InvalidInput(f"invalid area {area!r}: a region code (6, 9 or 12 digits) or a work-grid code")
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,8 @@ def _check(name: str, role: str, area: str | None) -> None:
         raise InvalidInput(f"invalid user name {name!r}: 2–64 letters, digits or . _ - @")
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r} for a user: use one of {', '.join(ROLES)}")
-    if area is not None and not AREA.match(area):
-        raise InvalidInput(f"invalid area {area!r}: a region code (6, 9 or 12 digits) or a work-grid code")
+    if area is not None:
+        check_area_code(area)
 
 
 def create_user(conn: psycopg.Connection, name: str, role: str, password: str, area: str | None = None) -> int:
