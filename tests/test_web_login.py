@@ -14,10 +14,11 @@ import httpx
 import psycopg
 import pytest
 from browser_kit import ARGS, CHROMIUM, Watched, open_map, screen_xy, shot
+from oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from web_world import ensure_world
 
 from gis.security import users
-from gis.settings import ROOT
+from gis.settings import ROOT, get_settings
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Web-login-2026"
@@ -128,3 +129,36 @@ def test_key_dialog_still_works_and_offers_a_login(page_of: Watched, db: psycopg
     page.locator("#key-input").fill("cg_some-key")
     page.locator("#key-ok").click()
     assert page.evaluate("sessionStorage.getItem('citygrid.apiKey')") == "cg_some-key"
+
+
+def test_single_sign_on_from_the_page(browser: object, live_server: str, live_app: object, database_url: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """统一身份认证: the dialog's link goes to the issuer and back; the page then shows the person."""
+    provider = Provider().start()
+    try:
+        settings = get_settings()
+        for name, value in (("oidc_discovery_url", provider.discovery_url), ("oidc_client_id", CLIENT_ID),
+                            ("oidc_client_secret", CLIENT_SECRET),
+                            ("oidc_redirect_url", f"{live_server}/api/auth/oidc/callback"),
+                            ("oidc_role_map", {"city-planner": "planner"})):
+            monkeypatch.setattr(settings, name, value)
+        live_app.state.services.issuer.reset()
+        provider.next_login = {"sub": "u-77", "preferred_username": "sso-zhou", "roles": ["city-planner"],
+                               "area": "310113003"}
+        ensure_world(database_url)
+        watched = open_map(browser, live_server, path="/?hide=roads")
+        page = watched.page
+        page.locator("#login-button").click()
+        link = page.locator("#login-sso")
+        link.wait_for(state="visible")                               # offered: an issuer is configured
+        link.click()
+        page.wait_for_url(f"{live_server}/?hide=roads", timeout=20_000)   # back where the person was
+        page.wait_for_function("window.citygrid && window.citygrid.ready", timeout=20_000)
+        badge = page.locator("#whoami")
+        badge.wait_for(state="visible")
+        assert "sso-zhou" in badge.inner_text() and "规划员" in badge.inner_text()
+        shot(page, "web-login-04-sso")
+        assert watched.errors == [] and watched.outside == []
+        page.context.close()
+    finally:
+        provider.stop()
