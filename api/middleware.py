@@ -7,6 +7,7 @@ Endpoints may add detail to the audit entry with `request.state.audit = {"target
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -14,7 +15,6 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import APP_CALLS
@@ -98,7 +98,7 @@ class RequestContext:
                     _count_app(scope, app_name, _route_template(scope))
                 # Audit before the client hears of success: a 2xx implies the entry exists.
                 if is_write and 200 <= status < 300 and state.get("principal") is not None:
-                    await run_in_threadpool(_audit, scope, state, status)
+                    await _audit(scope, state, status)
             await send(message)
 
         try:
@@ -148,20 +148,20 @@ def _count_app(scope: Scope, app_name: str, route: str) -> None:
         usage.count(app_name, route)
 
 
-def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
+async def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
+    """Stores the write's audit entry (the app's group-commit writer) before the response starts."""
     principal = state["principal"]
     extra = state.get("audit") or {}
     client = scope.get("client")
+    entry = audit.Entry(
+        actor=principal.actor,
+        action=extra.get("action") or f"{scope['method']} {scope['path']}",
+        target=extra.get("target") or scope["path"],
+        ids=tuple(str(i) for i in extra.get("ids") or ()),
+        remote=client[0] if client else None,
+        detail={"status": status, "request_id": state.get("request_id"), **(extra.get("detail") or {})},
+    )
     try:
-        with scope["app"].state.services.connection() as conn:
-            audit.record(
-                conn,
-                actor=principal.actor,
-                action=extra.get("action") or f"{scope['method']} {scope['path']}",
-                target=extra.get("target") or scope["path"],
-                ids=extra.get("ids"),
-                remote=client[0] if client else None,
-                detail={"status": status, "request_id": state.get("request_id"), **(extra.get("detail") or {})},
-            )
+        await asyncio.wrap_future(scope["app"].state.services.audit.submit(entry))
     except Exception:  # the write succeeded; a lost audit entry is logged loudly, never silent
         audit_log.exception("audit entry could not be written for %s %s", scope["method"], scope["path"])

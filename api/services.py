@@ -27,6 +27,7 @@ from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
+from gis.security import audit
 from gis.security.oidc import Issuer
 from gis.security.usage import Usage
 from gis.settings import get_settings
@@ -45,6 +46,7 @@ class Services:
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
+    audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
     limits: Limiter = field(default_factory=Limiter)  # failed-attempt lock-out per client, token bucket per caller
     issuer: Issuer = field(default_factory=Issuer)    # the OpenID Connect issuer: discovery and JWKS caches
     usage: Usage | None = None        # per-application call counts, flushed to app_calls in batches
@@ -61,6 +63,7 @@ class Services:
             layers=LayerCache(), acquiring=anyio.CapacityLimiter(64),
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
+        services.audit = audit.Writer(services.connection)
         services.usage = Usage(services.connection)
         services.usage.start()
         return services
@@ -68,6 +71,8 @@ class Services:
     async def close(self) -> None:
         if self.usage is not None:
             await anyio.to_thread.run_sync(self.usage.close)
+        if self.audit is not None:
+            self.audit.close()
         await self.ogc.close()
         self.pool.close()
         stop_breaker(self.breaker)

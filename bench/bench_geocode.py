@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import world_dafeng  # noqa: E402
-from bench.harness import load_average, server, throwaway_database  # noqa: E402
+from bench.harness import load_average, server, server_cpu_s, throwaway_database  # noqa: E402
 from geocoder import evaluation as ev  # noqa: E402
 from geocoder.index import ReferenceIndex  # noqa: E402
 from geocoder.match import geocode  # noqa: E402
@@ -68,6 +68,7 @@ def http_figures(url: str, texts: list[str], requests: int, batch_rows: int, see
         rows = [texts[i % len(texts)].replace("\n", " ").replace('"', "") for i in range(batch_rows)]
         body = "\n".join(json.dumps({"id": i, "address": q}, ensure_ascii=False) for i, q in enumerate(rows)).encode()
         t = time.perf_counter()
+        cpu0 = server_cpu_s(base)
         n = 0
         with client.stream("POST", "/api/geocode/batch", content=body,
                            headers={"Content-Type": "application/x-ndjson"}) as r:
@@ -75,8 +76,10 @@ def http_figures(url: str, texts: list[str], requests: int, batch_rows: int, see
             for line in r.iter_lines():
                 n += bool(line)
         bsecs = time.perf_counter() - t
+        cpu = server_cpu_s(base) - cpu0
         print(f"HTTP POST /api/geocode/batch, {batch_rows} NDJSON rows → {n} answers in {bsecs:.2f} s: "
-              f"{batch_rows / bsecs:,.0f} addresses/s")
+              f"{batch_rows / bsecs:,.0f} addresses/s (server CPU {cpu:.2f} s: "
+              f"{batch_rows / max(cpu, 1e-9):,.0f} addresses per CPU-second; load {load_average()})")
     return float(p95), batch_rows / bsecs
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import load_average, server, throwaway_database  # noqa: E402
+from bench.harness import load_average, server, server_cpu_s, throwaway_database  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.security.keys import create_key  # noqa: E402
 
@@ -112,11 +112,14 @@ def main() -> None:
         env = {"CITYGRID_RATE_LIMIT_PER_KEY": "1000000"}
         with server(url, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
             print(f"load average at start: {load_average()}")
+            cpu0 = server_cpu_s(base)
             rps, p99, bad = wrk_post(base, args.duration, key, box)
+            cpu = server_cpu_s(base) - cpu0
             after = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
             audited = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] - audit_before
             print(f"Part 4 POST …/cases/items (wrk -t2 -c16 -d{args.duration}s): {rps:,.0f} req/s, p99 {p99:.1f} ms, "
-                  f"non-2xx {bad}; rows created {after - before:,}, audit entries {audited:,} (goal >= 1,000/s)")
+                  f"non-2xx {bad}; rows created {after - before:,}, audit entries {audited:,} (goal >= 1,000/s); "
+                  f"server CPU {1000 * cpu / max(after - before, 1):.2f} ms per POST")
             day_s = day.strftime("%Y-%m-%d")
             p50, p95, size = latencies(client, f"/ogc/collections/vehicle_tracks/items/{vid}/tgsequence",
                                        {"datetime": f"{day_s}T00:00:00Z/{day_s}T23:59:59.999999Z"}, args.samples)

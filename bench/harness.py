@@ -59,6 +59,24 @@ def server(database_url: str, workers: int = 1, env: dict[str, str] | None = Non
         proc.wait(timeout=30)
 
 
+def server_cpu_s(base: str) -> float:
+    """CPU seconds (user + system) used so far by the server answering at `base` (a `server` above):
+    divided by the requests it answered, the cost of one request whatever else shares the machine."""
+    port = base.rsplit(":", 1)[1]
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"--port" in args and args[args.index(b"--port") + 1] == port.encode():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError):
+            continue
+    return total
+
+
 def create_database(server_url: str, template: str | None = None, prefix: str = "citygrid_bench") -> tuple[str, str]:
     """A fresh database on the same server (optionally a copy of `template`): (admin URL, its URL)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"

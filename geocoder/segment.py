@@ -128,12 +128,17 @@ class Parsed:
     def as_dict(self) -> dict[str, object]:
         """The parts found (no empty ones), for the answer's `segments` (no deep copy: this is per query)."""
         out: dict[str, object] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if v is None or v == [] or v == "" or f.name in ("raw", "text"):
+        values = self.__dict__
+        for name in _SEGMENT_NAMES:
+            v = values[name]
+            if v is None or v == [] or v == "":
                 continue
-            out[f.name] = list(v) if isinstance(v, list) else v
+            out[name] = list(v) if isinstance(v, list) else v
         return out
+
+
+#: The parts `Parsed.as_dict` reports, in field order (raw and text are the query, not parts of it).
+_SEGMENT_NAMES = tuple(f.name for f in fields(Parsed) if f.name not in ("raw", "text"))
 
 
 def strip_regions(text: str, regions: Mapping[str, object], own_cities: tuple[str, ...],

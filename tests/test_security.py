@@ -216,3 +216,50 @@ def test_reads_can_require_a_key(http: httpx.Client, api_keys: dict, monkeypatch
     assert http.get("/api/codes/310113").status_code == 401
     assert http.get("/healthz").status_code == 200
     assert http.get("/api/codes/310113", headers=auth(api_keys["viewer"])).status_code != 401
+
+
+def test_the_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(chain_db: psycopg.Connection) -> None:
+    """Entries that queue while an append waits for the chain's lock go in together, chained in the
+    order they were submitted, and each waiting caller learns its own id."""
+    import contextlib
+
+    url = chain_db.info.dsn
+    password = chain_db.info.password
+
+    @contextlib.contextmanager
+    def connect():
+        with psycopg.connect(url, password=password, autocommit=True) as conn:
+            yield conn
+
+    writer = audit.Writer(connect)
+    holder = psycopg.connect(url, password=password)
+    holder.execute("SELECT pg_advisory_xact_lock(%s)", (audit._LOCK,))  # the chain is busy
+    try:
+        futures = [writer.submit(audit.Entry("tester", "test.batch", "things", (str(i),))) for i in range(50)]
+    finally:
+        holder.rollback()
+        holder.close()
+    ids = [f.result(timeout=30) for f in futures]
+    writer.close()
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    rows = chain_db.execute(
+        "SELECT ids[1], xmin::text FROM audit_log WHERE action = 'test.batch' ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [str(i) for i in range(50)]
+    assert len({r[1] for r in rows}) <= 2          # at most the first entry alone, then the rest in one commit
+    assert audit.verify(chain_db).ok
+
+
+def test_a_failed_batch_reaches_every_waiting_caller() -> None:
+    import contextlib
+
+    @contextlib.contextmanager
+    def broken():
+        raise psycopg.OperationalError("no database")
+        yield
+
+    writer = audit.Writer(broken)
+    futures = [writer.submit(audit.Entry("tester", "test.fail", "things")) for _ in range(3)]
+    for f in futures:
+        with pytest.raises(psycopg.OperationalError):
+            f.result(timeout=10)
+    writer.close()

@@ -130,10 +130,10 @@ async def count(st: OgcState, q: Items, version: int) -> int:
 async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs,
               props: tuple[Prop, ...]) -> tuple[bytes, bytes] | None:
     """The GeoJSON of one feature and its ETag (a digest of the stored row: the validator that Part 4's
-    If-Match compares, gis.io.write.etag_sql), or None."""
+    If-Match compares, Layer.etag_sql), or None."""
     if not id_valid(c, fid):
         return None
-    sql = (f"SELECT {feature_sql(c, tuple(p.name for p in props), crs)}, md5(t::text) FROM {c.from_sql} "
+    sql = (f"SELECT {feature_sql(c, tuple(p.name for p in props), crs)}, {c.etag_sql} FROM {c.from_sql} "
            f"WHERE {c.base_where} AND {c.id_sql} = %s")
     row = await st.fetchone(sql, [_id_param(c, fid)])
     return (row[0], row[1]) if row else None
@@ -149,7 +149,7 @@ async def versions(st: OgcState) -> dict[str, int]:
     (kept on the OGC state, noted as stale), so that collection documents cached at those versions
     still answer."""
     try:
-        rows = await st.fetchall("SELECT table_name, version FROM ogc_changes")
+        rows = await st.fetchall("SELECT table_name, sum(version)::bigint FROM ogc_changes GROUP BY 1")
     except DatabaseUnavailable:
         if st.last_versions is None:
             raise

@@ -517,11 +517,11 @@ class ApiKey(Base):
     vehicles: Mapped[list[str]] = text_array()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    app: Mapped[str | None] = mapped_column(Text)  # the application using the key (NULL: its name), 0013
+    app: Mapped[str | None] = mapped_column(Text)  # the application using the key (NULL: its name), 0014
 
 
 class User(Base):
-    """A person's account (migration 0013): local (argon2id password) or made by single sign-on."""
+    """A person's account (migration 0014): local (argon2id password) or made by single sign-on."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -544,7 +544,7 @@ class User(Base):
 
 
 class LoginSession(Base):
-    """A login session (0013), keyed by the SHA-256 of its cookie; its CSRF token; its times."""
+    """A login session (0014), keyed by the SHA-256 of its cookie; its CSRF token; its times."""
 
     __tablename__ = "sessions"
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -558,7 +558,7 @@ class LoginSession(Base):
 
 
 class OidcPending(Base):
-    """A single sign-on in flight (0013): state → PKCE verifier and nonce, consumed by the callback."""
+    """A single sign-on in flight (0014): state → PKCE verifier and nonce, consumed by the callback."""
 
     __tablename__ = "oidc_pending"
     state: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -569,7 +569,7 @@ class OidcPending(Base):
 
 
 class AppCalls(Base):
-    """Calls per application, route template and day (0013), added to in batches by the server."""
+    """Calls per application, route template and day (0014), added to in batches by the server."""
 
     __tablename__ = "app_calls"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -633,6 +633,7 @@ class OgcChange(Base):
 
     __tablename__ = "ogc_changes"
     table_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -645,6 +646,7 @@ class HeatRollup(Base):
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     part: Mapped[str] = mapped_column(Text, primary_key=True)
     period: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     n: Mapped[int] = mapped_column(BigInteger)
     w: Mapped[float] = mapped_column(Double)
 
@@ -966,4 +968,5 @@ class CaseStatsRollup(Base):
     dim: Mapped[str] = mapped_column(Text, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     val: Mapped[str] = mapped_column(Text, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")  # stripe (0013)
     n: Mapped[int] = mapped_column(BigInteger)

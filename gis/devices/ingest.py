@@ -16,18 +16,17 @@ silent for longer than its `offline_after_s` (default 2 h) gets an offline alarm
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gis import intake
 from gis.catalog.vocab import DEVICE_ALARM_KINDS
-from gis.errors import InvalidInput, TooLarge
+from gis.errors import InvalidInput
 from gis.fences import alarms as alarm_store
 
 MAX_READINGS = 50_000
@@ -35,7 +34,6 @@ FUTURE_SLACK_S = 300.0
 MAX_AGE_S = 366 * 86400.0
 DEFAULT_OFFLINE_S = 7200.0
 MAX_ERRORS_LISTED = 1000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REASONS = {
     "invalid_reading": "not an object with device_id, ts and metric/value (or values) of the right types",
@@ -59,37 +57,9 @@ class Reading:
     us: int = 0      # ts as microseconds since the epoch (stored as a binary int8 array)
 
 
-def _ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo is not None else None
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def parse(body: bytes | list[Any], now: datetime) -> tuple[int, list[Reading], dict[int, tuple[str, str]]]:
     """(objects received, well-formed readings, {index: (reason, detail)}); a malformed body is a 400."""
-    if isinstance(body, bytes | bytearray | memoryview):
-        try:
-            items = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"body is not JSON: {exc}") from exc
-    else:
-        items = body
-    if isinstance(items, dict) and isinstance(items.get("readings"), list):
-        items = items["readings"]
-    if not isinstance(items, list):
-        raise InvalidInput("body: expected a JSON array of readings")
-    if len(items) > MAX_READINGS:
-        raise TooLarge(f"{len(items)} readings in one request; send at most {MAX_READINGS}")
+    items = intake.json_array(body, "readings", MAX_READINGS)
     out: list[Reading] = []
     bad: dict[int, tuple[str, str]] = {}
     lo, hi = now - timedelta(seconds=MAX_AGE_S), now + timedelta(seconds=FUTURE_SLACK_S)
@@ -97,7 +67,7 @@ def parse(body: bytes | list[Any], now: datetime) -> tuple[int, list[Reading], d
         if not isinstance(r, dict) or not isinstance(r.get("device_id"), str) or not r["device_id"]:
             bad[i] = ("invalid_reading", "device_id missing or not a string")
             continue
-        ts = _ts(r.get("ts"))
+        ts = intake.instant(r.get("ts"))
         if ts is None:
             bad[i] = ("invalid_timestamp", f"ts {str(r.get('ts'))[:40]!r}")
             continue
@@ -108,12 +78,11 @@ def parse(body: bytes | list[Any], now: datetime) -> tuple[int, list[Reading], d
             bad[i] = ("stale_timestamp", f"{ts.isoformat()} is more than a year old")
             continue
         pairs = r.get("values") if isinstance(r.get("values"), dict) else {r.get("metric"): r.get("value")}
-        vals = [(m, _num(v)) for m, v in pairs.items()]
+        vals = [(m, intake.number(v, finite=True)) for m, v in pairs.items()]
         if not vals or any(not isinstance(m, str) or not m or v is None for m, v in vals):
             bad[i] = ("invalid_reading", "metric must be a name and value a finite number")
             continue
-        delta = ts - EPOCH
-        us = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        us = intake.epoch_us(ts)
         out += [Reading(i, r["device_id"], m, ts, v, us) for m, v in vals]
     return len(items), out, bad
 

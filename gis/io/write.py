@@ -192,14 +192,9 @@ def _targets(p: Prepared) -> list[tuple[str, str | None, Any]]:
     return out
 
 
-#: What a write answers: the feature id and the ETag of the stored row (see etag_sql).
-RETURNING = "RETURNING t.{id}::text, md5(t::text)"
-
-
-def etag_sql(alias: str = "t") -> str:
-    """The ETag of a stored row: a digest of its whole text form, so any change of any column (a
-    trigger's included) changes it, and GET, PUT and PATCH agree without a version column."""
-    return f"md5({alias}::text)"
+def returning(layer: Layer) -> str:
+    """What a write answers: the feature id and the ETag of the stored row (Layer.etag_sql)."""
+    return f"RETURNING t.{layer.id_column}::text, {layer.etag_sql}"
 
 
 def insert_sql(p: Prepared) -> tuple[str, list]:
@@ -213,7 +208,7 @@ def insert_sql(p: Prepared) -> tuple[str, list]:
             params.append(value)
     layer = p.spec.layer
     sql = (f"INSERT INTO {layer.table} AS t ({', '.join(cols)}) VALUES ({', '.join(exprs)}) "
-           + RETURNING.format(id=layer.id_column))
+           + returning(layer))
     return sql, params
 
 
@@ -227,7 +222,7 @@ def update_sql(p: Prepared, fid: object) -> tuple[str, list]:
             params.append(value)
     layer = p.spec.layer
     sql = (f"UPDATE {layer.table} AS t SET {', '.join(sets)} WHERE t.{layer.id_column} = %s "
-           + RETURNING.format(id=layer.id_column))
+           + returning(layer))
     return sql, [*params, fid]
 
 
@@ -238,7 +233,7 @@ def current_sql(layer: Layer) -> str:
     pairs = ", ".join(f"'{f.column}', " + (f"ST_AsText(t.{f.column})" if f.type == "wkt" else f"t.{f.column}")
                       for f in spec.fields)
     geom = "t.geom" if spec.geometry else "NULL::geometry"
-    return (f"SELECT {etag_sql()}, jsonb_build_object({pairs})::text, {geom}::text, ST_AsGeoJSON({geom}, 15)::text "
+    return (f"SELECT {layer.etag_sql}, jsonb_build_object({pairs})::text, {geom}::text, ST_AsGeoJSON({geom}, 15)::text "
             f"FROM {layer.table} AS t WHERE t.{layer.id_column} = %s FOR UPDATE")
 
 

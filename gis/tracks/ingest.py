@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import orjson
 import psycopg
 
 from gis import crs as gcrs
-from gis.errors import InvalidInput, TooLarge
+from gis import intake
+from gis.errors import InvalidInput
 from gis.fences.engine import engine
 from gis.fences.evaluator import Fixes
 
@@ -35,7 +35,6 @@ GPS_SLACK_M = 50.0           # two fixes' worth of GPS error, not counted as tra
 FUTURE_SLACK_S = 300.0       # device clocks run a little fast
 MAX_AGE_S = 366 * 86400.0    # "years old": older than a year is refused
 MAX_ERRORS_LISTED = 1000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REASONS = {
     "invalid_fix": "not an object with vehicle_id, ts, lon and lat of the right types",
@@ -72,39 +71,13 @@ class Batch:
 
 
 def _ts_us(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        return None
-    delta = dt - EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+    dt = intake.instant(value)
+    return None if dt is None else intake.epoch_us(dt)
 
 
 def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
     """Parses the JSON array; per-fix problems become reasons, a malformed body an InvalidInput."""
-    if isinstance(body, bytes | bytearray | memoryview):
-        try:
-            fixes = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"body is not JSON: {exc}") from exc
-    else:
-        fixes = body
-    if isinstance(fixes, dict) and isinstance(fixes.get("fixes"), list):
-        fixes = fixes["fixes"]
-    if not isinstance(fixes, list):
-        raise InvalidInput("body: expected a JSON array of fixes")
-    if len(fixes) > MAX_FIXES:
-        raise TooLarge(f"{len(fixes)} fixes in one request; send at most {MAX_FIXES}")
+    fixes = intake.json_array(body, "fixes", MAX_FIXES)
     n = len(fixes)
     fast = _parse_fast(fixes, default_crs)
     if fast is not None:
@@ -122,7 +95,7 @@ def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
             b.reject(i, "invalid_fix", "not an object")
             continue
         v = f.get("vehicle_id")
-        x, y = _num(f.get("lon")), _num(f.get("lat"))
+        x, y = intake.number(f.get("lon")), intake.number(f.get("lat"))
         if not isinstance(v, str | int) or isinstance(v, bool) or x is None or y is None:
             missing = [k for k in ("vehicle_id", "ts", "lon", "lat") if f.get(k) is None]
             b.reject(i, "invalid_fix",
@@ -135,12 +108,12 @@ def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
         vid[i], ts[i], lon[i], lat[i] = str(v), t, x, y
         s = f.get("speed_kmh")
         if s is not None:
-            s = _num(s)
+            s = intake.number(s)
             if s is None or s < 0 or not math.isfinite(s):
                 b.reject(i, "invalid_fix", f"speed_kmh {f.get('speed_kmh')!r} is not a speed")
                 continue
             speed[i] = s
-        h = _num(f.get("heading"))
+        h = intake.number(f.get("heading"))
         if h is not None:
             heading[i] = h
         crs_of[i] = f.get("crs") or default_crs

@@ -1,21 +1,21 @@
 """Users, sessions, pending OIDC logins, application names of keys and per-application call counts (issue 17).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from alembic import op
 
 from gis.db.sqlfiles import read_sql
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(read_sql("0013_users_sessions.sql"))
+    op.execute(read_sql("0014_users_sessions.sql"))
 
 
 def downgrade() -> None:
