@@ -1,107 +1,106 @@
-"""Who may call what: API keys in the `X-API-Key` header, resolved to a role.
+"""Who may call what: an API key (`X-API-Key`), a bearer JWT of the configured issuer
+(`Authorization: Bearer`), or a login session (cookie), each resolved to a `Principal` with a role.
 
 `require_role("planner")` guards a write; it also records the principal on the request so that the
-audit middleware can say who did it. Failed attempts are limited per client address, and each key
-gets a token bucket.
+audit middleware can say who did it. Failed attempts are limited per client address and each caller gets
+a token bucket (api/limits.py, on `app.state.services.limits`).
+
+Cookie-authenticated writes must carry the session's CSRF token in the `X-CSRF-Token` header (a
+synchronizer token kept in the session row; the page reads it from the `citygrid_csrf` cookie or the
+login answer). Keys and bearer tokens are never sent by a browser on its own, so they need none.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import hmac
 from collections.abc import Callable
+from contextlib import nullcontext
 
+import psycopg
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from gis.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
+from gis.errors import Forbidden, InvalidInput, Unauthorized
+from gis.security import audit, oidc, sessions
 from gis.security.keys import ANONYMOUS, Principal, authenticate
 from gis.security.scope import Area
 from gis.settings import get_settings
-from gis.stream.shared import limits
 
 HEADER = "X-API-Key"
+SESSION_COOKIE = "citygrid_session"
+CSRF_COOKIE = "citygrid_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class _Limiter:
-    """Failure counter and token buckets: in this process by default; shared through Redis by every worker
-    process and machine when `redis_url` is set (gis.stream.shared)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}
-        self._buckets: dict[int, tuple[float, float]] = {}
-
-    def reset(self) -> None:
-        if (shared := limits()) is not None:
-            shared.reset()
-        with self._lock:
-            self._failures.clear()
-            self._buckets.clear()
-
-    def check_locked(self, client: str) -> None:
-        settings = get_settings()
-        if (shared := limits()) is not None:
-            if shared.locked(client):
-                raise RateLimited(f"too many failed key attempts from {client}; try again later")
-            return
-        with self._lock:
-            count, since = self._failures.get(client, (0, 0.0))
-            if count >= settings.auth_max_failures and time.monotonic() - since < settings.auth_lockout_s:
-                raise RateLimited(f"too many failed key attempts from {client}; try again later")
-
-    def failed(self, client: str) -> None:
-        settings = get_settings()
-        if (shared := limits()) is not None:
-            shared.failed(client)
-            return
-        with self._lock:
-            count, since = self._failures.get(client, (0, time.monotonic()))
-            if time.monotonic() - since >= settings.auth_lockout_s:
-                count, since = 0, time.monotonic()
-            self._failures[client] = (count + 1, since)
-
-    def spend(self, key_id: int) -> None:
-        rate = get_settings().rate_limit_per_key
-        if (shared := limits()) is not None:
-            if not shared.spend(key_id):
-                raise RateLimited(f"rate limit of {rate:g} requests/s for this key exceeded")
-            return
-        burst = rate * 2
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
-            if tokens < 1:
-                raise RateLimited(f"rate limit of {rate:g} requests/s for this key exceeded")
-            self._buckets[key_id] = (tokens - 1, now)
-
-
-limiter = _Limiter()
-
-
-def _client(request: Request) -> str:
+def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def note_failure(request: Request, client: str, what: str, conn: psycopg.Connection | None = None) -> None:
+    """Counts a failed attempt of `client`; the failure that locks it out goes to the audit log (on `conn`
+    when the caller holds one, so as not to take a second pooled connection)."""
+    services = request.app.state.services
+    if services.limits.failed(client):
+        s = get_settings()
+        detail = {"after": s.auth_max_failures, "for_s": s.auth_lockout_s, "last": what}
+        with nullcontext(conn) if conn is not None else services.connection() as held:
+            audit.record(held, f"client:{client}", "auth.lockout", "clients", [client], remote=client, detail=detail)
+
+
 def principal_from(request: Request, *, required: bool) -> Principal:
-    """The caller's principal; anonymous when no key is sent and none is required."""
+    """The caller's principal; anonymous when no credential is sent and none is required.
+
+    An ended session, or a cookie-authenticated write without its CSRF token, counts as no credential on
+    an open read (the page keeps working) and is refused where one is required.
+    """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    secret = request.headers.get(HEADER)
-    client = _client(request)
-    if not secret:
+    services = request.app.state.services
+    limits = services.limits
+    client = client_of(request)
+    if secret := request.headers.get(HEADER):
+        limits.check_locked(client)
+        with services.connection() as conn:
+            principal = authenticate(conn, secret)
+        if principal is None:
+            note_failure(request, client, "api key")
+            raise Unauthorized("the API key is unknown or revoked")
+    elif token := _bearer(request):
+        limits.check_locked(client)
+        try:
+            principal = oidc.bearer_principal(services.issuer, token)
+        except Unauthorized:
+            note_failure(request, client, "bearer token")
+            raise
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        with services.connection() as conn:
+            session = sessions.lookup(conn, cookie)
+        if session is None:
+            if required:
+                raise Unauthorized("the login session has ended (logged out or timed out); log in again")
+            return ANONYMOUS
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+                if required:
+                    raise Forbidden(f"a write with a login session needs the session's CSRF token in the {CSRF_HEADER} "
+                                    "header")
+                return ANONYMOUS
+        principal = session.principal
+        request.state.session = session
+    else:
         if required:
-            raise Unauthorized(f"this request needs an API key in the {HEADER} header")
+            raise Unauthorized(f"this request needs an API key in the {HEADER} header, a bearer token or a login")
         return ANONYMOUS
-    limiter.check_locked(client)
-    with request.app.state.services.connection() as conn:
-        principal = authenticate(conn, secret)
-    if principal is None:
-        limiter.failed(client)
-        raise Unauthorized("the API key is unknown or revoked")
-    limiter.spend(principal.key_id)  # type: ignore[arg-type]
+    limits.spend(principal.bucket)
     request.state.principal = principal
     if principal.area is not None:
         attach_area(request, principal, conn=None)
@@ -164,20 +163,26 @@ def read_scope(request: Request, layer) -> Area | None:
 
 
 def require_role(role: str, *, device: bool = False) -> Callable[[Request], Principal]:
-    """A dependency admitting keys of `role` or above (and `device` keys too when `device=True`)."""
+    """A dependency admitting callers of `role` or above (and `device` keys too when `device=True`)."""
 
     def dependency(request: Request) -> Principal:
         principal = principal_from(request, required=True)
         if principal.has_role(role) or (device and principal.role == "device"):
             return principal
         raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
-                        f"the key has {principal.role!r}")
+                        f"the caller has {principal.role!r}")
 
     return dependency
 
 
-#: Paths that stay open even when reads need a key (probes and the page itself).
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/")
+#: Paths that stay open even when reads need a key (probes, the page itself, and logging in).
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/", "/api/auth/login", "/api/auth/oidc/login",
+              "/api/auth/oidc/callback")
+
+
+def sends_credentials(request: Request) -> bool:
+    return bool(request.headers.get(HEADER) or request.headers.get("authorization")
+                or SESSION_COOKIE in request.cookies)
 
 
 def _open_collection(path: str) -> bool:
@@ -192,12 +197,12 @@ def _open_collection(path: str) -> bool:
 
 
 async def optional_principal(request: Request) -> Principal:
-    """App-wide: anonymous unless a key is sent or `read_requires_key` is set (then the key must be valid).
+    """App-wide: anonymous unless a credential is sent or `read_requires_key` is set (then it must be valid).
 
-    Async, and without a database round trip for keyless reads, so that open hot paths pay nothing.
+    Async, and without a database round trip for reads without credentials, so that open hot paths pay nothing.
     """
     path = request.url.path
     required = get_settings().read_requires_key and path not in OPEN_PATHS and not _open_collection(path)
-    if not required and not request.headers.get(HEADER):
+    if not required and not sends_credentials(request):
         return ANONYMOUS
     return await run_in_threadpool(principal_from, request, required=required)

@@ -21,3 +21,6 @@ def count_ingest(answer: dict[str, Any], events: list[dict[str, Any]]) -> None:
         FIXES_REJECTED.labels(reason).inc(n)
     for event in events:
         ALARM_EVENTS.labels(str(event.get("kind", "unknown")), str(event.get("op", "unknown"))).inc()
+#: Calls per application (API keys name one; bearer tokens their client) and route template: both label sets
+#: are bounded (applications are made by an administrator, routes are the app's templates).
+APP_CALLS = Counter("citygrid_app_calls_total", "Requests of other systems, by application and route", ["app", "route"])

@@ -31,6 +31,19 @@ class WhoAmI(Open):
                                                "null: the whole city")
     area_kind: str | None = Field(None, description="district, street, community or the work-grid kind")
     area_name: str | None = Field(None, description="the area's name")
+    user: str | None = Field(default=None, description="the person of a login session or bearer token")
+    app: str | None = Field(default=None, description="the application of an API key or a machine client's token")
+    via: str | None = Field(default=None, description="key, session or bearer")
+    csrf: str | None = Field(default=None, description="login sessions: the token to send in X-CSRF-Token on writes")
+
+
+class LoginAnswer(Open):
+    name: str
+    role: str
+    area: str | None = None
+    csrf: str = Field(description="send it back in the X-CSRF-Token header of every write of this session")
+    idle_timeout_s: int
+    absolute_timeout_s: int
 
 
 class AlarmKind(Open):

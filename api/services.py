@@ -21,13 +21,16 @@ import psycopg
 from fastapi import Depends, Request
 
 from api.jobs import ImportJobs
+from api.limits import Limiter
 from api.ogc.state import OgcState
 from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.security import audit
+from gis.security.oidc import Issuer
 from gis.security.scope import Areas
+from gis.security.usage import Usage
 from gis.settings import get_settings
 from layers.cache import LayerCache
 
@@ -46,6 +49,9 @@ class Services:
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
     audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
     areas: Areas = field(default_factory=Areas)  # principals' areas, resolved once (gis/security/scope.py)
+    limits: Limiter = field(default_factory=Limiter)  # failed-attempt lock-out per client, token bucket per caller
+    issuer: Issuer = field(default_factory=Issuer)    # the OpenID Connect issuer: discovery and JWKS caches
+    usage: Usage | None = None        # per-application call counts, flushed to app_calls in batches
 
     @classmethod
     async def start(cls) -> Services:
@@ -60,9 +66,13 @@ class Services:
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
         services.audit = audit.Writer(services.connection)
+        services.usage = Usage(services.connection)
+        services.usage.start()
         return services
 
     async def close(self) -> None:
+        if self.usage is not None:
+            await anyio.to_thread.run_sync(self.usage.close)
         if self.audit is not None:
             self.audit.close()
         await self.ogc.close()

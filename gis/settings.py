@@ -82,6 +82,54 @@ class Settings(BaseSettings):
     rate_limit_per_key: float = 200.0
     cors_origins: list[str] = Field(default_factory=list)
 
+    # People (issue 17): local accounts and server-side sessions (gis/security/users.py, sessions.py).
+    #: A session ends after this long without a request, and this long after login whatever happens.
+    session_idle_s: int = 1800
+    session_absolute_s: int = 12 * 3600
+    #: Failed logins in a row before the account is locked for `login_lockout_s` (per account; the
+    #: per-client lock-out of `auth_max_failures` counts failed logins too).
+    login_max_failures: int = 5
+    login_lockout_s: int = 900
+    #: Password rules: at least this many characters, of at least `password_min_classes` of the four
+    #: classes (lower case, upper case, digits, other), not containing the user name.
+    password_min_length: int = 10
+    password_min_classes: int = 3
+    #: argon2id cost: OWASP's recommended minimum (m=19 MiB, t=2, p=1); login p95 is measured by
+    #: bench/bench_login.py. A changed cost applies to each account at its next login (rehashed then).
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    #: Always mark the session cookie Secure (otherwise it is Secure when the request came over https,
+    #: directly or through a proxy that says X-Forwarded-Proto: https).
+    session_cookie_secure: bool = False
+
+    # Single sign-on (OpenID Connect). Off while `oidc_discovery_url` is unset.
+    #: The issuer's discovery document, e.g. https://idp.example/.well-known/openid-configuration.
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    #: Where the issuer sends the browser back: this server's /api/auth/oidc/callback as seen by the browser.
+    oidc_redirect_url: str | None = None
+    oidc_scopes: str = "openid profile"
+    #: Audiences accepted in bearer tokens of machine clients (default: the client id).
+    oidc_audiences: list[str] = Field(default_factory=list)
+    #: The claim holding the user's role(s) (a string or a list) and how its values map to roles; the
+    #: highest mapped role wins. A token none of whose values maps is refused (403): no mapping, no role.
+    oidc_role_claim: str = "roles"
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    #: The claim holding the area (a region or work-grid code); `oidc_area_map` optionally renames its values.
+    oidc_area_claim: str = "area"
+    oidc_area_map: dict[str, str] = Field(default_factory=dict)
+    #: The claim that names the person (falls back to `sub`).
+    oidc_name_claim: str = "preferred_username"
+    #: Seconds the discovery document and JWKS are kept (an unknown `kid` refetches the JWKS at once).
+    oidc_cache_s: int = 3600
+    #: Clock skew tolerated on exp/nbf/iat.
+    oidc_leeway_s: int = 30
+
+    # Application keys (数据交换 监控): per-application call counts are flushed to `app_calls` this often.
+    usage_flush_s: float = 10.0
+
     # Web map: an optional raster basemap under the district's own layers. Off by default, so that no
     # request leaves the machine. A 天地图 key adds its WMTS vector map (CGCS2000, no offset); or give
     # XYZ/WMTS URL templates with {z}/{x}/{y} of a WGS84/CGCS2000 basemap (GCJ-02 ones would be shifted).

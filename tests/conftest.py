@@ -123,15 +123,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The apps of the live servers of this session (their process state is reset between tests).
+_LIVE_APPS: list[object] = []
+
+
 @pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[str]:
+def live_app(database_url: str) -> object:
+    """The FastAPI app the live server runs (tests reach its process state: `app.state.services`)."""
+    from api.app import create_app
+
+    app = create_app()
+    _LIVE_APPS.append(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: object) -> Iterator[str]:
     """A real HTTP server (uvicorn in a thread) on the test database; yields its base URL."""
     import uvicorn
 
-    from api.app import create_app
-
     port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -157,9 +169,10 @@ def http(live_server: str) -> Iterator[httpx.Client]:  # noqa: F821
 def _fresh_auth_limits() -> Iterator[None]:
     """Tests share 127.0.0.1: one test's deliberate bad keys must not lock the others out."""
     yield
-    from api.auth import limiter
-
-    limiter.reset()
+    for app in _LIVE_APPS:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            services.limits.reset()
 
 
 @pytest.fixture(scope="session")

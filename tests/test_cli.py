@@ -9,7 +9,7 @@ from gis.cli import CORE_COMMANDS, create_app, register_all
 
 #: Outside tools and the README drive these names; a change here is a breaking change.
 COMMANDS = ["import", "export", "backup", "restore", "geocode", "serve", "fence-worker", "broker", "cluster"]
-GROUPS = ["db", "demo", "grids", "keys", "audit", "report", "batch"]
+GROUPS = ["db", "demo", "grids", "keys", "users", "audit", "report", "batch"]
 
 
 def test_root_command_lists_every_command_and_group() -> None:

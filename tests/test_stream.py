@@ -266,6 +266,6 @@ def test_lock_out_and_rate_limit_are_shared_by_server_processes(database_url, ap
             assert httpx.get(a + "/api/auth/whoami", headers={"X-API-Key": "cg_wrong"}).status_code == 401
         r.delete(*r.scan_iter("citygrid:bucket:*"))
         locked = httpx.get(b + "/api/auth/whoami", headers={"X-API-Key": api_keys["viewer"]})
-        assert locked.status_code == 429 and "failed key attempts" in locked.json()["detail"]
+        assert locked.status_code == 429 and "too many failed attempts" in locked.json()["detail"]
     r.flushall()
     r.close()

@@ -6,11 +6,11 @@ ASGI middleware sits inside RequestContext (request ids, metrics and access log 
 for a plain anonymous GET of one of these paths, calls the very same endpoint function that the
 FastAPI route would call, with a Starlette `Request`: the answers are identical by construction.
 
-Anything unusual goes the normal way: another method, a `root_path`, an API key (or reads that need
-one), an HTML request (`f=html` or a browser's Accept header). An endpoint that raises (bad
-parameter, unknown collection, missing feature, database trouble) is simply re-run through the
-normal stack, whose exception handlers shape the error answer; reads have no side effects, so the
-second run only costs time on the error path.
+Anything unusual goes the normal way: another method, a `root_path`, a credential (API key, bearer token,
+login session cookie; or reads that need one), an HTML request (`f=html` or a browser's Accept header).
+An endpoint that raises (bad parameter, unknown collection, missing feature, database trouble) is simply
+re-run through the normal stack, whose exception handlers shape the error answer; reads have no side
+effects, so the second run only costs time on the error path.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class OgcFastPath:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers") or ():
-            if name == b"x-api-key" or (name == b"accept" and b"html" in value):
+            if (name in (b"x-api-key", b"authorization") or (name == b"accept" and b"html" in value)
+                    or (name == b"cookie" and b"citygrid_session=" in value)):
                 await self.app(scope, receive, send)
                 return
         found = _match(scope["path"])

@@ -129,7 +129,9 @@ def config() -> JSONResponse:
     attribution = settings.web_basemap_attribution or ("© 天地图" if settings.tianditu_key else "")
     return JSONResponse(
         {"basemap": {"tiles": tiles, "attribution": attribution}, "basemaps": basemaps(settings),
-         "storage_srid": 4490, "timezone": settings.timezone},
+         "storage_srid": 4490, "timezone": settings.timezone,
+         # the login dialog offers single sign-on when an issuer is configured
+         "auth": {"password": True, "sso": bool(settings.oidc_discovery_url and settings.oidc_client_id)}},
         headers={"Cache-Control": REVALIDATE},
     )
 

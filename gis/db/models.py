@@ -528,6 +528,65 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     area: Mapped[str | None] = mapped_column(Text)  # region or work-grid code the key is limited to (0015)
+    app: Mapped[str | None] = mapped_column(Text)  # the application using the key (NULL: its name), 0016
+
+
+class User(Base):
+    """A person's account (migration 0016): local (argon2id password) or made by single sign-on."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'inspector', 'planner', 'admin')", name="users_role"),
+        CheckConstraint("source IN ('local', 'oidc')", name="users_source"),
+        CheckConstraint("source <> 'local' OR password_hash IS NOT NULL", name="users_local_has_password"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    area: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, server_default="local")
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    failed_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginSession(Base):
+    """A login session (0016), keyed by the SHA-256 of its cookie; its CSRF token; its times."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remote: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+
+
+class OidcPending(Base):
+    """A single sign-on in flight (0016): state → PKCE verifier and nonce, consumed by the callback."""
+
+    __tablename__ = "oidc_pending"
+    state: Mapped[str] = mapped_column(Text, primary_key=True)
+    verifier: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str] = mapped_column(Text)
+    return_to: Mapped[str] = mapped_column(Text, server_default="/")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AppCalls(Base):
+    """Calls per application, route template and day (0016), added to in batches by the server."""
+
+    __tablename__ = "app_calls"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    app: Mapped[str] = mapped_column(Text, primary_key=True)
+    route: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class AuditEntry(Base):

@@ -53,7 +53,7 @@ class SharedLimits:
         pipe.expire(key, get_settings().auth_lockout_s, nx=True)
         pipe.execute()
 
-    def spend(self, key_id: int) -> bool:
+    def spend(self, key_id: int | str) -> bool:
         rate = get_settings().rate_limit_per_key
         return bool(self._spend(keys=[f"{self.prefix}:bucket:{key_id}"], args=[rate, rate * 2]))
 

@@ -1,6 +1,7 @@
 // Talking to the CityGrid server: which endpoints exist (read once from /openapi.json, so that a
 // missing capability is a message on the page rather than a failed request), JSON helpers, and the
-// API key for writes, asked for once and kept in sessionStorage.
+// credentials of writes: the login session (cookie + CSRF token, see session.js) or else an API key,
+// asked for once and kept in sessionStorage.
 import { $ } from './ui.js';
 
 const KEY_STORE = 'citygrid.apiKey';
@@ -80,10 +81,29 @@ export async function getJSON(url, options = {}) {
   return parse(response);
 }
 
+/** The CSRF token of the login session (its cookie is readable by the page; the session cookie is not). */
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)citygrid_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+/** Forgets a session the server has ended (timed out): the page shows it logged out. */
+export function dropSession() {
+  document.cookie = 'citygrid_csrf=; Max-Age=0; path=/; SameSite=Lax';
+  window.dispatchEvent(new CustomEvent('citygrid:session'));
+}
+
+// The login dialog (session.js registers it: api.js stays free of the page's panels).
+let loginPrompt = async () => false;
+export function setLoginPrompt(fn) { loginPrompt = fn; }
+
 export function storedKey() { return sessionStorage.getItem(KEY_STORE) || ''; }
 export function forgetKey() { sessionStorage.removeItem(KEY_STORE); }
 
-/** Asks for an API key in the dialog; resolves to the key or '' when cancelled. */
+/** Marker answered by askKey when the person chose to log in with an account instead. */
+export const LOGIN_INSTEAD = '\u0000login';
+
+/** Asks for an API key in the dialog; resolves to the key, '' when cancelled, or LOGIN_INSTEAD. */
 export function askKey(reason) {
   const dialog = $('#key-dialog');
   const input = $('#key-input');
@@ -91,6 +111,7 @@ export function askKey(reason) {
   input.value = storedKey();
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => {
+      if (dialog.returnValue === 'login') { resolve(LOGIN_INSTEAD); return; }
       const key = dialog.returnValue === 'ok' ? input.value.trim() : '';
       if (key) sessionStorage.setItem(KEY_STORE, key);
       resolve(key);
@@ -100,12 +121,30 @@ export function askKey(reason) {
   });
 }
 
-const ROLE_NAMES = { viewer: '浏览员', inspector: '巡查员', planner: '规划员', admin: '管理员' };
+export const ROLE_NAMES = { viewer: '浏览员', inspector: '巡查员', planner: '规划员', admin: '管理员', device: '设备' };
 
-/** A write with the stored key; asks for one first, and again once when the server refuses it. */
+/** A write with the login session: the cookie goes by itself, the CSRF token in its header. */
+async function sendWithSession(method, url, body) {
+  const headers = { 'X-CSRF-Token': csrfToken(), Accept: 'application/json, application/geo+json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** A write: with the login session when logged in (and no key was chosen), else with the stored key; asks
+ * for a key (or a login) first, and again once when the server refuses it. */
 export async function send(method, url, body, { role = 'planner' } = {}) {
-  const why = `此操作需要“${ROLE_NAMES[role] || role}”或更高角色的 API 密钥（X-API-Key）。密钥只保存在本次浏览会话中。`;
+  const why = `此操作需要“${ROLE_NAMES[role] || role}”或更高角色的 API 密钥（X-API-Key），或以相应角色的账号登录。密钥只保存在本次浏览会话中。`;
+  if (csrfToken() && !storedKey()) {
+    const response = await sendWithSession(method, url, body);
+    if (response.status !== 401) return parse(response);
+    dropSession(); // timed out or logged out elsewhere: log in again (or give a key)
+    if (await loginPrompt('登录已超时或已退出，请重新登录。')) return parse(await sendWithSession(method, url, body));
+  }
   let key = storedKey() || await askKey(why);
+  if (key === LOGIN_INSTEAD) {
+    if (await loginPrompt(why)) return parse(await sendWithSession(method, url, body));
+    throw new ApiError(401, 'no_login', '未登录，操作已取消');
+  }
   if (!key) throw new ApiError(401, 'no_key', '未提供 API 密钥，操作已取消');
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const headers = { 'X-API-Key': key, Accept: 'application/json, application/geo+json' };
@@ -115,6 +154,10 @@ export async function send(method, url, body, { role = 'planner' } = {}) {
       forgetKey();
       const detail = await response.json().catch(() => ({}));
       key = await askKey(`${response.status === 401 ? '密钥无效或已吊销' : '密钥角色不足'}：${detail.detail || ''}。${why}`);
+      if (key === LOGIN_INSTEAD) {
+        if (await loginPrompt(why)) return parse(await sendWithSession(method, url, body));
+        throw new ApiError(401, 'no_login', '未登录，操作已取消');
+      }
       if (!key) throw new ApiError(response.status, 'no_key', '未提供有效的 API 密钥，操作已取消');
       continue;
     }

@@ -7,7 +7,7 @@ import './style.css';
 import { initAnalysis } from './analysis.js';
 import { baseStyle, initBasemaps } from './basemaps.js';
 import { initCameras } from './cameras.js';
-import { askKey, discover, collection, getJSON } from './api.js';
+import { LOGIN_INSTEAD, askKey, discover, collection, getJSON } from './api.js';
 import { initFences } from './fences.js';
 import { initIdentify } from './identify.js';
 import { addDistrictLayers, buildTree, state } from './layers.js';
@@ -19,6 +19,7 @@ import { initScenes } from './scenes.js';
 import { initSearch } from './search.js';
 import { initShops } from './shops.js';
 import { initSnapshot } from './snapshot.js';
+import { askLogin, initSession } from './session.js';
 import { initStats } from './stats.js';
 import { $, keepPopupsOnScreen, setTimeZone, toast } from './ui.js';
 import { initWorkflows } from './workflows.js';
@@ -42,7 +43,8 @@ function initChrome(map) {
   });
   $('#key-button').addEventListener('click', async () => {
     const key = await askKey('输入 API 密钥（X-API-Key）。规划员可保存围栏和路线，巡查员可抽取评价网格。密钥只保存在本次浏览会话中。');
-    if (key) toast('密钥已保存在本次会话中', 'ok');
+    if (key === LOGIN_INSTEAD) await askLogin();
+    else if (key) toast('密钥已保存在本次会话中', 'ok');
   });
   const coords = $('#status-coords');
   const zoom = $('#status-zoom');
@@ -88,6 +90,7 @@ async function boot() {
   app.map = map;
   keepPopupsOnScreen(map);
   initChrome(map);
+  const who = initSession(config); // who is logged in (if anyone), while the map loads
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
   // ?show=a,b&hide=c switches layers of styles/layers.json on or off from the start (links, wall screens)
   const query = new URLSearchParams(location.search);
@@ -121,6 +124,7 @@ async function boot() {
     if (map.loaded() && map.areTilesLoaded() && !map.isMoving()) resolve();
     else map.once('idle', () => resolve());
   });
+  await who;
   app.ready = true;
 }
 
