@@ -216,6 +216,60 @@ def test_upload_a_shop_list_then_the_areas_against_sql(browser: object, managed_
     page.context.close()
 
 
+#: Files the server cannot import at all, each with the error code it answers, the Chinese words the panel
+#: must show for it and a word of the English detail kept in small print under it.
+BAD_FILES = [
+    # Excel's "Unicode text" export: UTF-16, neither UTF-8 nor GBK
+    ("商户名单.csv", "\ufeff商户编号,商户名称,经营地址\nW1,阿强面馆,淞滨路100号\n".encode("utf-16-le"),
+     "bad_encoding", ["文件编码无法识别", "UTF-8"], "not valid"),
+    # a scanned list saved as .xlsx by renaming
+    ("商户名单.xlsx", b"%PDF-1.4 not a workbook\n", "unreadable_file", ["文件无法读取", "扩展名"], "Excel"),
+    # the right format, the wrong columns
+    ("商户名单.csv", "店铺,位置\n阿强面馆,淞滨路100号\n".encode(), "missing_columns",
+     ["缺少必需的列", "商户编号", "商户名称"], "required column"),
+    # not a format the import reads (refused before any job starts)
+    ("商户名单.pdf", b"%PDF-1.4\n", "unknown_format", ["文件格式不支持", "CSV"], ".csv"),
+]
+
+
+def test_a_file_that_cannot_be_imported_is_explained_in_chinese(browser: object, managed_world: psycopg.Connection,
+                                                                live_server: str, api_keys: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.locator(".tabs button[data-tab=shops]").click()
+    for n, (name, data, code, words, english) in enumerate(BAD_FILES):
+        f = tmp_path / str(n) / name
+        f.parent.mkdir()
+        f.write_bytes(data)
+        page.locator("#shop-file").set_input_files(str(f))
+        page.evaluate("window.citygrid.shops.import = null")
+        page.locator("#shop-import-run").click()
+        if n == 0:
+            _give_key(page, api_keys["planner"])
+        page.wait_for_function("window.citygrid.shops.import && ['done', 'rejected', 'failed', 'error']"
+                               ".includes(window.citygrid.shops.import.state)", timeout=30_000)
+        got = page.evaluate("window.citygrid.shops.import")
+        assert (got["state"], got["error"]) == ("failed", code), got
+        summary = page.locator("#shop-import-summary").inner_text()
+        hint = page.locator("#shop-import-hint").inner_text()
+        assert summary.startswith("导入失败：") and all(w in summary + hint for w in words), (summary, hint)
+        assert not any(c.isascii() and c.isalpha() for c in summary), summary     # no English in the message
+        detail = page.locator("#shop-import-detail")
+        assert english in detail.inner_text() and detail.get_attribute("lang") == "en"
+        small = page.evaluate("[document.querySelector('#shop-import-detail'), document.querySelector("
+                              "'#shop-import-summary')].map((n) => parseFloat(getComputedStyle(n).fontSize))")
+        assert small[0] < small[1]                     # the server's words are the secondary line
+        assert "0 行" not in page.locator("#shop-import-out").inner_text()
+    shot(page, "web-shops-00-failed-upload")
+    assert managed_world.execute("SELECT count(*) FROM shops").fetchone()[0] == 0
+    # the .pdf is refused with 400 before a job starts (the only failing request: Chromium logs it twice)
+    refused = [e for e in watched.errors if ("HTTP 400" in e and "/api/shops/import?" in e) or "status of 400" in e]
+    assert len(refused) == 2 and [e for e in watched.errors if e not in refused] == [], watched.errors
+    assert watched.outside == []
+    page.context.close()
+
+
 def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, managed_world: psycopg.Connection,
                                                          live_server: str, api_keys: dict[str, str]) -> None:
     watched = open_map(browser, live_server)
