@@ -36,6 +36,8 @@ SITES = [("CS1", "淞滨路工地", "construction_site", 121.4760, 31.3870),
          ("DS1", "吴淞消纳场", "disposal_site", 121.4960, 31.3720),
          ("WH1", "吴淞码头", "wharf", 121.4980, 31.3880),
          ("PK1", "渣土车停车场", "parking", 121.4720, 31.3720)]
+#: The extents of two sites (the others are points only): (code, west, south, east, north).
+SITE_AREAS = [("CS1", 121.4745, 31.3860, 121.4775, 31.3880), ("DS1", 121.4945, 31.3710, 121.4975, 31.3732)]
 SAMPLES = [("YB01", "淞滨路样本", "main_road", 121.4790, 31.3801),
            ("YB02", "双城路样本", "main_road", 121.4851, 31.3860),
            ("YB03", "淞滨新村样本", "residential", 121.4770, 31.3835),
@@ -88,6 +90,9 @@ def managed_world(live_server: str, database_url: str) -> Iterator[psycopg.Conne
         x(plate, ("T8B", 902, 121.4925, 31.3882))
         conn.cursor().executemany("INSERT INTO cw_sites (code, name, kind, geom) VALUES "
                                   "(%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", SITES)
+        for code, *bounds in SITE_AREAS:
+            x("UPDATE cw_sites SET area = ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4490)) WHERE code = %s",
+              (*bounds, code))
         conn.cursor().executemany(
             "INSERT INTO eval_sample_points (code, name, kind, street_code, radius_m, geom) VALUES "
             "(%s, %s, %s, '310113003', 50, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", SAMPLES)
@@ -277,11 +282,41 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.locator(".tabs button[data-tab=special]").click()
     # the sites layer switched on from the panel, in step with the layer tree, counted per kind
     page.locator("#muck-sites-toggle").check()
-    assert page.evaluate("window.citygrid.map.getLayoutProperty('cw_sites:0', 'visibility')") == "visible"
+    for part in ("point", "area", "outline"):
+        assert page.evaluate(f"window.citygrid.map.getLayoutProperty('cw_sites:{part}', 'visibility')") == "visible"
     assert page.locator("#layer-tree input[data-layer=cw_sites]").is_checked()
     page.wait_for_function("window.citygrid.muck.sites", timeout=20_000)
     want = dict(managed_world.execute("SELECT kind, count(*) FROM cw_sites GROUP BY kind").fetchall())
     assert page.evaluate("window.citygrid.muck.sites") == want
+    # the sites with an extent are drawn as areas in their kind's colour, under their points
+    with_area = dict(managed_world.execute("SELECT code, kind FROM cw_sites WHERE area IS NOT NULL").fetchall())
+    assert with_area == {"CS1": "construction_site", "DS1": "disposal_site"}
+    assert page.evaluate("window.citygrid.muck.siteAreas") == {"construction_site": 1, "disposal_site": 1}
+    assert "其中 2 处有场地范围" in page.locator("#muck-site-areas").inner_text()
+    page.wait_for_function("window.citygrid.muck.alarms", timeout=20_000)   # its fitTo is done
+    page.evaluate("window.citygrid.map.jumpTo({ center: [121.485, 31.380], zoom: 14 })")
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = page.evaluate(
+        "window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:area'] }).map((f) => {"
+        " const c = f.layer.paint['fill-color'];"
+        " return [f.properties.code, f.geometry.type, [c.r, c.g, c.b].map((v) => Math.round(v * 255))]; })")
+    assert {code: (kind, rgb) for code, kind, rgb in drawn} == {
+        "CS1": ("Polygon", [0xe8, 0x59, 0x0c]), "DS1": ("Polygon", [0x5f, 0x3d, 0xc4])}  # 建筑工地, 消纳场 colours
+    outlined = page.evaluate("[...new Set(window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:outline'] })"
+                             ".map((f) => f.properties.code))].sort()")
+    assert outlined == ["CS1", "DS1"]
+    points = page.evaluate("[...new Set(window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:point'] })"
+                           ".map((f) => f.properties.code))].sort()")
+    assert points == sorted(code for code, *_ in SITES)                   # every site keeps its point
+    # the drawn area is the stored one: its corners where the database has them
+    area_at = ("([x, y]) => { const m = window.citygrid.map; const p = m.project([x, y]);"
+               " return m.queryRenderedFeatures([p.x, p.y], { layers: ['cw_sites:area'] })"
+               ".map((f) => f.properties.code); }")
+    for code, w, s_, e, n in SITE_AREAS:                 # inside each corner and just outside it
+        for x, y, dx, dy in ((w, n, 1, -1), (e, s_, -1, 1)):
+            assert page.evaluate(area_at, [x + dx * 0.0003, y + dy * 0.0003]) == [code]
+            assert page.evaluate(area_at, [x - dx * 0.0006, y - dy * 0.0006]) == []
+    shot(page, "web-shops-04a-site-areas")
     kinds_text = page.locator("#muck-site-kinds").inner_text()
     for label in ("建筑工地", "消纳场/卸点", "码头", "中转调配厂", "车辆停车场"):
         assert label in kinds_text
