@@ -346,7 +346,7 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.select_option("#esp-area", "310113003")
     page.locator("#esp-seed").fill("20261203")
     page.locator("#sample-draw-run").click()
-    _give_key(page, api_keys["inspector"])
+    _give_key(page, api_keys["planner"])           # a planner draws and assigns
     page.wait_for_function("window.citygrid.samples.draw", timeout=20_000)
     first = page.evaluate("window.citygrid.samples.draw")
     assert len(first["points"]) == 3
@@ -361,9 +361,51 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     again = page.evaluate("window.citygrid.samples.draw")
     assert [p["code"] for p in again["points"]] == [p["code"] for p in first["points"]] and again["id"] != first["id"]
 
-    # check-in: picked on the map at the drawn point → inside; typed 500 m away → outside
+    # the drawn points assigned: all to 张三, then the one ticked in the list to 李四; the database, the list,
+    # the map's popup and the check-in agree
+    assert page.locator("#sample-assign").is_visible()
+    assert page.locator("#sample-draw-list .assignee").all_inner_texts() == ["未分派"] * 3
+    stored_sql = ("SELECT p.code, a.inspector FROM eval_sample_assignments a JOIN eval_sample_points p "
+                  "ON p.id = a.point_id WHERE a.draw_id = %s")
+    page.locator("#sample-assignee").fill("张三")
+    page.locator("#sample-assign-all").click()
+    page.wait_for_function("window.citygrid.samples.assignments", timeout=20_000)
+    assert dict(managed_world.execute(stored_sql, (again["id"],)).fetchall()) == {
+        p["code"]: "张三" for p in again["points"]}
+    second = again["points"][1]
+    page.evaluate("window.citygrid.samples.assignments = null")
+    page.locator(f"#sample-draw-list li[data-code={second['code']}] input.sample-pick").check()
+    assert page.locator("#sample-assign-selected").inner_text() == "分派勾选的 1 个点位"
+    page.locator("#sample-assignee").fill("李四")
+    page.locator("#sample-assign-selected").click()
+    page.wait_for_function("window.citygrid.samples.assignments", timeout=20_000)
+    stored = dict(managed_world.execute(stored_sql, (again["id"],)).fetchall())
+    assert stored == {**{p["code"]: "张三" for p in again["points"]}, second["code"]: "李四"}
+    assert managed_world.execute("SELECT count(*) FROM eval_sample_assignments").fetchone()[0] == 3
+    listed = {li.get_attribute("data-code"): li.locator(".assignee").inner_text()
+              for li in page.locator("#sample-draw-list li").all()}
+    assert listed == {code: f"检查员：{name}" for code, name in stored.items()}
+    assert page.evaluate("window.citygrid.samples.assignments") == stored
+    assert "张三 2 个，李四 1 个" in page.locator("#sample-assign-note").inner_text()
+    assert page.locator("#sample-draw-list input.sample-pick:checked").count() == 0
+    page.locator("#infopanel").evaluate("(n) => { n.hidden = true; }")
+    page.evaluate(f"window.citygrid.map.jumpTo({{ center: [{second['lon']}, {second['lat']}], zoom: 16 }})")
+    page.evaluate("window.citygrid.whenIdle()")
+    page.mouse.click(*screen_xy(page, second["lon"], second["lat"]))
+    page.wait_for_function("window.citygrid.samples.popup", timeout=20_000)
+    assert page.evaluate("window.citygrid.samples.popup") == {"code": second["code"], "inspector": "李四"}
+    card = page.locator("[data-testid=sample-point-card]").inner_text()
+    assert second["name"] in card and "检查员" in card and "李四" in card
+    assert page.locator("#checkin-point").input_value() == second["code"]
+    assert page.locator("#checkin-inspector").input_value() == "李四"
+    shot(page, "web-shops-05a-sample-assigned")
+    page.locator(".maplibregl-popup-close-button").click()
+
+    # check-in by the point's inspector: picked on the map at the drawn point → inside and theirs; then
+    # typed 500 m away by someone else → outside and not theirs
     point = again["points"][0]
     page.select_option("#checkin-point", point["code"])
+    assert page.locator("#checkin-inspector").input_value() == stored[point["code"]] == "张三"
     page.locator("#infopanel").evaluate("(n) => { n.hidden = true; }")
     page.evaluate(f"window.citygrid.map.jumpTo({{ center: [{point['lon']}, {point['lat']}], zoom: 16 }})")
     page.evaluate("window.citygrid.whenIdle()")
@@ -374,15 +416,23 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.wait_for_function("window.citygrid.samples.checkin", timeout=20_000)
     verdict = page.evaluate("window.citygrid.samples.checkin")
     assert verdict["inside"] is True and verdict["distance_m"] < 20
+    assert (verdict["inspector"], verdict["assigned"], verdict["assigned_to"]) == ("张三", True, ["张三"])
     assert "打卡有效" in page.locator("#checkin-verdict").inner_text()
+    note = page.locator("#checkin-out").inner_text()
+    assert "打卡人\n张三" in note and "负责检查员\n张三" in note and "是否负责人打卡\n是" in note, note
     shot(page, "web-shops-05-sample-checkin")
     page.evaluate("window.citygrid.samples.checkin = null")
     page.locator("#checkin-lon").fill(str(point["lon"] + 0.005))
+    page.locator("#checkin-inspector").fill("王五")
     page.locator("#checkin-run").click()
     page.wait_for_function("window.citygrid.samples.checkin", timeout=20_000)
-    assert page.evaluate("window.citygrid.samples.checkin.inside") is False
+    verdict = page.evaluate("window.citygrid.samples.checkin")
+    assert (verdict["inside"], verdict["inspector"], verdict["assigned"]) == (False, "王五", False)
     assert "打卡无效" in page.locator("#checkin-verdict").inner_text()
-    assert managed_world.execute("SELECT count(*) FROM eval_sample_checkins").fetchone()[0] == 2
+    assert "否（此点位分派给 张三）" in page.locator("#checkin-out").inner_text()
+    assert managed_world.execute("SELECT p.code, c.inspector, c.inside FROM eval_sample_checkins c JOIN "
+                                 "eval_sample_points p ON p.id = c.point_id ORDER BY c.id").fetchall() == [
+        (point["code"], "张三", True), (point["code"], "王五", False)]
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()
