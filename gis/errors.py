@@ -81,12 +81,14 @@ class Forbidden(CityGridError):
 
 
 class ImportRejected(InvalidInput):
-    """A file import failed validation; `rows` lists every rejected row with its reason."""
+    """A file import failed validation; `rows` lists every rejected row with its reason. Without rows the
+    whole file was refused (`code` then names why: missing_columns, no_features, no_geometry)."""
 
     code = "import_rejected"
 
-    def __init__(self, detail: str, rows: list[dict[str, Any]]):
-        super().__init__(detail, extra={"rejected": rows})
+    def __init__(self, detail: str, rows: list[dict[str, Any]], *, code: str | None = None,
+                 extra: dict[str, Any] | None = None):
+        super().__init__(detail, code=code, extra={**(extra or {}), "rejected": rows})
         self.rows = rows
 
 

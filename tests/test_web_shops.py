@@ -36,6 +36,8 @@ SITES = [("CS1", "淞滨路工地", "construction_site", 121.4760, 31.3870),
          ("DS1", "吴淞消纳场", "disposal_site", 121.4960, 31.3720),
          ("WH1", "吴淞码头", "wharf", 121.4980, 31.3880),
          ("PK1", "渣土车停车场", "parking", 121.4720, 31.3720)]
+#: The extents of two sites (the others are points only): (code, west, south, east, north).
+SITE_AREAS = [("CS1", 121.4745, 31.3860, 121.4775, 31.3880), ("DS1", 121.4945, 31.3710, 121.4975, 31.3732)]
 SAMPLES = [("YB01", "淞滨路样本", "main_road", 121.4790, 31.3801),
            ("YB02", "双城路样本", "main_road", 121.4851, 31.3860),
            ("YB03", "淞滨新村样本", "residential", 121.4770, 31.3835),
@@ -88,6 +90,9 @@ def managed_world(live_server: str, database_url: str) -> Iterator[psycopg.Conne
         x(plate, ("T8B", 902, 121.4925, 31.3882))
         conn.cursor().executemany("INSERT INTO cw_sites (code, name, kind, geom) VALUES "
                                   "(%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", SITES)
+        for code, *bounds in SITE_AREAS:
+            x("UPDATE cw_sites SET area = ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4490)) WHERE code = %s",
+              (*bounds, code))
         conn.cursor().executemany(
             "INSERT INTO eval_sample_points (code, name, kind, street_code, radius_m, geom) VALUES "
             "(%s, %s, %s, '310113003', 50, ST_SetSRID(ST_MakePoint(%s, %s), 4490))", SAMPLES)
@@ -216,6 +221,60 @@ def test_upload_a_shop_list_then_the_areas_against_sql(browser: object, managed_
     page.context.close()
 
 
+#: Files the server cannot import at all, each with the error code it answers, the Chinese words the panel
+#: must show for it and a word of the English detail kept in small print under it.
+BAD_FILES = [
+    # Excel's "Unicode text" export: UTF-16, neither UTF-8 nor GBK
+    ("商户名单.csv", "\ufeff商户编号,商户名称,经营地址\nW1,阿强面馆,淞滨路100号\n".encode("utf-16-le"),
+     "bad_encoding", ["文件编码无法识别", "UTF-8"], "not valid"),
+    # a scanned list saved as .xlsx by renaming
+    ("商户名单.xlsx", b"%PDF-1.4 not a workbook\n", "unreadable_file", ["文件无法读取", "扩展名"], "Excel"),
+    # the right format, the wrong columns
+    ("商户名单.csv", "店铺,位置\n阿强面馆,淞滨路100号\n".encode(), "missing_columns",
+     ["缺少必需的列", "商户编号", "商户名称"], "required column"),
+    # not a format the import reads (refused before any job starts)
+    ("商户名单.pdf", b"%PDF-1.4\n", "unknown_format", ["文件格式不支持", "CSV"], ".csv"),
+]
+
+
+def test_a_file_that_cannot_be_imported_is_explained_in_chinese(browser: object, managed_world: psycopg.Connection,
+                                                                live_server: str, api_keys: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.locator(".tabs button[data-tab=shops]").click()
+    for n, (name, data, code, words, english) in enumerate(BAD_FILES):
+        f = tmp_path / str(n) / name
+        f.parent.mkdir()
+        f.write_bytes(data)
+        page.locator("#shop-file").set_input_files(str(f))
+        page.evaluate("window.citygrid.shops.import = null")
+        page.locator("#shop-import-run").click()
+        if n == 0:
+            _give_key(page, api_keys["planner"])
+        page.wait_for_function("window.citygrid.shops.import && ['done', 'rejected', 'failed', 'error']"
+                               ".includes(window.citygrid.shops.import.state)", timeout=30_000)
+        got = page.evaluate("window.citygrid.shops.import")
+        assert (got["state"], got["error"]) == ("failed", code), got
+        summary = page.locator("#shop-import-summary").inner_text()
+        hint = page.locator("#shop-import-hint").inner_text()
+        assert summary.startswith("导入失败：") and all(w in summary + hint for w in words), (summary, hint)
+        assert not any(c.isascii() and c.isalpha() for c in summary), summary     # no English in the message
+        detail = page.locator("#shop-import-detail")
+        assert english in detail.inner_text() and detail.get_attribute("lang") == "en"
+        small = page.evaluate("[document.querySelector('#shop-import-detail'), document.querySelector("
+                              "'#shop-import-summary')].map((n) => parseFloat(getComputedStyle(n).fontSize))")
+        assert small[0] < small[1]                     # the server's words are the secondary line
+        assert "0 行" not in page.locator("#shop-import-out").inner_text()
+    shot(page, "web-shops-00-failed-upload")
+    assert managed_world.execute("SELECT count(*) FROM shops").fetchone()[0] == 0
+    # the .pdf is refused with 400 before a job starts (the only failing request: Chromium logs it twice)
+    refused = [e for e in watched.errors if ("HTTP 400" in e and "/api/shops/import?" in e) or "status of 400" in e]
+    assert len(refused) == 2 and [e for e in watched.errors if e not in refused] == [], watched.errors
+    assert watched.outside == []
+    page.context.close()
+
+
 def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, managed_world: psycopg.Connection,
                                                          live_server: str, api_keys: dict[str, str]) -> None:
     watched = open_map(browser, live_server)
@@ -223,11 +282,41 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.locator(".tabs button[data-tab=special]").click()
     # the sites layer switched on from the panel, in step with the layer tree, counted per kind
     page.locator("#muck-sites-toggle").check()
-    assert page.evaluate("window.citygrid.map.getLayoutProperty('cw_sites:0', 'visibility')") == "visible"
+    for part in ("point", "area", "outline"):
+        assert page.evaluate(f"window.citygrid.map.getLayoutProperty('cw_sites:{part}', 'visibility')") == "visible"
     assert page.locator("#layer-tree input[data-layer=cw_sites]").is_checked()
     page.wait_for_function("window.citygrid.muck.sites", timeout=20_000)
     want = dict(managed_world.execute("SELECT kind, count(*) FROM cw_sites GROUP BY kind").fetchall())
     assert page.evaluate("window.citygrid.muck.sites") == want
+    # the sites with an extent are drawn as areas in their kind's colour, under their points
+    with_area = dict(managed_world.execute("SELECT code, kind FROM cw_sites WHERE area IS NOT NULL").fetchall())
+    assert with_area == {"CS1": "construction_site", "DS1": "disposal_site"}
+    assert page.evaluate("window.citygrid.muck.siteAreas") == {"construction_site": 1, "disposal_site": 1}
+    assert "其中 2 处有场地范围" in page.locator("#muck-site-areas").inner_text()
+    page.wait_for_function("window.citygrid.muck.alarms", timeout=20_000)   # its fitTo is done
+    page.evaluate("window.citygrid.map.jumpTo({ center: [121.485, 31.380], zoom: 14 })")
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = page.evaluate(
+        "window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:area'] }).map((f) => {"
+        " const c = f.layer.paint['fill-color'];"
+        " return [f.properties.code, f.geometry.type, [c.r, c.g, c.b].map((v) => Math.round(v * 255))]; })")
+    assert {code: (kind, rgb) for code, kind, rgb in drawn} == {
+        "CS1": ("Polygon", [0xe8, 0x59, 0x0c]), "DS1": ("Polygon", [0x5f, 0x3d, 0xc4])}  # 建筑工地, 消纳场 colours
+    outlined = page.evaluate("[...new Set(window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:outline'] })"
+                             ".map((f) => f.properties.code))].sort()")
+    assert outlined == ["CS1", "DS1"]
+    points = page.evaluate("[...new Set(window.citygrid.map.queryRenderedFeatures({ layers: ['cw_sites:point'] })"
+                           ".map((f) => f.properties.code))].sort()")
+    assert points == sorted(code for code, *_ in SITES)                   # every site keeps its point
+    # the drawn area is the stored one: its corners where the database has them
+    area_at = ("([x, y]) => { const m = window.citygrid.map; const p = m.project([x, y]);"
+               " return m.queryRenderedFeatures([p.x, p.y], { layers: ['cw_sites:area'] })"
+               ".map((f) => f.properties.code); }")
+    for code, w, s_, e, n in SITE_AREAS:                 # inside each corner and just outside it
+        for x, y, dx, dy in ((w, n, 1, -1), (e, s_, -1, 1)):
+            assert page.evaluate(area_at, [x + dx * 0.0003, y + dy * 0.0003]) == [code]
+            assert page.evaluate(area_at, [x - dx * 0.0006, y - dy * 0.0006]) == []
+    shot(page, "web-shops-04a-site-areas")
     kinds_text = page.locator("#muck-site-kinds").inner_text()
     for label in ("建筑工地", "消纳场/卸点", "码头", "中转调配厂", "车辆停车场"):
         assert label in kinds_text
@@ -257,7 +346,7 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.select_option("#esp-area", "310113003")
     page.locator("#esp-seed").fill("20261203")
     page.locator("#sample-draw-run").click()
-    _give_key(page, api_keys["inspector"])
+    _give_key(page, api_keys["planner"])           # a planner draws and assigns
     page.wait_for_function("window.citygrid.samples.draw", timeout=20_000)
     first = page.evaluate("window.citygrid.samples.draw")
     assert len(first["points"]) == 3
@@ -272,9 +361,51 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     again = page.evaluate("window.citygrid.samples.draw")
     assert [p["code"] for p in again["points"]] == [p["code"] for p in first["points"]] and again["id"] != first["id"]
 
-    # check-in: picked on the map at the drawn point → inside; typed 500 m away → outside
+    # the drawn points assigned: all to 张三, then the one ticked in the list to 李四; the database, the list,
+    # the map's popup and the check-in agree
+    assert page.locator("#sample-assign").is_visible()
+    assert page.locator("#sample-draw-list .assignee").all_inner_texts() == ["未分派"] * 3
+    stored_sql = ("SELECT p.code, a.inspector FROM eval_sample_assignments a JOIN eval_sample_points p "
+                  "ON p.id = a.point_id WHERE a.draw_id = %s")
+    page.locator("#sample-assignee").fill("张三")
+    page.locator("#sample-assign-all").click()
+    page.wait_for_function("window.citygrid.samples.assignments", timeout=20_000)
+    assert dict(managed_world.execute(stored_sql, (again["id"],)).fetchall()) == {
+        p["code"]: "张三" for p in again["points"]}
+    second = again["points"][1]
+    page.evaluate("window.citygrid.samples.assignments = null")
+    page.locator(f"#sample-draw-list li[data-code={second['code']}] input.sample-pick").check()
+    assert page.locator("#sample-assign-selected").inner_text() == "分派勾选的 1 个点位"
+    page.locator("#sample-assignee").fill("李四")
+    page.locator("#sample-assign-selected").click()
+    page.wait_for_function("window.citygrid.samples.assignments", timeout=20_000)
+    stored = dict(managed_world.execute(stored_sql, (again["id"],)).fetchall())
+    assert stored == {**{p["code"]: "张三" for p in again["points"]}, second["code"]: "李四"}
+    assert managed_world.execute("SELECT count(*) FROM eval_sample_assignments").fetchone()[0] == 3
+    listed = {li.get_attribute("data-code"): li.locator(".assignee").inner_text()
+              for li in page.locator("#sample-draw-list li").all()}
+    assert listed == {code: f"检查员：{name}" for code, name in stored.items()}
+    assert page.evaluate("window.citygrid.samples.assignments") == stored
+    assert "张三 2 个，李四 1 个" in page.locator("#sample-assign-note").inner_text()
+    assert page.locator("#sample-draw-list input.sample-pick:checked").count() == 0
+    page.locator("#infopanel").evaluate("(n) => { n.hidden = true; }")
+    page.evaluate(f"window.citygrid.map.jumpTo({{ center: [{second['lon']}, {second['lat']}], zoom: 16 }})")
+    page.evaluate("window.citygrid.whenIdle()")
+    page.mouse.click(*screen_xy(page, second["lon"], second["lat"]))
+    page.wait_for_function("window.citygrid.samples.popup", timeout=20_000)
+    assert page.evaluate("window.citygrid.samples.popup") == {"code": second["code"], "inspector": "李四"}
+    card = page.locator("[data-testid=sample-point-card]").inner_text()
+    assert second["name"] in card and "检查员" in card and "李四" in card
+    assert page.locator("#checkin-point").input_value() == second["code"]
+    assert page.locator("#checkin-inspector").input_value() == "李四"
+    shot(page, "web-shops-05a-sample-assigned")
+    page.locator(".maplibregl-popup-close-button").click()
+
+    # check-in by the point's inspector: picked on the map at the drawn point → inside and theirs; then
+    # typed 500 m away by someone else → outside and not theirs
     point = again["points"][0]
     page.select_option("#checkin-point", point["code"])
+    assert page.locator("#checkin-inspector").input_value() == stored[point["code"]] == "张三"
     page.locator("#infopanel").evaluate("(n) => { n.hidden = true; }")
     page.evaluate(f"window.citygrid.map.jumpTo({{ center: [{point['lon']}, {point['lat']}], zoom: 16 }})")
     page.evaluate("window.citygrid.whenIdle()")
@@ -285,15 +416,23 @@ def test_muck_sites_alarms_and_a_sample_draw_with_checkin(browser: object, manag
     page.wait_for_function("window.citygrid.samples.checkin", timeout=20_000)
     verdict = page.evaluate("window.citygrid.samples.checkin")
     assert verdict["inside"] is True and verdict["distance_m"] < 20
+    assert (verdict["inspector"], verdict["assigned"], verdict["assigned_to"]) == ("张三", True, ["张三"])
     assert "打卡有效" in page.locator("#checkin-verdict").inner_text()
+    note = page.locator("#checkin-out").inner_text()
+    assert "打卡人\n张三" in note and "负责检查员\n张三" in note and "是否负责人打卡\n是" in note, note
     shot(page, "web-shops-05-sample-checkin")
     page.evaluate("window.citygrid.samples.checkin = null")
     page.locator("#checkin-lon").fill(str(point["lon"] + 0.005))
+    page.locator("#checkin-inspector").fill("王五")
     page.locator("#checkin-run").click()
     page.wait_for_function("window.citygrid.samples.checkin", timeout=20_000)
-    assert page.evaluate("window.citygrid.samples.checkin.inside") is False
+    verdict = page.evaluate("window.citygrid.samples.checkin")
+    assert (verdict["inside"], verdict["inspector"], verdict["assigned"]) == (False, "王五", False)
     assert "打卡无效" in page.locator("#checkin-verdict").inner_text()
-    assert managed_world.execute("SELECT count(*) FROM eval_sample_checkins").fetchone()[0] == 2
+    assert "否（此点位分派给 张三）" in page.locator("#checkin-out").inner_text()
+    assert managed_world.execute("SELECT p.code, c.inspector, c.inside FROM eval_sample_checkins c JOIN "
+                                 "eval_sample_points p ON p.id = c.point_id ORDER BY c.id").fetchall() == [
+        (point["code"], "张三", True), (point["code"], "王五", False)]
     assert watched.errors == []
     assert watched.outside == []
     page.context.close()

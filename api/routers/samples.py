@@ -82,6 +82,6 @@ def checkin(
     principal: Principal = Depends(require_role("inspector", device=True)),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    """定位打卡: `inside` the point's polygon or radius, `distance_m`, and whether the inspector was assigned
-    to it; recorded."""
+    """定位打卡: `inside` the point's polygon or radius, `distance_m`, who checked in (`inspector`), whether
+    they were assigned to the point (`assigned`) and who it is assigned to (`assigned_to`); recorded."""
     return checkin_engine.checkin(conn, req.point, req.lon, req.lat, req.crs, req.inspector or principal.name)

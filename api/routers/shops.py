@@ -74,10 +74,10 @@ def _run_import(svc: Services, job: Job, path: Path, crs: str | None, mode: str,
 def _job_error(job: Job, exc: Exception) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, ImportRejected):
         rows = reasons.annotate(exc.rows)
-        return "rejected", {"error": exc.code, "detail": exc.detail, "rejected": rows,
+        return "rejected", {**exc.extra, "error": exc.code, "detail": exc.detail, "rejected": rows,
                             "rejected_by_kind": reasons.counts(rows)}
     if isinstance(exc, CityGridError):
-        return "failed", {"error": exc.code, "detail": exc.detail}
+        return "failed", {**exc.extra, "error": exc.code, "detail": exc.detail}
     return "failed", {"error": "internal", "detail": f"{type(exc).__name__}: {exc}"}
 
 
@@ -99,12 +99,13 @@ async def upload_shops(
     `keep_good`."""
     suffix = Path(filename).suffix.lower()
     if suffix not in FORMATS or suffix in (".shp",):
-        raise InvalidInput(f"filename {filename!r}: use a .csv, .xlsx, .geojson or .gpkg file")
+        raise InvalidInput(f"filename {filename!r}: use a .csv, .xlsx, .geojson or .gpkg file",
+                           code="unknown_format")
     body = await request.body()
     if len(body) > MAX_UPLOAD:
         raise TooLarge("file larger than 64 MiB")
     if not body:
-        raise InvalidInput("the request body is empty: send the file as the body")
+        raise InvalidInput("the request body is empty: send the file as the body", code="empty_file")
     with tempfile.NamedTemporaryFile(suffix=suffix, prefix="shops-", delete=False) as f:
         f.write(body)
         path = Path(f.name)

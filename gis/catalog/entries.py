@@ -494,6 +494,15 @@ LAYERS: tuple[Layer, ...] = (
         "cw_sites", "Point", SITE_FIELDS, id_type="integer", keywords=("渣土", "建筑垃圾"),
         io=Import(("code",), "Point", aliases=("sites",)), noun="site", label_column="code",
     ),
+    # The same rows by their extent: the sites that have one (工地, 消纳场 … drawn as areas), with the same
+    # properties and ids, so that a map draws the outline under the site's point (docs/decisions.md).
+    # Read-only: sites are written (and imported) through cw_sites, whose `area` column this publishes.
+    Layer(
+        "cw_site_areas", "建筑垃圾场所范围", "Construction-waste site areas",
+        "有范围的建筑垃圾场所（工地、消纳场/卸点、码头、中转调配厂、停车场）的场地范围面，属性与编号同 cw_sites。",
+        "cw_sites", "MultiPolygon", SITE_FIELDS, id_type="integer", geometry="area", where="t.area IS NOT NULL",
+        keywords=("渣土", "建筑垃圾", "场地范围"), noun="site", label_column="code",
+    ),
     Layer(
         "muck_permits", "渣土运输核准", "Muck-truck permits",
         "渣土车核准：车辆、出土工地、消纳场、有效期与核准路线（走廊外行驶报 未按核准路线）。",

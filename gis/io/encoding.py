@@ -26,7 +26,8 @@ def normalise(name: str) -> str:
     try:
         codec = codecs.lookup(key).name
     except LookupError as exc:
-        raise InvalidInput(f"unknown text encoding {name!r}: use e.g. UTF-8, GBK or GB18030") from exc
+        raise InvalidInput(f"unknown text encoding {name!r}: use e.g. UTF-8, GBK or GB18030",
+                           code="unknown_encoding") from exc
     return "gb18030" if codec in ("gbk", "gb2312") else codec
 
 
@@ -45,7 +46,8 @@ def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
     try:
         text = data.decode("utf-8-sig" if enc == "utf-8" else enc)
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not valid {enc} text (byte {exc.start}): pass --encoding") from exc
+        raise InvalidInput(f"the file is not valid {enc} text (byte {exc.start}): pass --encoding",
+                           code="bad_encoding") from exc
     return text, enc
 
 

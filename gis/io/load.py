@@ -121,7 +121,8 @@ def _geometries(raw: RawTable, spec: LayerSpec, ref: gcrs.CrsRef, errors: dict[i
     if raw.geometry is None:
         raise ImportRejected(
             f"the file has no geometry; layer {spec.name} needs {spec.geometry}"
-            + (" (CSV: give lon/lat columns or a WKT column)" if raw.format == "CSV" else ""), rows=[])
+            + (" (CSV: give lon/lat columns or a WKT column)" if raw.format == "CSV" else ""), rows=[],
+            code="no_geometry")
     missing = np.flatnonzero(shapely.is_missing(raw.geometry))
     for i in missing:
         if int(i) not in errors and not (placed and int(i) in placed):
@@ -371,7 +372,7 @@ def _import_raw(conn: psycopg.Connection, spec: LayerSpec, raw: RawTable, path: 
                           warnings=warnings, timings=timings)
     timings["validate"] = time.perf_counter() - started - timings["read"] - timings.get("place", 0.0)
     if raw.n == 0:
-        raise ImportRejected(f"{path.name} holds no features", rows=[])
+        raise ImportRejected(f"{path.name} holds no features", rows=[], code="no_features")
     with conn.transaction():
         cur = conn.cursor()
         cur.execute(f"LOCK TABLE {spec.table} IN SHARE ROW EXCLUSIVE MODE")

@@ -231,7 +231,9 @@ def map_fields(raw: RawTable, spec: LayerSpec) -> Mapped:
     missing = [f for f in spec.fields if f.required and f.column not in columns and f.column not in _DERIVABLE]
     if missing:
         names = "; ".join(f"{f.column} (one of {', '.join(dict.fromkeys(f.accepted_names()))})" for f in missing)
-        raise ImportRejected(f"the file has no field for the required column(s) {names}", rows=[])
+        raise ImportRejected(f"the file has no field for the required column(s) {names}", rows=[],
+                             code="missing_columns",
+                             extra={"missing": [{"column": f.column, "title": f.title} for f in missing]})
     warnings: list[str] = []
     unused = [i for i in range(len(raw.fields)) if i not in used]
     if unused and spec.extra_json:

@@ -54,7 +54,8 @@ class RawTable:
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InvalidInput(f"cannot tell the format of {path.name}: use .geojson, .gpkg, .shp, .csv or .xlsx")
+        raise InvalidInput(f"cannot tell the format of {path.name}: use .geojson, .gpkg, .shp, .csv or .xlsx",
+                           code="unknown_format")
     return fmt
 
 
@@ -62,7 +63,7 @@ def read(path: str | Path, encoding: str | None = None, layer: str | None = None
     """Reads `path` (format by suffix); `encoding` overrides detection; `layer` picks a GeoPackage layer."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"no such file: {path}")
+        raise InvalidInput(f"no such file: {path}", code="no_such_file")
     fmt = file_format(path)
     if fmt == "CSV":
         return _read_csv(path, encoding)
@@ -99,9 +100,9 @@ def _gpkg_layer(path: Path, wanted: str | None) -> str | None:
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise InvalidInput(f"cannot read {path.name} as a GeoPackage: {exc}") from exc
+        raise InvalidInput(f"cannot read {path.name} as a GeoPackage: {exc}", code="unreadable_file") from exc
     if not layers:
-        raise InvalidInput(f"{path.name} holds no layer")
+        raise InvalidInput(f"{path.name} holds no layer", code="empty_file")
     if wanted and wanted in layers:
         return wanted
     return layers[0]
@@ -112,7 +113,7 @@ def _read_ogr(path: Path, fmt: str, encoding: str, layer: str | None) -> RawTabl
         meta, _fids, geoms, values = pyogrio.raw.read(path, layer=layer, encoding=encoding,
                                                       datetime_as_string=True)
     except Exception as exc:
-        raise InvalidInput(f"cannot read {path.name} as {fmt}: {exc}") from exc
+        raise InvalidInput(f"cannot read {path.name} as {fmt}: {exc}", code="unreadable_file") from exc
     geometry = None
     errors: dict[int, list[str]] = {}
     if meta.get("geometry_type") is not None or geoms is not None:
@@ -154,7 +155,7 @@ def _read_excel(path: Path) -> RawTable:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InvalidInput(f"{path.name} is not a readable Excel file: {exc}") from exc
+        raise InvalidInput(f"{path.name} is not a readable Excel file: {exc}", code="unreadable_file") from exc
     rows = [["" if c is None else str(c) for c in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
     wb.close()
     return _table(path, rows, "UTF-8", "Excel")
@@ -163,7 +164,7 @@ def _read_excel(path: Path) -> RawTable:
 def _table(path: Path, rows: list[list[str]], used: str, fmt: str) -> RawTable:
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise InvalidInput(f"{path.name} is empty")
+        raise InvalidInput(f"{path.name} is empty", code="empty_file")
     header = [h.strip() for h in rows[0]]
     body = rows[1:]
     width = len(header)

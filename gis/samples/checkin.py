@@ -42,13 +42,17 @@ def checkin(conn: psycopg.Connection, point: Any, lon: Any, lat: Any, crs: str |
         distance = metric.distance_m(here, shapely.from_wkb(geom_wkb))
         inside = distance <= radius
         rule = "radius"
-    assigned = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM eval_sample_assignments WHERE point_id = %s AND inspector = %s)""",
-        (pid, inspector)).fetchone()[0]
+    # who the point is assigned to (any draw; the latest assignment first): the answer names them, so a
+    # check-in by someone else says whose point it was
+    assigned_to = [r[0] for r in conn.execute(
+        """SELECT inspector FROM eval_sample_assignments WHERE point_id = %s
+           GROUP BY inspector ORDER BY max(assigned_at) DESC, max(id) DESC""", (pid,)).fetchall()]
+    assigned = inspector in assigned_to
     cid, ts = conn.execute(
         """INSERT INTO eval_sample_checkins (point_id, inspector, inside, distance_m, crs, geom)
            VALUES (%s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490)) RETURNING id, ts""",
         (pid, inspector, inside, round(distance, 1), ref.name, here.x, here.y)).fetchone()
     return {"id": cid, "ts": ts.isoformat(), "point": code, "name": name, "inside": inside, "rule": rule,
             "radius_m": radius if rule == "radius" else None, "distance_m": round(distance, 1),
-            "lon": round(here.x, 7), "lat": round(here.y, 7), "crs": ref.name, "assigned": bool(assigned)}
+            "lon": round(here.x, 7), "lat": round(here.y, 7), "crs": ref.name, "inspector": inspector,
+            "assigned": assigned, "assigned_to": assigned_to}

@@ -60,27 +60,36 @@ export async function addDistrictLayers(map, doc, cats) {
       mapLayerIds[id].push(...addWindowedLayer(map, id, spec, sourceId(cid), doc.font, beforeId(map)));
       added.add(cid);
     }
-    if (!added.has(cid)) {
-      if (state[id].tiled) {
-        map.addSource(sourceId(cid), {
-          type: 'vector', tiles: [`${location.origin}${TILE_PATH(cid)}`], minzoom: 0, maxzoom: 16,
+    const addSource = (c, tiled) => {
+      if (added.has(c)) return;
+      if (tiled) {
+        map.addSource(sourceId(c), {
+          type: 'vector', tiles: [`${location.origin}${TILE_PATH(c)}`], minzoom: 0, maxzoom: 16,
           promoteId: spec.promote_id || undefined,
         });
       } else {
-        map.addSource(sourceId(cid), { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        loadItems(map, cid);
+        map.addSource(sourceId(c), { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        loadItems(map, c);
       }
-      added.add(cid);
-    }
+      added.add(c);
+    };
+    addSource(cid, state[id].tiled);
     spec.draw.forEach((draw, index) => {
+      // a draw may come from a second collection of the same rows (cw_sites' areas under its points); it is
+      // switched, filtered by class and faded with its layer, and drawn only where the server publishes it
+      const from = draw.collection || cid;
+      if (draw.collection) {
+        if (!collection(from)) return;
+        addSource(from, hasTiles(from));
+      }
       const layerId = `${id}:${draw.id || index}`;
       const layer = {
-        id: layerId, type: draw.type, source: sourceId(cid),
+        id: layerId, type: draw.type, source: sourceId(from),
         layout: { ...(substitute(draw.layout || {}, spec)), visibility: spec.visible ? 'visible' : 'none' },
         paint: substitute(draw.paint || {}, spec),
       };
       if (draw.type === 'symbol') layer.layout['text-font'] = doc.font;
-      if (state[id].tiled) layer['source-layer'] = spec.source_layer || cid;
+      if (draw.collection ? hasTiles(from) : state[id].tiled) layer['source-layer'] = draw.collection || spec.source_layer || cid;
       if (spec.minzoom !== undefined) layer.minzoom = spec.minzoom;
       if (draw.filter) layer.filter = draw.filter;
       if (windowed) layer.filter = draw.filter ? ['all', POINTS_ONLY, draw.filter] : POINTS_ONLY;

@@ -29,14 +29,26 @@ export function initMuck({ map, app, maplibregl }) {
   // ---- sites
   const siteKinds = classItems('cw_sites');
   const siteLegend = el('div', { id: 'muck-site-legend' }, legend(siteKinds.map((i) => ({ ...i })), 'square'));
+  const byKind = (fc) => {
+    const n = {};
+    for (const f of fc.features || []) n[f.properties.kind] = (n[f.properties.kind] || 0) + 1;
+    return n;
+  };
   async function countSites() {
     if (!collection('cw_sites')) return;
     try {
-      const fc = await getJSON('/ogc/collections/cw_sites/items?limit=10000&properties=code,kind');
-      const n = {};
-      for (const f of fc.features || []) n[f.properties.kind] = (n[f.properties.kind] || 0) + 1;
-      siteLegend.replaceChildren(legend(siteKinds.map((i) => ({ ...i, count: n[i.value] || 0 })), 'square', 'muck-site-kinds'));
+      // the sites with an extent (cw_site_areas: the same rows by their polygon) are drawn as areas too
+      const [fc, areas] = await Promise.all([getJSON('/ogc/collections/cw_sites/items?limit=10000&properties=code,kind'),
+        collection('cw_site_areas') ? getJSON('/ogc/collections/cw_site_areas/items?limit=10000&properties=code,kind') : null]);
+      const n = byKind(fc);
+      const a = areas ? byKind(areas) : {};
+      const withArea = Object.values(a).reduce((x, y) => x + y, 0);
+      siteLegend.replaceChildren(legend(siteKinds.map((i) => ({ ...i, count: n[i.value] || 0 })), 'square', 'muck-site-kinds'),
+        el('p', { class: 'note', id: 'muck-site-areas' }, areas
+          ? `其中 ${withArea} 处有场地范围，地图上画出范围面（按类型着色、虚线边框）${withArea ? `：${siteKinds.filter((i) => a[i.value]).map((i) => `${i.label} ${a[i.value]}`).join('，')}` : ''}。`
+          : '服务端未发布场地范围，场所只画点位。'));
       app.muck.sites = n;
+      app.muck.siteAreas = a;
     } catch { /* the legend stays without counts */ }
   }
   countSites();

@@ -1,17 +1,21 @@
 // 评价样本点位 (issue 16): the fourteen kinds as a thematic layer (switched on from here, legend with the
 // number of points of each kind), the seeded draw by kind and quota within an area (POST
 // /api/eval-samples/draw; the drawn points on the map and listed with the draw's id and fingerprint),
-// and a 定位打卡 check of a drawn point: a position typed (GCJ-02 as phones report it) or picked on the map.
+// the drawn points assigned to inspectors (all, or those ticked in the list; POST /api/eval-samples/draws/{id}/
+// assign) with each point's inspector in the list and its popup, and a 定位打卡 check of a drawn point by its
+// inspector: a position typed (GCJ-02 as phones report it) or picked on the map.
 import { collection, explain, getJSON, has, send } from './api.js';
 import { $, dateTime, el, kv, metres } from './ui.js';
 import { EMPTY, classItems, districtAreas, districtToday, fitTo, layerToggle, legend, pointer } from './managed.js';
 
 const CRS_CHOICES = [['GCJ02', 'GCJ-02（高德/腾讯/微信定位）'], ['EPSG:4490', 'CGCS2000（地图坐标）'], ['CRS84', 'WGS84'], ['BD09', 'BD-09（百度）']];
 
-export function initSamples({ map, app }) {
+const ASSIGN_PATH = '/api/eval-samples/draws/{draw_id}/assign';
+
+export function initSamples({ map, app, maplibregl }) {
   const tab = $('#tab-special');
   if (!tab) return;
-  app.samples = { draw: null, checkin: null, available: null };
+  app.samples = { draw: null, checkin: null, available: null, assignments: null };
   const kinds = classItems('eval_samples');
   const kindColor = Object.fromEntries(kinds.map((k) => [k.value, k.color]));
 
@@ -22,7 +26,8 @@ export function initSamples({ map, app }) {
   map.addLayer({ id: 'overlay:sample-draw', type: 'circle', source: 'overlay:sample-draw',
     paint: { 'circle-color': ['coalesce', ['get', '_color'], '#c2255c'], 'circle-radius': 6 } });
   map.addLayer({ id: 'overlay:sample-draw-label', type: 'symbol', source: 'overlay:sample-draw',
-    layout: { 'text-field': ['get', 'name'], 'text-size': 12, 'text-offset': [0, 1.4], 'text-anchor': 'top', 'text-optional': true },
+    layout: { 'text-field': ['case', ['!=', ['coalesce', ['get', 'inspector'], ''], ''], ['concat', ['get', 'name'], '\n检查员：', ['get', 'inspector']], ['get', 'name']],
+      'text-size': 12, 'text-offset': [0, 1.4], 'text-anchor': 'top', 'text-optional': true },
     paint: { 'text-color': '#343a40', 'text-halo-color': '#fff', 'text-halo-width': 1.6 } });
   map.addLayer({ id: 'overlay:sample-checkin', type: 'circle', source: 'overlay:sample-checkin',
     paint: { 'circle-color': ['case', ['get', 'inside'], '#2b8a3e', '#c92a2a'], 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2.5 } });
@@ -60,6 +65,77 @@ export function initSamples({ map, app }) {
   const dNote = el('p', { class: 'note', id: 'sample-draw-note' }, has('/api/eval-samples/draw') ? '同一种子、同一批点位抽取结果相同；每次抽取均留痕备查。' : '样本抽取服务暂不可用');
   const dList = el('ul', { class: 'list', id: 'sample-draw-list' });
   const pointSel = el('select', { id: 'checkin-point' });
+  let current = null; // the draw shown
+  const assignees = new Map(); // point code -> inspector, of the draw shown
+
+  // ---- 分派检查员 (a planner binds the drawn points to inspectors)
+  const canAssign = has(ASSIGN_PATH);
+  const assignee = el('input', { type: 'text', id: 'sample-assignee', placeholder: '检查员姓名', maxlength: 40, list: 'sample-assignee-names' });
+  const names = el('datalist', { id: 'sample-assignee-names' });
+  const pickAll = el('input', { type: 'checkbox', id: 'sample-pick-all' });
+  const assignAll = el('button', { type: 'button', id: 'sample-assign-all', class: 'primary', disabled: true }, '分派全部点位');
+  const assignPicked = el('button', { type: 'button', id: 'sample-assign-selected', disabled: true }, '分派勾选点位');
+  const aNote = el('p', { class: 'note', id: 'sample-assign-note' }, canAssign ? '抽取后可将点位分派给检查员（需“规划员”密钥）。' : '点位分派服务暂不可用');
+  const assignBox = el('div', { id: 'sample-assign', hidden: true },
+    el('h4', {}, '分派检查员'),
+    el('div', { class: 'row' }, el('label', { for: 'sample-assignee' }, '检查员'), assignee, names),
+    el('label', { class: 'toggle' }, pickAll, ' 全选列表中的点位'),
+    el('div', { class: 'buttons' }, assignAll, assignPicked), aNote);
+  const picked = () => [...dList.querySelectorAll('input.sample-pick:checked')].map((b) => b.dataset.code);
+  const syncButtons = () => {
+    const n = picked().length;
+    assignAll.disabled = !canAssign || !current;
+    assignPicked.disabled = !canAssign || !n;
+    assignPicked.textContent = n ? `分派勾选的 ${n} 个点位` : '分派勾选点位';
+    pickAll.checked = !!current && n === current.points.length;
+  };
+  pickAll.addEventListener('change', () => {
+    for (const b of dList.querySelectorAll('input.sample-pick')) b.checked = pickAll.checked;
+    syncButtons();
+  });
+  const who = (code) => assignees.get(code) || '';
+
+  /** The drawn points on the map and in the list, each with its inspector (or 未分派). */
+  function showDrawn() {
+    const features = current.points.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
+      properties: { ...p, inspector: who(p.code), _color: kindColor[p.kind] || '#c2255c' } }));
+    map.getSource('overlay:sample-draw').setData({ type: 'FeatureCollection', features });
+    const ticked = new Set(picked());
+    dList.replaceChildren(...current.points.map((p) => {
+      const box = el('input', { type: 'checkbox', class: 'sample-pick', dataset: { code: p.code }, checked: ticked.has(p.code),
+        'aria-label': `选择 ${p.name}`, onclick: (e) => e.stopPropagation(), onchange: syncButtons });
+      return el('li', { class: 'clickable', dataset: { code: p.code, inspector: who(p.code) }, onclick: () => map.flyTo({ center: [p.lon, p.lat], zoom: Math.max(map.getZoom(), 16) }) },
+        el('div', { class: 'title' }, box, el('span', { class: 'muck-alarm-kind', style: `background:${kindColor[p.kind] || '#c2255c'}` }), `${p.name}（${p.code}）`),
+        el('div', { class: 'meta' }, `${p.kind_name}${p.address ? ` · ${p.address}` : ''} · 打卡半径 ${metres(p.radius_m)}`),
+        el('div', { class: `assignee${who(p.code) ? '' : ' none'}` }, who(p.code) ? `检查员：${who(p.code)}` : '未分派'));
+    }));
+    syncButtons();
+  }
+
+  async function assign(codes) {
+    const name = assignee.value.trim();
+    if (!current) return;
+    if (!name) { aNote.textContent = '请填写检查员姓名'; assignee.focus(); return; }
+    if (!codes.length) { aNote.textContent = '请先在列表中勾选点位'; return; }
+    aNote.textContent = '正在分派…';
+    const url = ASSIGN_PATH.replace('{draw_id}', encodeURIComponent(current.id));
+    let doc;
+    try {
+      doc = await send('POST', url, { assignments: codes.map((point) => ({ point, inspector: name })) }, { role: 'planner' });
+    } catch (error) { aNote.textContent = `分派失败：${explain(error)}`; return; }
+    assignees.clear();
+    for (const a of doc.assignments) assignees.set(a.point, a.inspector);
+    for (const b of dList.querySelectorAll('input.sample-pick')) b.checked = false;
+    showDrawn();
+    if (![...names.options].some((o) => o.value === name)) names.append(el('option', { value: name }));
+    const counts = {};
+    for (const p of current.points) counts[who(p.code) || '未分派'] = (counts[who(p.code) || '未分派'] || 0) + 1;
+    aNote.textContent = `已将 ${codes.length} 个点位分派给 ${name}。抽取 #${current.id}：${Object.entries(counts).map(([k, n]) => `${k} ${n} 个`).join('，')}。`;
+    app.samples.assignments = Object.fromEntries(assignees);
+    inspectorFor();
+  }
+  assignAll.addEventListener('click', () => assign(current ? current.points.map((p) => p.code) : []));
+  assignPicked.addEventListener('click', () => assign(picked()));
 
   async function drawSample() {
     const body = { kinds: {}, seed: Number(seed.value) };
@@ -70,20 +146,22 @@ export function initSamples({ map, app }) {
     dNote.textContent = '正在抽取…';
     let doc;
     try { doc = await send('POST', '/api/eval-samples/draw', body, { role: 'inspector' }); } catch (error) { dNote.textContent = `抽取失败：${explain(error)}`; return; }
-    const features = doc.points.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
-      properties: { ...p, _color: kindColor[p.kind] || '#c2255c' } }));
-    map.getSource('overlay:sample-draw').setData({ type: 'FeatureCollection', features });
+    current = doc;
+    assignees.clear();
+    app.samples.assignments = null;
+    for (const b of dList.querySelectorAll('input.sample-pick')) b.checked = false;
+    showDrawn();
+    assignBox.hidden = false;
+    aNote.textContent = canAssign ? `抽取 #${doc.id} 的 ${doc.points.length} 个点位均未分派。` : '点位分派服务暂不可用';
     const byKind = {};
     for (const p of doc.points) byKind[p.kind_name] = (byKind[p.kind_name] || 0) + 1;
     dNote.replaceChildren(kv([['抽取编号', `#${doc.id}`], ['时间', dateTime(doc.drawn_at)], ['抽取人', doc.actor], ['随机种子', String(doc.seed)],
       ['范围', area.value ? area.selectedOptions[0].textContent.trim() : '全区'], ['结果', `${doc.points.length} 个点位（${Object.entries(byKind).map(([k, n]) => `${k} ${n}`).join('，')}）`],
       ['点位库指纹', String(doc.pool_sha256 || '').slice(0, 16)]]));
-    dList.replaceChildren(...doc.points.map((p) => el('li', { class: 'clickable', dataset: { code: p.code }, onclick: () => map.flyTo({ center: [p.lon, p.lat], zoom: Math.max(map.getZoom(), 16) }) },
-      el('div', { class: 'title' }, el('span', { class: 'muck-alarm-kind', style: `background:${kindColor[p.kind] || '#c2255c'}` }), `${p.name}（${p.code}）`),
-      el('div', { class: 'meta' }, `${p.kind_name}${p.address ? ` · ${p.address}` : ''} · 打卡半径 ${metres(p.radius_m)}`))));
     pointSel.replaceChildren(...doc.points.map((p) => el('option', { value: p.code }, `${p.name}（${p.code}）`)));
+    inspectorFor();
     app.samples.draw = doc;
-    if (features.length) fitTo(map, features, 16);
+    if (doc.points.length) fitTo(map, doc.points.map((p) => ({ geometry: { type: 'Point', coordinates: [p.lon, p.lat] } })), 16);
   }
 
   // ---- 定位打卡
@@ -91,6 +169,10 @@ export function initSamples({ map, app }) {
   const lon = el('input', { type: 'number', id: 'checkin-lon', step: 'any', placeholder: '经度' });
   const lat = el('input', { type: 'number', id: 'checkin-lat', step: 'any', placeholder: '纬度' });
   const cOut = el('div', { id: 'checkin-out' });
+  // who checks in: the point's inspector once it is assigned (the verifier may type another name)
+  const inspector = el('input', { type: 'text', id: 'checkin-inspector', maxlength: 40, placeholder: '默认为密钥账号', list: 'sample-assignee-names' });
+  function inspectorFor() { inspector.value = who(pointSel.value); }
+  pointSel.addEventListener('change', inspectorFor);
   const pick = el('button', { type: 'button', id: 'checkin-pick' }, '在地图上点选');
   pick.addEventListener('click', () => {
     window.citygrid.mode = 'checkin';
@@ -111,22 +193,33 @@ export function initSamples({ map, app }) {
     if (lon.value === '' || lat.value === '') { cOut.replaceChildren(el('p', { class: 'note warn' }, '请填写或在地图上点选打卡位置')); return; }
     let r;
     try {
-      r = await send('POST', '/api/eval-samples/checkin', { point: pointSel.value, lon: Number(lon.value), lat: Number(lat.value), crs: crs.value }, { role: 'inspector' });
+      r = await send('POST', '/api/eval-samples/checkin', { point: pointSel.value, lon: Number(lon.value), lat: Number(lat.value), crs: crs.value,
+        inspector: inspector.value.trim() || undefined }, { role: 'inspector' });
     } catch (error) { cOut.replaceChildren(el('p', { class: 'note warn' }, `打卡失败：${explain(error)}`)); return; }
     map.getSource('overlay:sample-checkin').setData({ type: 'FeatureCollection', features: [{ type: 'Feature',
       geometry: { type: 'Point', coordinates: [r.lon, r.lat] }, properties: { inside: r.inside } }] });
     cOut.replaceChildren(el('div', { class: `checkin-result ${r.inside ? 'inside' : 'outside'}`, id: 'checkin-verdict' },
       r.inside ? '✓ 打卡有效：位于点位范围内' : '✗ 打卡无效：不在点位范围内'),
     kv([['点位', `${r.name}（${r.point}）`], ['距离', metres(r.distance_m)], ['判定', r.rule === 'polygon' ? '点位范围面' : `打卡半径 ${metres(r.radius_m)}`],
-      ['坐标系', r.crs], ['打卡时间', dateTime(r.ts)], ['是否本人负责点位', r.assigned ? '是' : '否（未分配给此账号）']]));
+      ['坐标系', r.crs], ['打卡时间', dateTime(r.ts)], ['打卡人', r.inspector],
+      ['负责检查员', (r.assigned_to || []).join('、') || '未分派'],
+      ['是否负责人打卡', r.assigned ? '是' : (r.assigned_to || []).length ? `否（此点位分派给 ${r.assigned_to.join('、')}）` : '否（此点位未分派）']]));
     app.samples.checkin = r;
   }
 
   map.on('click', 'overlay:sample-draw', (e) => {
-    if (window.citygrid.mode) return;
+    if (window.citygrid.mode || e.citygridHandled) return;
     e.citygridHandled = true;
     const p = e.features[0].properties;
     pointSel.value = p.code;
+    inspectorFor();
+    const name = who(p.code);
+    new maplibregl.Popup({ offset: 10, maxWidth: '18rem' }).setLngLat(e.features[0].geometry.coordinates)
+      .setDOMContent(el('div', { dataset: { testid: 'sample-point-card' } },
+        el('div', { class: 'popup-title' }, `${p.name}（${p.code}）`),
+        kv([['类型', p.kind_name], ['打卡半径', metres(Number(p.radius_m))], ['检查员', name || '未分派'],
+          ['抽取', current ? `#${current.id}` : null]]))).addTo(map);
+    app.samples.popup = { code: p.code, inspector: name || null };
   });
 
   tab.append(el('div', { class: 'panel', id: 'panel-samples' }, el('h3', {}, '评价样本点位'),
@@ -136,9 +229,10 @@ export function initSamples({ map, app }) {
     el('div', { class: 'row' }, el('label', { for: 'esp-seed' }, '随机种子'), seed),
     el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'sample-draw-run', class: 'primary', disabled: !has('/api/eval-samples/draw'), onclick: drawSample }, '抽取'),
       el('button', { type: 'button', onclick: () => { map.getSource('overlay:sample-draw').setData(EMPTY); map.getSource('overlay:sample-checkin').setData(EMPTY); } }, '清除地图')),
-    dNote, dList,
+    dNote, dList, assignBox,
     el('h4', {}, '定位打卡核验'),
     el('div', { class: 'row' }, el('label', { for: 'checkin-point' }, '点位'), pointSel),
+    el('div', { class: 'row' }, el('label', { for: 'checkin-inspector' }, '打卡人'), inspector),
     el('div', { class: 'row' }, el('label', { for: 'checkin-crs' }, '坐标系'), crs),
     el('div', { class: 'row' }, el('label', { for: 'checkin-lon' }, '经度'), lon),
     el('div', { class: 'row' }, el('label', { for: 'checkin-lat' }, '纬度'), lat),

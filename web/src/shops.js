@@ -17,6 +17,24 @@ const KIND_HINTS = { unmatched: '请核对路名和门牌号后重新导入', am
 // collection rate of an area → fill colour (legend below the table)
 const RATE_BINS = [[0.9, '#40c057', '收运率 ≥ 90%'], [0.6, '#fab005', '60%–90%'], [0, '#fa5252', '< 60%']];
 const NO_SHOPS = '#ced4da';
+//: Why a whole file could not be imported (the error codes of gis/io and the upload, docs/http.md), in
+//: Chinese with what to do; the server's English detail is shown below in small print.
+const FAILURES = {
+  unknown_format: ['文件格式不支持', '请上传 CSV、Excel（.xlsx）、GeoJSON 或 GeoPackage（.gpkg）文件。'],
+  unreadable_file: ['文件无法读取', '文件已损坏，或内容与扩展名不符（例如把其他文件改名为 .xlsx）；请用原程序另存后重新上传。'],
+  bad_encoding: ['文件编码无法识别', '文件既不是 UTF-8 也不是 GBK 文本；请在 Excel 或 WPS 中另存为“CSV UTF-8”后重新上传。'],
+  unknown_encoding: ['文件编码无法识别', '请将文件另存为 UTF-8 或 GBK 编码后重新上传。'],
+  empty_file: ['文件是空的', '文件中没有任何内容，请检查是否选错了文件。'],
+  no_features: ['文件中没有商户', '文件只有表头、没有数据行，请填写商户后重新上传。'],
+  missing_columns: ['缺少必需的列', '名单的第一行须是列名，至少包含“商户编号”和“商户名称”，并给出“经营地址”或经度/纬度。'],
+  no_geometry: ['文件中没有位置信息', '请给出“经营地址”列，或经度/纬度列。'],
+  unknown_crs: ['坐标系无法识别', '请在文件中注明坐标系，或改用经纬度（CGCS2000 或 WGS84）。'],
+  too_large: ['文件过大', '单个文件不超过 64 MB，请拆分后分批上传。'],
+  invalid_request: ['上传参数有误', '请检查“最低可信度”（0 到 1 之间）和导入方式后重试。'],
+  database_unavailable: ['数据库暂不可用', '请稍后重试。'],
+  internal: ['服务器处理出错', '请稍后重试；如仍失败请联系管理员并提供下方的英文说明。'],
+};
+const FAILURE_OTHER = ['文件无法导入', '请检查文件内容后重试。'];
 const ROLE_WHY = '上传商户名单需要“规划员”或更高角色的 API 密钥（X-API-Key）。密钥只保存在本次浏览会话中。';
 
 /** POSTs a file as the request body with upload progress (fetch cannot report bytes sent). */
@@ -101,8 +119,27 @@ export function initShops({ map, app, labels }) {
     return features.length;
   }
 
+  /** A file the server could not import at all (not rows rejected): what went wrong in Chinese, the hint,
+   *  and the server's English detail in small print. */
+  function failure(code, detail, extra = {}) {
+    const [what, hint] = FAILURES[code] || FAILURE_OTHER;
+    const missing = (extra.missing || []).map((m) => m.title || m.column);
+    const head = `导入失败：${what}${missing.length ? `（${missing.join('、')}）` : ''}`;
+    showPlaced([]);
+    barText.textContent = '未导入';
+    iOut.replaceChildren(...[
+      el('p', { class: 'note warn', id: 'shop-import-summary', dataset: { error: code || '' } }, head),
+      el('p', { class: 'note', id: 'shop-import-hint' }, hint),
+      detail ? el('p', { class: 'note detail', id: 'shop-import-detail', lang: 'en' }, detail) : null].filter(Boolean));
+    app.shops.import = { state: 'failed', error: code || null, message: head, detail: detail || null };
+  }
+
   function report(job) {
     const result = job.result || {};
+    if (job.state === 'failed' || (job.state === 'rejected' && !(result.rejected || []).length)) {
+      failure(result.error, result.detail, result);
+      return;
+    }
     const rejected = result.rejected || [];
     const stored = job.state === 'done';
     const inserted = stored ? result.inserted || 0 : 0;
@@ -112,9 +149,7 @@ export function initShops({ map, app, labels }) {
     const placedShown = stored ? showPlaced(result.placed || []) : (showPlaced([]), 0);
     const head = stored
       ? `导入完成：共 ${num(read)} 行，已定位落图 ${num(inserted)} 家商户` + (rejected.length ? `，${num(rejected.length)} 行未导入（见下）` : '')
-      : job.state === 'rejected'
-        ? `未导入任何商户：${num(rejected.length)} 行无法定位或数据有误（整批导入，全部或全不）。勾选“只导入可定位的行”可先导入其余各行。`
-        : `导入失败：${result.detail || result.error || '未知错误'}`;
+      : `未导入任何商户：${num(rejected.length)} 行无法定位或数据有误（整批导入，全部或全不）。勾选“只导入可定位的行”可先导入其余各行。`;
     const byLevel = {};
     for (const p of result.placed || []) byLevel[p.match_level || ''] = (byLevel[p.match_level || ''] || 0) + 1;
     const groups = KIND_ORDER.filter((k) => byKind[k]?.length).map((k) => el('div', { class: 'rejected-group', dataset: { kind: k } },
@@ -183,8 +218,13 @@ export function initShops({ map, app, labels }) {
       barText.textContent = `完成 · ${job.seconds} 秒`;
       report(job);
     } catch (error) {
-      iOut.replaceChildren(el('p', { class: 'note warn', id: 'shop-import-summary' }, `导入失败：${explain(error)}`));
-      app.shops.import = { state: 'error', error: explain(error) };
+      if (error instanceof ApiError && (error.code in FAILURES || (error.status >= 400 && error.status < 500 && error.code !== 'no_key'
+        && error.status !== 401 && error.status !== 403))) {
+        failure(error.code, error.detail);
+      } else {
+        iOut.replaceChildren(el('p', { class: 'note warn', id: 'shop-import-summary' }, `导入失败：${explain(error)}`));
+        app.shops.import = { state: 'error', error: explain(error) };
+      }
     } finally {
       run.disabled = false;
     }
