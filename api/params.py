@@ -18,6 +18,7 @@ from starlette.datastructures import QueryParams
 
 from gis import crs as gcrs
 from gis import params as rules
+from gis.errors import InvalidInput
 from gis.params import BBox
 
 CRS_HELP = "EPSG code, OGC URI, CRS84 (default), GCJ02, BD09 or a configured local CRS"
@@ -41,8 +42,12 @@ def time_range(start: str | None = Query(None, alias="from", description=FROM_HE
 
 def required_time_range(start: str = Query(..., alias="from", description=FROM_HELP),
                         stop: str = Query(..., alias="to", description=TO_HELP)) -> TimeRange:
-    """Required `from`/`to` (a window must be given)."""
-    return TimeRange(*rules.parse_range(start, stop))
+    """Required `from`/`to` (a window must be given: an empty bound is refused, not read as open)."""
+    window = TimeRange(*rules.parse_range(start, stop))
+    if window.start is None or window.stop is None:
+        raise InvalidInput("from and to are both required here (a closed window, e.g. one shift); "
+                           f"got from={start!r}, to={stop!r}")
+    return window
 
 
 def instant(text: str | None, name: str) -> datetime | None:

@@ -29,6 +29,8 @@ LEAST_ROLE = {
     "/api/muck/permits": "planner",
     "/api/muck/sync": "planner",
     "/api/eval-samples/draw": "inspector",
+    "/api/geocode/layers": "inspector",
+    "/api/geocode/layers/{name}": "inspector",
     "/api/eval-samples/draws/{draw_id}/assign": "planner",
     "/api/eval-samples/checkin": "device",
     "/api/webhooks": "planner",
