@@ -128,7 +128,8 @@ def test_key_dialog_still_works_and_offers_a_login(page_of: Watched, db: psycopg
     page.locator("#key-button").click()
     page.locator("#key-input").fill("cg_some-key")
     page.locator("#key-ok").click()
-    assert page.evaluate("sessionStorage.getItem('citygrid.apiKey')") == "cg_some-key"
+    # The dialog's `close` event (where the key is kept) is queued as a task after the click.
+    page.wait_for_function("sessionStorage.getItem('citygrid.apiKey') === 'cg_some-key'", timeout=10_000)
 
 
 def test_single_sign_on_from_the_page(browser: object, live_server: str, live_app: object, database_url: str,
