@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from api.auth import optional_principal
-from api.middleware import RequestContext
+from api.middleware import Compression, RequestContext
 from api.ogc.fastpath import OgcFastPath
 from api.responses import JSONResponse
 from api.routers import (
@@ -99,6 +99,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     settings = get_settings()
     app.add_middleware(OgcFastPath)  # innermost: the OGC hot paths skip FastAPI's routing, not the middleware
+    # Pages of features are JSON that shrinks ~10×: compressed for clients that ask (browsers do; wrk and
+    # many machine clients do not). Answers under 4 KiB are not worth the CPU.
+    app.add_middleware(Compression)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag"])

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import APP_CALLS
@@ -165,3 +166,44 @@ async def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
         await asyncio.wrap_future(scope["app"].state.services.audit.submit(entry))
     except Exception:  # the write succeeded; a lost audit entry is logged loudly, never silent
         audit_log.exception("audit entry could not be written for %s %s", scope["method"], scope["path"])
+
+
+def accepts_gzip(value: bytes | None) -> bool:
+    """Whether an Accept-Encoding header admits gzip (`gzip;q=0` refuses it; `*` admits it)."""
+    if not value:
+        return False
+    weights: dict[str, float] = {}
+    for part in value.decode("latin-1").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, number = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(number)
+                except ValueError:
+                    q = 0.0
+        weights[name.strip()] = q
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
+class Compression:
+    """Gzip for answers of 4 KiB and more (pages of features shrink ~10×), for clients that accept it.
+
+    Starlette's GZipMiddleware does the compressing (it leaves alone answers that carry an encoding
+    already, such as gzipped tiles and the page's files, and images and the alarm stream); this wrapper
+    decides per request with a real reading of Accept-Encoding, where `gzip;q=0` means no."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=4096, compresslevel=5)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers") or ():
+                if name == b"accept-encoding":
+                    if accepts_gzip(value):
+                        await self.gzip(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)

@@ -102,3 +102,24 @@ def test_tiles_are_gzipped_for_clients_that_accept_it(ogc: httpx.Client) -> None
         assert ogc.get(url, headers={"If-None-Match": etag}).status_code == 304
     refused = ogc.get(url, headers={"Accept-Encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers and refused.content == plain.content
+
+
+@pytest.mark.parametrize("path", ["/ogc/collections/components/items?limit=50",
+                                  "/ogc/collections/components/items?limit=50&f=json&sortby=name"])
+def test_pages_of_features_are_gzipped_for_clients_that_accept_it(ogc: httpx.Client, path: str) -> None:
+    """On the fast path and the normal route alike; `gzip;q=0` is a refusal, not an acceptance."""
+    url = str(ogc.base_url.join(path))
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers and len(plain.content) > 4096
+    with httpx.stream("GET", url, headers={"Accept-Encoding": "br;q=0.5, gzip"}) as r:
+        raw = b"".join(r.iter_raw())
+        headers = r.headers
+    assert headers["content-encoding"] == "gzip" and len(raw) * 4 < len(plain.content)
+    assert _without_timestamp(gzip.decompress(raw)) == _without_timestamp(plain.content)
+    refused = httpx.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+
+
+def test_small_answers_are_not_compressed(ogc: httpx.Client) -> None:
+    r = ogc.get("/ogc/collections/components/items/3101130101000001", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
