@@ -105,7 +105,28 @@ class Located:
         }
 
     def records(self) -> list[dict[str, Any]]:
-        return [self.record(i) for i in range(len(self))]
+        """`record(i)` for every point. Points with the same grids share one record (built once: a batch of
+        addresses falls into a few hundred grids), so the records are read-only."""
+        starts = self.work_slices().tolist()
+        works = self.work_grid.tolist()
+        cols = zip(self.district.tolist(), self.street.tolist(), self.community.tolist(), self.unit.tolist(),
+                   self.eval.tolist(), strict=True)
+        ix = self.index
+        built: dict[tuple, dict[str, Any]] = {}
+        out: list[dict[str, Any]] = []
+        for i, (d, s, c, u, e) in enumerate(cols):
+            w = tuple(works[starts[i]:starts[i + 1]])
+            key = (d, s, c, u, e, w)
+            rec = built.get(key)
+            if rec is None:
+                rec = built[key] = {
+                    "outside": d < 0 and u < 0,
+                    "district": ix.districts.ref(d), "street": ix.streets.ref(s),
+                    "community": ix.communities.ref(c), "unit_grid": ix.units.ref(u), "eval_grid": ix.evals.ref(e),
+                    "work_grids": [ix.works.ref(g) for g in w],
+                }
+            out.append(rec)
+        return out
 
     def _heads(self) -> tuple[list[bytes], NDArray[np.int64]]:
         """The grid part of each distinct answer, serialised once, and each point's answer number: points in
