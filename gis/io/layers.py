@@ -35,6 +35,16 @@ class LayerSpec:
     def fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.layer.fields if f.imported)
 
+    @cached_property
+    def accepted(self) -> frozenset[str]:
+        """Every name a property or column may carry for one of the fields (compared normalised)."""
+        return frozenset(norm(n) for f in self.fields for n in f.accepted_names())
+
+    @cached_property
+    def readonly(self) -> frozenset[str]:
+        """Published names that are not imported (computed or server-kept), normalised."""
+        return frozenset(norm(f.name) for f in self.layer.fields if not f.imported)
+
     @property
     def key(self) -> tuple[str, ...]:
         return self.io.key

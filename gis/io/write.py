@@ -94,10 +94,8 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         props[layer.id_column] = given if given is not None else fid
     # Computed and server-kept properties (category names, last positions) may come back from a GET:
     # they are not the client's to set and are dropped; names no field takes are refused.
-    readonly = {norm(f.name) for f in layer.fields if not f.imported}
-    props = {k: v for k, v in props.items() if norm(k) not in readonly}
-    accepted = {norm(n) for f in spec.fields for n in f.accepted_names()}
-    unknown = [k for k in props if norm(k) not in accepted]
+    props = {k: v for k, v in props.items() if norm(k) not in spec.readonly}
+    unknown = [k for k in props if norm(k) not in spec.accepted]
     if unknown and not spec.extra_json:
         raise InvalidInput(f"properties: unknown {', '.join(map(repr, unknown))}; collection {layer.id} takes "
                            f"{', '.join(f.name for f in spec.fields)}")
