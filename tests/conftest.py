@@ -16,6 +16,7 @@ import io_helpers
 import layers_world
 import psycopg
 import pytest
+from browser_kit import ARGS, CHROMIUM
 from sqlalchemy.engine import make_url
 from tables import DATA_TABLES
 
@@ -185,3 +186,20 @@ def api_keys(database_url: str) -> dict[str, str]:
         for role in ALL_ROLES:
             _, keys[role] = create_key(conn, f"test-{role}", role, ["dev-1", "dev-2"] if role == "device" else None)
     return keys
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's) for the browser tests, one per test module."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    # Not a skip: scripts/setup.sh installs both, so their absence is a broken set-up.
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup.sh"
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "web" / "dist" / "index.html").exists(), "web/dist is not built: run scripts/setup.sh"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

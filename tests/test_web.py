@@ -13,26 +13,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from browser_kit import ARGS, CHROMIUM, Watched, open_map, screen_xy, shot
+from browser_kit import Watched, open_map, screen_xy, shot
 from http_auth import auth
 from web_world import FORBIDDEN, IN_SOUTH_WEST, PLATE_100, ensure_world
 
-from gis.settings import ROOT
-
 pytestmark = pytest.mark.browser
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    # Not a skip: scripts/setup.sh installs both, so their absence is a broken set-up.
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup.sh"
-    assert (ROOT / "web" / "dist" / "index.html").exists(), "web/dist is not built: run scripts/setup.sh"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
 
 @pytest.fixture
 def site(live_server: str, database_url: str) -> str:

@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from browser_kit import ARGS, CHROMIUM, Watched, open_map, screen_xy, shot
+from browser_kit import Watched, open_map, screen_xy, shot
 from oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from web_world import ensure_world
 
 from gis.security import users
-from gis.settings import ROOT, get_settings
+from gis.settings import get_settings
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Web-login-2026"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup.sh"
-    assert (ROOT / "web" / "dist" / "index.html").exists(), "web/dist is not built: run scripts/setup.sh"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from browser_kit import ARGS, CHROMIUM, open_map, screen_xy, shot
+from browser_kit import open_map, screen_xy, shot
 from http_auth import auth
 from web_world import ensure_world
 
@@ -17,16 +17,6 @@ pytestmark = pytest.mark.browser
 
 #: Cases outside the default window (the 30 local days up to the latest case, 2026-11-20), removed after.
 OLD = [("W001", "2026-06-01T09:00:00+08", 121.4780, 31.3770), ("W002", "2026-10-21T23:59:00+08", 121.4790, 31.3771)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from browser_kit import ARGS, CHROMIUM, open_map, screen_xy, shot
+from browser_kit import open_map, screen_xy, shot
 from web_world import box, ensure_world
 
 from gis.params import district_tz
@@ -46,16 +46,6 @@ SAMPLES = [("YB01", "淞滨路样本", "main_road", 121.4790, 31.3801),
 #: Muck-truck alarms of vehicle dev-2: (kind, hours ago, lon, lat); the first still open.
 MUCK_ALARMS = [("illegal_dumping", 2, 121.4900, 31.3750), ("unapproved_route", 30, 121.4820, 31.3740),
                ("restricted_hours", 50, 121.4950, 31.3800)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _cleanup(conn: psycopg.Connection) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from browser_kit import ARGS, CHROMIUM, open_map, screen_xy, shot
+from browser_kit import open_map, screen_xy, shot
 from http_auth import auth
 from web_world import IN_SOUTH_WEST, ensure_world
 
@@ -21,16 +21,6 @@ EXTRA = [("X001", "camera", "closed", "2026-11-05T10:00:00+08", 121.4770, 31.376
          ("X002", "camera", "processing", "2026-11-06T10:00:00+08", 121.4780, 31.3762),
          ("X003", "supervisor", "closed", "2026-11-07T10:00:00+08", 121.4900, 31.3850),
          ("X004", "camera", "closed", "2026-11-08T10:00:00+08", 121.4950, 31.3860)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
