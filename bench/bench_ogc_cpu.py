@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ogc import BBOX, RANDOM_IDS_LUA, tile15  # noqa: E402
-from bench.harness import load_average, server, server_cpu_s  # noqa: E402
+from bench.harness import load_average, process_cpu_s, server, server_cpu_s  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 
 VAR = ROOT / "var" / "bench"
@@ -35,14 +35,8 @@ def postgres_cpu_s(conn: psycopg.Connection) -> float:
     """CPU seconds of the cluster's backends so far (children of the postmaster)."""
     data_dir = conn.execute("SHOW data_directory").fetchone()[0]
     postmaster = Path(data_dir, "postmaster.pid").read_text().split()[0]
-    total = 0.0
-    for pid in subprocess.run(["pgrep", "-P", postmaster], capture_output=True, text=True).stdout.split():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    children = subprocess.run(["pgrep", "-P", postmaster], capture_output=True, text=True).stdout.split()
+    return sum(process_cpu_s(pid) for pid in children)
 
 
 def checkout(rev: str) -> Path:

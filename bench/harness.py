@@ -62,6 +62,15 @@ def server(database_url: str, workers: int = 1, env: dict[str, str] | None = Non
         proc.wait(timeout=30)
 
 
+def process_cpu_s(pid: int | str) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_s(base: str) -> float:
     """CPU seconds (user + system) used so far by the server answering at `base` (a `server` above):
     divided by the requests it answered, the cost of one request whatever else shares the machine."""
@@ -73,8 +82,7 @@ def server_cpu_s(base: str) -> float:
         try:
             args = (proc / "cmdline").read_bytes().split(b"\0")
             if b"--port" in args and args[args.index(b"--port") + 1] == port.encode():
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                total += process_cpu_s(proc.name)
         except (OSError, IndexError):
             continue
     return total
