@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     #: Commits wait until the standby has the WAL (no acknowledged write is lost in a failover);
     #: the price: writes stall while the standby is down, until `citygrid db standby --drop`.
     pg_standby_sync: bool = True
+    #: Read-only bulk work (`citygrid export`, `citygrid batch`) connects with
+    #: target_session_attrs=prefer-standby, so it loads the standby instead of the primary.
+    reads_on_standby: bool = False
 
     # Point-in-time recovery (pgBackRest): repository folder (default: `pgbackrest/` beside the
     # cluster's data; put it on another disk in production), full backups kept, stanza name.

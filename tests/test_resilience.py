@@ -7,7 +7,11 @@ Runs on a private cluster (its own data directory and port) so that restarting i
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +154,31 @@ def test_a_restart_during_a_replay_loses_no_acknowledged_fix(private_cluster: Cl
     assert stored == (12 * len(acknowledged), 12 * len(acknowledged)) and len(acknowledged) == 40
 
 
+def _exports_read_from_the_standby(url: str, standby_url: str, out: Path) -> None:
+    """Read-only bulk work may go to the standby: the read URL lands on it, and `citygrid export` with
+    CITYGRID_READS_ON_STANDBY runs there (a standby refuses writes, so any write would fail it)."""
+    import psycopg
+
+    env = {**os.environ, "DATABASE_URL": url, "CITYGRID_READS_ON_STANDBY": "1"}
+    probe = ("from gis.db.engine import connect, read_url\n"
+             "with connect(read_url()) as c: print(c.execute('SELECT pg_is_in_recovery()').fetchone()[0])")
+    where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip() == "True", where.stderr
+    with psycopg.connect(url, autocommit=True) as primary:
+        assert primary.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
+        lsn = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    with psycopg.connect(standby_url, autocommit=True) as conn:  # flushed there, maybe not yet replayed
+        deadline = time.monotonic() + 10
+        while conn.execute("SELECT pg_last_wal_replay_lsn() < %s::pg_lsn", (lsn,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the standby did not replay the primary's WAL"
+            time.sleep(0.1)
+    done = subprocess.run([str(Path(sys.executable).with_name("citygrid")), "export", "regions", str(out)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    codes = [f["properties"]["AddID"] for f in json.loads(out.read_text(encoding="utf-8"))["features"]]
+    assert codes == ["310113"], codes
+
+
 def test_failover_to_the_standby_during_ingest_loses_no_acknowledged_fix(
         private_cluster: Cluster, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     """A synchronous hot standby is promoted while batches are posted (the primary crashes: immediate
@@ -174,6 +203,7 @@ def test_failover_to_the_standby_during_ingest_loses_no_acknowledged_fix(
                      "lon": 121.40 + (i * 60 + k) * 1e-5, "lat": 31.30, "speed_kmh": 20} for k in range(0, 60, 5)]
 
         url = failover_url([private_cluster, standby])
+        _exports_read_from_the_standby(url, standby.url(), tmp_path_factory.mktemp("export") / "regions.geojson")
         acknowledged: set[int] = set()
         refused: list[int] = []
         with uvicorn_subprocess(url, ENV) as base, \

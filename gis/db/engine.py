@@ -30,6 +30,17 @@ def database_url() -> str:
     return local_failover_url() or local_cluster(settings).url()
 
 
+def read_url() -> str:
+    """Where read-only bulk work connects (`citygrid export`, batch jobs): the hot standby when
+    `reads_on_standby` is set and a standby is listed, else the same server as everything else."""
+    url = database_url()
+    if not get_settings().reads_on_standby:
+        return url
+    from gis.db.replication import prefer_standby
+
+    return prefer_standby(url)
+
+
 def sqlalchemy_url(url: str | None = None) -> str:
     return make_url(url or database_url()).set(drivername="postgresql+psycopg").render_as_string(
         hide_password=False

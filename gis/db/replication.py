@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import time
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -46,6 +46,16 @@ def failover_url(clusters: list[Cluster], database: str | None = None) -> str:
     ports = ",".join(str(c.settings.pg_port) for c in clusters)
     return (f"postgresql://{SUPERUSER}:{quote(first.password(), safe='')}@/{db}"
             f"?host={hosts}&port={ports}&target_session_attrs=read-write")
+
+
+def prefer_standby(url: str) -> str:
+    """The same servers, but a standby first when one answers (`target_session_attrs=prefer-standby`):
+    for read-only bulk work (exports, batch jobs) that need not load the primary. A URL naming one
+    server still connects to it, whatever its role."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "target_session_attrs"]
+    query.append(("target_session_attrs", "prefer-standby"))
+    return urlunsplit(parts._replace(query=urlencode(query, safe=",")))
 
 
 def _append_conf(cluster: Cluster, text: str) -> None:

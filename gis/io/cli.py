@@ -83,10 +83,10 @@ def export_cmd(
     where: list[str] = typer.Option(None, "--where", help="COLUMN=VALUE filter (VALUE* for a prefix); "
                                     "repeatable."),
 ) -> None:
-    """Export a layer to GeoJSON or GeoPackage."""
-    from gis.db.engine import connect
+    """Export a layer to GeoJSON or GeoPackage (from the hot standby when CITYGRID_READS_ON_STANDBY is set)."""
+    from gis.db.engine import connect, read_url
     from gis.io.export import export_layer
 
-    with connect() as conn:
+    with connect(read_url()) as conn:
         n = export_layer(conn, layer, file, crs=crs, where=where)
     typer.echo(f"{layer}: {n} features written to {file}")
