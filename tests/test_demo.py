@@ -203,6 +203,32 @@ def test_fleet_tracks_and_routes(q, dataset):
     assert visited >= total - 1
 
 
+def test_supervisors_phones_are_on_post_except_the_listed_staff_faults(loaded: str, q):
+    """跨网格/脱岗 shows something on the demo: each phone belongs to a supervisor who holds responsibility
+    grids; over the default shift one walked into a neighbour's grid and one never reported."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from gis.grids.responsibility import on_post
+
+    (faults, day), = q("SELECT value->'staff_faults', (value->>'tracks_day')::date FROM dataset_meta")
+    expected = {f["vehicle"]: {"off post (跨网格)": "off_post", "absent (脱岗)": "absent"}[f["fault"]]
+                for f in faults}
+    assert sorted(expected.values()) == ["absent", "off_post"]
+    start = datetime.combine(day, time(8), ZoneInfo("Asia/Shanghai"))
+    with psycopg.connect(loaded) as conn:
+        staff = on_post(conn, start, start + timedelta(hours=10))["staff"]
+    phones = {s["vehicle_id"]: s for s in staff if s["kind"] == "phone"}
+    assert len(phones) >= 3 and set(expected) <= set(phones)
+    assert {v: s["status"] for v, s in phones.items()} == {v: expected.get(v, "on_post") for v in phones}
+    wanderer = next(v for v, st in expected.items() if st == "off_post")
+    (into,) = [f["into"] for f in faults if f["vehicle"] == wanderer]
+    (inside_other,), = q("""SELECT count(*) FROM positions p JOIN work_grids w ON w.code = %s
+                            WHERE p.vehicle_id = %s AND ST_Intersects(w.geom, p.geom)""", into, wanderer)
+    assert inside_other >= 60  # ~40 minutes in the other grid, a fix every 30 s
+    assert phones[wanderer]["farthest_m"] > 20
+
+
 def test_collection_trucks_visit_each_stop_within_its_windows_except_the_listed_faults(q):
     (faults, day), = q("SELECT value->'faults', (value->>'tracks_day')::date FROM dataset_meta")
     faulty = {(f["vehicle"], f["round"]) for f in faults}

@@ -89,7 +89,9 @@ def _ll_to_m(x, y) -> NDArray:
 
 
 def build_fleet(d: District, r: Roads, a: Addresses, facilities: Table, sites_ll: NDArray, day: date,
-                tz: str = "Asia/Shanghai") -> dict[str, Table]:
+                tz: str = "Asia/Shanghai", work_grids: Table | None = None) -> dict[str, Table]:
+    """Vehicles, routes and positions; with `work_grids`, also the supervisors' phones (gis.demo.staff),
+    drawn from their own random stream so that the vehicles' data do not change with them."""
     rng = np.random.default_rng([d.seed, 8])
     nav = Navigator(r)
     fac = facilities.columns
@@ -275,7 +277,23 @@ def build_fleet(d: District, r: Roads, a: Addresses, facilities: Table, sites_ll
             tracks[vid] = track
 
     positions = _sample_positions(tracks, rng, day, tz)
+    staff_faults: list[dict] = []
+    if work_grids is not None:
+        from gis.demo.staff import build_staff
+
+        phones, walks, staff_faults = build_staff(work_grids, d.scale, d.seed)
+        for ph in phones:
+            for col, value in (("id", ph["id"]), ("plate", ph["plate"]), ("kind", ph["kind"]),
+                               ("vehicle_group", ph["group"]), ("district_code", names.DISTRICT_CODE),
+                               ("operator", ph["operator"]), ("note", "监督员手机")):
+                vehicles[col].append(value)
+        walked = _sample_positions(walks, np.random.default_rng([d.seed, 12]), day, tz)
+        for col, values in walked.columns.items():
+            mine = positions.columns[col]
+            positions.columns[col] = (np.concatenate([mine, values]) if isinstance(mine, np.ndarray)
+                                      else [*mine, *values])
     veh = Table("vehicles", vehicles, geom_cols=())
+    veh.meta["staff_faults"] = staff_faults
     rts = Table("routes", routes, serial="id")
     rts.meta["faults"] = faults
     veh.meta["rest_truck"] = rest_truck

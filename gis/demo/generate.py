@@ -205,7 +205,7 @@ def generate(seed: int, scale: float = 1.0, end: date = DEFAULT_END, tz: str = "
     sites = np.array([(g.x, g.y) for g, nm in zip(comps.columns["geom"], comps.columns["name"], strict=True)
                       if nm == "工地"]).reshape(-1, 2)
     lap("facilities")
-    fleet = build_fleet(d, r, a, fac, sites, end, tz)
+    fleet = build_fleet(d, r, a, fac, sites, end, tz, work_grids=tables["work_grids"])
     tables.update(fleet)
     lap("fleet")
     tables["cases"] = build_cases(d, r, loc, a, fac, sites, end, tz)
@@ -231,6 +231,7 @@ def generate(seed: int, scale: float = 1.0, end: date = DEFAULT_END, tz: str = "
         "generated_in": "EPSG:4549 (lattice), transformed once to EPSG:4490",
         "poi_categories": POI_CATEGORIES,
         "faults": fleet["routes"].meta["faults"],
+        "staff_faults": fleet["vehicles"].meta["staff_faults"],
         "counts": {k: len(v) for k, v in tables.items()},
     }
     meta["checksum"] = ds.checksum()
