@@ -79,3 +79,51 @@ def test_empty_and_invalid_tiles(ogc: httpx.Client) -> None:
     r = ogc.get("/ogc/collections/components/tiles/WorldCRS84Quad/1/0/0")
     assert r.status_code == 404 and "WebMercatorQuad" in r.json()["detail"]
     assert ogc.get("/ogc/collections/nope/tiles").status_code == 404
+
+
+def _clusters(ogc: httpx.Client, t: morecantile.Tile, below: int = 15) -> list[dict]:
+    r = ogc.get(f"{BASE}/{t.z}/{t.y}/{t.x}", params={"cluster": below})
+    assert r.status_code == 200, r.text
+    return [f["properties"] for f in mapbox_vector_tile.decode(r.content)["components"]["features"]]
+
+
+def test_clustered_tiles_count_every_point_of_the_tile_by_class(ogc: httpx.Client, db: psycopg.Connection) -> None:
+    """Below the asked zoom a tile holds clusters whose counts, per 大类 and per 大类-小类, add up to
+    the points inside the tile (no buffer: each point in one tile); from that zoom on, points again."""
+    t = tile_of(121.414, 31.314, 12)
+    clusters = _clusters(ogc, t)
+    assert clusters and all("id" not in p and "name" not in p for p in clusters)
+    bounds = morecantile.tms.get("WebMercatorQuad").bounds(t)
+    inside = ("FROM components WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4490)) "
+              "AND kind = 'component'")
+    box = (bounds.left, bounds.bottom, bounds.right, bounds.top)
+    (total,), = db.execute(f"SELECT count(*) {inside}", box).fetchall()
+    assert total > 0 and sum(p["point_count"] for p in clusters) == total
+    for level, sql in (("major", "major"), ("minor", "major || '-' || minor")):
+        expected = dict(db.execute(f"SELECT 'c:' || {sql}, count(*)::int {inside} GROUP BY 1", box).fetchall())
+        got: dict[str, int] = {}
+        for p in clusters:
+            for k, n in p.items():
+                if k.startswith("c:") and (k.count("-") == 1) == (level == "minor"):
+                    got[k] = got.get(k, 0) + n
+        assert got == expected, level
+    assert all(p["point_count"] == sum(n for k, n in p.items() if k.startswith("c:") and "-" not in k)
+               for p in clusters)
+    # at or above the clusters' zoom the same query answers points
+    z15 = tile_of(121.411, 31.311, 15)
+    points = mapbox_vector_tile.decode(ogc.get(f"{BASE}/{z15.z}/{z15.y}/{z15.x}", params={"cluster": 15}).content)
+    assert "上水井盖00" in {f["properties"].get("name") for f in points["components"]["features"]}
+    # a write changes the clusters (the cache is versioned like any tile)
+    db.execute("DELETE FROM components WHERE id = '3101130101000001'")
+    after = _clusters(ogc, t)
+    assert sum(p["point_count"] for p in after) == total - 1
+    assert sum(p.get("c:01-01", 0) for p in after) == expected["c:01-01"] - 1
+
+
+def test_cluster_is_refused_where_it_means_nothing(ogc: httpx.Client) -> None:
+    t = tile_of(121.414, 31.314, 12)
+    r = ogc.get(f"/ogc/collections/unit_grids/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}", params={"cluster": 15})
+    assert r.status_code == 400 and "unit_grids" in r.json()["detail"] and "cluster" in r.json()["detail"]
+    for bad in ("x", "0", "-3"):
+        r = ogc.get(f"{BASE}/{t.z}/{t.y}/{t.x}", params={"cluster": bad})
+        assert r.status_code == 400 and "cluster" in r.json()["detail"], bad

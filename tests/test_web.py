@@ -39,6 +39,17 @@ def rendered(page: object, layer_prefix: str) -> int:
         " return ids.length ? m.queryRenderedFeatures({layers: ids}).length : -1; }", layer_prefix)
 
 
+def jump(page: object, zoom: float) -> None:
+    """Centres the map on the fixture's six components at `zoom` and waits until it is drawn."""
+    page.evaluate("(z) => window.citygrid.map.jumpTo({center: [121.486, 31.3805], zoom: z})", zoom)
+    page.evaluate("window.citygrid.whenIdle()")
+
+
+def cluster_properties(page: object) -> list[dict]:
+    return page.evaluate("() => window.citygrid.map.queryRenderedFeatures({layers: ['components:clusters']})"
+                         ".map((f) => f.properties)")
+
+
 def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
     dx = (a[0] - b[0]) * 111_320 * math.cos(math.radians((a[1] + b[1]) / 2))
     dy = (a[1] - b[1]) * 110_574
@@ -71,14 +82,23 @@ def test_layers_toggle(map_page: Watched) -> None:
     page.locator('#layer-tree input[data-layer="eval_grids"]').check()
     page.evaluate("window.citygrid.whenIdle()")
     assert rendered(page, "eval_grids:") > 0
-    # a 大类 switched off in the legend disappears from the map: 01 公用设施 is 3 of the 6 components
+    # a 大类 switched off in the legend disappears from the map: 01 公用设施 is 3 of the 6 components. Below
+    # zoom 15 the components are clusters counted per class by the server; from 15 on they are points.
     page.locator('#layer-tree input[data-layer="components"]').check()
     page.locator('.layer[data-layer="components"] .expand').click()
-    page.evaluate("window.citygrid.whenIdle()")
-    shown = rendered(page, "components:")
+    assert "聚合" in page.locator('.layer[data-layer="components"] .cluster-legend').inner_text()
+    jump(page, 13)
+    assert rendered(page, "components:0") == 0  # no single points at district zooms
+    assert sum(p["point_count"] for p in cluster_properties(page)) == 6
+    jump(page, 15)
+    assert rendered(page, "components:0") == 6 and rendered(page, "components:clusters") == 0
     page.locator('.layer[data-layer="components"] li[data-value="01"] input').uncheck()
     page.evaluate("window.citygrid.whenIdle()")
-    assert rendered(page, "components:") == shown - 3
+    assert rendered(page, "components:0") == 3
+    jump(page, 13)
+    drawn = cluster_properties(page)  # only clusters holding a class still on, numbered without 01
+    assert drawn and all(p["point_count"] > p.get("c:01", 0) for p in drawn)
+    assert sum(p["point_count"] - p.get("c:01", 0) for p in drawn) == 3
     shot(page, "web-02-layers")
     assert map_page.errors == []
 

@@ -167,7 +167,9 @@ def _declare_errors(doc: dict) -> None:
         doc["components"].pop("schemas")
 ITEMS = {"parameters": ITEMS_PARAMS, "description": "可查询属性也可作为查询参数（等值过滤），见 queryables。"}
 ITEM = {"parameters": [F, CRS, PROPERTIES]}
-TILE = {"parameters": [F]}
+CLUSTER = _q("cluster", "低于此缩放级别时返回聚合点（point_count 与按类计数 c:<类>），仅密集点图层（如 components）",
+             {"type": "integer", "minimum": 1, "maximum": 30})
+TILE = {"parameters": [F, CLUSTER]}
 
 
 def _to_30(node: Any) -> Any:

@@ -42,6 +42,15 @@ def parse_int(params: QueryParams, name: str, default: int, low: int, high: int 
     return ogc_int(params, name, default, low, high)
 
 
+def cluster_below(c: Collection, params: QueryParams) -> int | None:
+    """`cluster=Z` on a tile: clusters instead of points below zoom Z, for layers that offer them."""
+    if "cluster" not in params:
+        return None
+    if not c.tile_cluster_by:
+        raise InvalidInput(f"cluster: collection {c.id} has no clustered tiles; it is not a dense point layer")
+    return ogc_int(params, "cluster", 0, 1, 30)
+
+
 def output_props(c: Collection, params: QueryParams) -> tuple[Prop, ...]:
     raw = params.get("properties")
     if raw is None:

@@ -251,6 +251,9 @@ class Layer:
     #: Properties that tiles below `tile_detail_zoom` carry (empty: all of them at every zoom).
     tile_summary: tuple[str, ...] = ()
     tile_detail_zoom: int = 14
+    #: Point layers too dense to draw one by one at low zoom: tiles asked with `?cluster=Z` are, below
+    #: zoom Z, clusters per cell counting the points by these properties (api/ogc/tiles.py).
+    tile_cluster_by: tuple[str, ...] = ()
     heat: Heat | None = None
     #: The table keeps a resolution-15 H3 cell per point (`h3_cell`), filled by whoever loads it.
     h3: bool = False

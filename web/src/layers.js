@@ -3,6 +3,7 @@
 // tree with toggles, opacity, per-class (大类/小类, kind) filters and legends.
 import { collection, getJSON, hasTiles } from './api.js';
 import { POINTS_ONLY, addWindowedLayer, isWindowed, loadWindow, refilter, windowControl } from './caselayer.js';
+import { addClusterLayers, clusterTileQuery, fadeClusters, filterClusters } from './tileclusters.js';
 import { el } from './ui.js';
 
 const TILE_PATH = (id) => `/ogc/collections/${id}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
@@ -64,7 +65,8 @@ export async function addDistrictLayers(map, doc, cats) {
       if (added.has(c)) return;
       if (tiled) {
         map.addSource(sourceId(c), {
-          type: 'vector', tiles: [`${location.origin}${TILE_PATH(c)}`], minzoom: 0, maxzoom: 16,
+          type: 'vector', tiles: [`${location.origin}${TILE_PATH(c)}${c === cid ? clusterTileQuery(spec) : ''}`],
+          minzoom: 0, maxzoom: 16,
           promoteId: spec.promote_id || undefined,
         });
       } else {
@@ -91,12 +93,18 @@ export async function addDistrictLayers(map, doc, cats) {
       if (draw.type === 'symbol') layer.layout['text-font'] = doc.font;
       if (draw.collection ? hasTiles(from) : state[id].tiled) layer['source-layer'] = draw.collection || spec.source_layer || cid;
       if (spec.minzoom !== undefined) layer.minzoom = spec.minzoom;
+      // a clustered layer's points start where its clusters end
+      if (spec.cluster_below && !draw.collection && state[id].tiled) layer.minzoom = Math.max(layer.minzoom || 0, spec.cluster_below);
       if (draw.filter) layer.filter = draw.filter;
       if (windowed) layer.filter = draw.filter ? ['all', POINTS_ONLY, draw.filter] : POINTS_ONLY;
       // single points lie under their layer's cluster circles
       map.addLayer(layer, windowed ? mapLayerIds[id][0] : beforeId(map));
       mapLayerIds[id].push(layerId);
     });
+    if (spec.cluster_below && state[id].tiled) {
+      mapLayerIds[id].push(...addClusterLayers(map, id, spec, { source: sourceId(cid), sourceLayer: spec.source_layer || cid,
+        font: doc.font, before: beforeId(map), visible: !!spec.visible }));
+    }
     applyOpacity(map, id);
     if (windowed && spec.visible) loadWindow(id, state[id]);
   }
@@ -128,6 +136,7 @@ export function applyOpacity(map, id) {
       if (typeof base === 'number' || base === undefined) map.setPaintProperty(layerId, prop, (base ?? 1) * factor);
     }
   }
+  fadeClusters(map, id, state[id].opacity);
 }
 
 export function setVisible(map, id, visible) {
@@ -154,6 +163,7 @@ function applyFilter(map, id) {
     const all = parts.length > 1 || own.length ? ['all', ...parts.slice(1), ...own] : null;
     map.setFilter(layerId, all);
   }
+  if (spec.cluster_below) filterClusters(map, id, s.off, s.offSub);
 }
 
 function swatch(color, shape, stroke) {
@@ -199,6 +209,10 @@ function legendFor(map, id, spec) {
         list.append(row);
       }
     }
+  }
+  if (spec.cluster_below && state[id].tiled) {
+    list.append(el('li', { class: 'cluster-legend' }, swatch(spec.cluster_color || '#3b5bdb', 'circle'),
+      el('span', {}, `聚合（${spec.cluster_below} 级以下；数字为所选类别的个数，点击放大）`)));
   }
   for (const item of spec.legend || []) list.append(el('li', {}, swatch(item.color, item.shape, item.stroke), el('span', {}, item.label)));
   return list;
