@@ -26,6 +26,7 @@ from gis.settings import STORAGE_SRID
 ADDRESS_COLUMNS = ("address", "q", "query", "addr", "地址", "address_text", "text", "标准地址", "位置描述")
 ID_COLUMNS = ("id", "ID", "编号", "序号")
 CHUNK = 500
+CHUNK_MAX = 4_000
 #: Distinct addresses whose answers a batch keeps for its later rows (bounds the memory of a 10^5-row batch
 #: of distinct addresses; past it, repeats are only shared within a chunk).
 MEMO = 20_000
@@ -187,16 +188,19 @@ def _answered(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], 
               memo_size: int = MEMO) -> Iterator[tuple[list[tuple[Any, str]], list[_Answer]]]:
     """(rows, their answers) per chunk of rows. Each distinct address is matched once per batch (a list of
     complaints names the same places again and again), and the grid hierarchy of a chunk's new points is
-    located in one vectorised call. `memo_size=0`: every row matched on its own (what a batch of distinct
-    addresses costs; the benchmark's figure)."""
+    located in one vectorised call. Chunks grow from `chunk` rows (the first answers come soon) to
+    `CHUNK_MAX` (a grid look-up costs ~5 ms whatever its size). `memo_size=0`: every row matched on its
+    own (what a batch of distinct addresses costs; the benchmark's figure)."""
     ref = gcrs.resolve(crs)
     memo = _Memo(memo_size)
     buf: list[tuple[Any, str]] = []
+    size = chunk
     for row in rows:
         buf.append(row)
-        if len(buf) >= chunk:
+        if len(buf) >= size:
             yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson)
             buf = []
+            size = min(2 * size, max(chunk, CHUNK_MAX))
     if buf:
         yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson)
 
