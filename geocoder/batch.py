@@ -134,11 +134,15 @@ def ndjson_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str
 
     Why not `ndjson_lines`: a streamed answer pays a thread hand-off per piece, and a Feature dict per row
     costs more than matching it. Here each distinct address's line is serialised once, as the bytes before
-    and after its id, and a row is `head + id + tail`; the grid part comes from the grid engine's
-    vectorised encoder."""
+    and after its id, and a row is `head + id + tail + grid + }}`; the grid part comes from the grid engine's
+    vectorised encoder, one bytes object per distinct grid hierarchy in the batch (most of a line's bytes,
+    so a remembered answer costs a few hundred bytes)."""
+    dumps = orjson.dumps
     for part, found in _answered(conn, rows, crs, index, chunk, grids, ndjson=True, memo_size=memo):
-        dumps = orjson.dumps
-        yield b"".join([a.head + dumps(rid) + a.tail for (rid, _), a in zip(part, found, strict=True)])
+        pieces: list[bytes] = []
+        for (rid, _), a in zip(part, found, strict=True):
+            pieces += (a.head, dumps(rid), a.tail, a.grid_json, b"}}\n")
+        yield b"".join(pieces)
 
 
 def csv_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
@@ -167,7 +171,8 @@ class _Answer:
     segments: dict[str, Any]
     grid: dict[str, Any] | None = None
     head: bytes = b""                 # NDJSON: the line up to the id …
-    tail: bytes = b""                 # … and from the query on
+    tail: bytes = b""                 # … from the query to the grid …
+    grid_json: bytes = b"null"        # … and the grid (shared by the answers in the same grids)
 
     @property
     def csv_cells(self) -> list[Any]:
@@ -211,22 +216,24 @@ class _Memo(dict):
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        self.grids: dict[bytes, bytes] = {}   # one bytes object per distinct grid hierarchy (NDJSON)
 
 
 def _chunk(conn: psycopg.Connection | None, index: ReferenceIndex, rows: list[tuple[Any, str]],
            ref: gcrs.CrsRef, grids: GridIndexes | None, memo: _Memo, ndjson: bool) -> list[_Answer]:
     if not memo.size:
-        return _answer_all(conn, index, [q for _, q in rows], ref, grids, ndjson)
+        return _answer_all(conn, index, [q for _, q in rows], ref, grids, ndjson, memo.grids)
     new = [q for q in dict.fromkeys(q for _, q in rows) if q not in memo]
-    fresh = dict(zip(new, _answer_all(conn, index, new, ref, grids, ndjson), strict=True))
+    fresh = dict(zip(new, _answer_all(conn, index, new, ref, grids, ndjson, memo.grids), strict=True))
     if len(memo) < memo.size:
         memo.update(fresh)
     return [memo.get(q) or fresh[q] for _, q in rows]
 
 
 def _answer_all(conn: psycopg.Connection | None, index: ReferenceIndex, new: list[str], ref: gcrs.CrsRef,
-                grids: GridIndexes | None, ndjson: bool) -> list[_Answer]:
-    """The answers of `new`, in order."""
+                grids: GridIndexes | None, ndjson: bool, shared: dict[bytes, bytes]) -> list[_Answer]:
+    """The answers of `new`, in order. NDJSON answers keep their bytes only (segments dropped) and share the
+    grid bytes through `shared`."""
     results = [geocode(index, q, 1) for q in new]
     best = [m[0] for _, m in results if m]
     lon, lat = storage_coords(index, best)
@@ -245,7 +252,10 @@ def _answer_all(conn: psycopg.Connection | None, index: ReferenceIndex, new: lis
             a = _Answer(None, None, None, 0.0, segments_of(parsed, None))
             grid = None
         if ndjson:
-            _templates(a, q, grid)
+            _templates(a, q)
+            if grid is not None:
+                a.grid_json = shared.setdefault(grid, grid)
+            a.segments = {}
         else:
             a.grid = grid
         out.append(a)
@@ -259,9 +269,10 @@ def _grid_json(conn: psycopg.Connection | None, lon: Any, lat: Any, grids: GridI
     return locate_grids(conn, lon, lat, STORAGE_SRID, grids).json_lines()
 
 
-def _templates(a: _Answer, query: str, grid: bytes | None) -> None:
-    """The NDJSON line of `a` as the bytes before and after the row's id: exactly what `orjson.dumps` makes
-    of the Feature dict of `answers` (keys in the same order)."""
+def _templates(a: _Answer, query: str) -> None:
+    """The NDJSON line of `a` as the bytes before the row's id and those between it and the grid: with the
+    grid's bytes and `}}`, exactly what `orjson.dumps` makes of the Feature dict of `answers` (keys in the
+    same order)."""
     if a.coords is None:
         a.head = _NO_MATCH
     else:
@@ -269,7 +280,7 @@ def _templates(a: _Answer, query: str, grid: bytes | None) -> None:
         a.head = _FEATURE + geom + b',"properties":{"id":'
     rest = orjson.dumps({"query": query, "standard_address": a.standard_address, "match_level": a.match_level,
                          "confidence": a.confidence, "segments": a.segments})
-    a.tail = b"," + rest[1:-1] + b',"grid":' + (grid if grid is not None else b"null") + b"}}\n"
+    a.tail = b"," + rest[1:-1] + b',"grid":'
 
 
 def ndjson_lines(features: Iterable[dict[str, Any]]) -> Iterator[bytes]:
