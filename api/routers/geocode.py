@@ -73,8 +73,10 @@ async def geocode_batch(
 
     def stream() -> Iterator[bytes]:
         with svc.connection_or_none() as conn:
-            feats = batch.answers(conn, rows, crs, index=svc.addresses.get(conn), grids=svc.grids)
-            yield from (batch.csv_lines(feats) if want_csv else batch.ndjson_lines(feats))
+            blocks = batch.csv_blocks if want_csv else batch.ndjson_blocks
+            # One block per chunk of rows, not one piece per row: each piece of a streamed answer costs a
+            # hand-off to the event loop's thread.
+            yield from blocks(conn, rows, crs, index=svc.addresses.get(conn), grids=svc.grids)
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"
     return StreamingResponse(stream(), media_type=media, headers={"X-Rows": str(len(rows))})
