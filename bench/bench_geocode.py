@@ -15,7 +15,7 @@ distinct address once per batch, so the engine's in-process CPU per address with
 own (what a list of distinct addresses costs) is printed next to the HTTP figure.
 bench/check_geocode_batch.py checks that the batch answers stay byte for byte the same.
 Goals (issue 13): both worlds ≥ 97 % overall, every kind ≥ 90 %, ≥ 95 % of negatives rejected,
-HTTP p95 ≤ 20 ms, batch ≥ 4,000 addresses/s.
+HTTP p95 ≤ 20 ms, batch ≥ 4,000 addresses/s (judged on a batch of distinct doorplate addresses).
 """
 
 from __future__ import annotations
@@ -72,23 +72,39 @@ def http_figures(url: str, texts: list[str], requests: int, batch_rows: int, see
         print(f"HTTP GET /api/geocode, {len(lat)} sequential queries: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
               f"p99 {p99:.1f} ms, max {lat_a.max():.1f} ms")
         rows = [texts[i % len(texts)].replace("\n", " ").replace('"', "") for i in range(batch_rows)]
-        body = "\n".join(json.dumps({"id": i, "address": q}, ensure_ascii=False) for i, q in enumerate(rows)).encode()
-        t = time.perf_counter()
-        cpu0 = server_cpu_s(base)
-        n = 0
-        with client.stream("POST", "/api/geocode/batch", content=body,
-                           headers={"Content-Type": "application/x-ndjson"}) as r:
-            assert r.status_code == 200
-            for line in r.iter_lines():
-                n += bool(line)
-        bsecs = time.perf_counter() - t
-        cpu = server_cpu_s(base) - cpu0
-        distinct = len(set(rows))
-        print(f"HTTP POST /api/geocode/batch, {batch_rows} NDJSON rows ({distinct} distinct addresses) → {n} answers "
-              f"in {bsecs:.2f} s: {batch_rows / bsecs:,.0f} addresses/s (server CPU {cpu:.2f} s: "
-              f"{batch_rows / max(cpu, 1e-9):,.0f} addresses per CPU-second; load {load_average()})")
+        body, _ = post_batch(client, base, rows, "the evaluation set's addresses, repeated")
+        # the goal is judged on distinct addresses: no reuse of a repeated address helps there
+        _, rate = post_batch(client, base, distinct_addresses(url, batch_rows), "distinct doorplate addresses")
     engine_figures(url, body)
-    return float(p95), batch_rows / bsecs
+    return float(p95), rate
+
+
+def distinct_addresses(url: str, n: int) -> list[str]:
+    """Up to `n` different addresses as a clerk types them: the town, then the plate's name."""
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT DISTINCT coalesce(subdis_name, '') || add_name AS t FROM doorplates ORDER BY t LIMIT %s",
+            (n,)).fetchall()]
+
+
+def post_batch(client: httpx.Client, base: str, rows: list[str], what: str) -> tuple[bytes, float]:
+    """POSTs the rows as one NDJSON batch, prints addresses/s, wall and per server CPU-second; returns
+    (the body, addresses/s)."""
+    body = "\n".join(json.dumps({"id": i, "address": q}, ensure_ascii=False) for i, q in enumerate(rows)).encode()
+    t = time.perf_counter()
+    cpu0 = server_cpu_s(base)
+    n = 0
+    with client.stream("POST", "/api/geocode/batch", content=body,
+                       headers={"Content-Type": "application/x-ndjson"}) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            n += bool(line)
+    bsecs = time.perf_counter() - t
+    cpu = server_cpu_s(base) - cpu0
+    print(f"HTTP POST /api/geocode/batch, {len(rows)} NDJSON rows, {what} ({len(set(rows))} distinct) → {n} answers "
+          f"in {bsecs:.2f} s: {len(rows) / bsecs:,.0f} addresses/s (server CPU {cpu:.2f} s: "
+          f"{len(rows) / max(cpu, 1e-9):,.0f} addresses per CPU-second; load {load_average()})")
+    return body, len(rows) / bsecs
 
 
 def engine_figures(url: str, body: bytes) -> None:
