@@ -4,7 +4,8 @@
 // are subtracted here, so the number on a cluster is how many of the drawn classes it holds, and a
 // cluster holding none of them is not drawn. A click zooms in towards the points.
 
-const RADIUS = (count) => ['step', count, 9, 10, 12, 100, 16, 1000, 21];
+// a cluster of one is drawn as a small dot without a number
+const RADIUS = (count) => ['step', count, 3.5, 2, 9, 10, 12, 100, 16, 1000, 21];
 
 /** Tiles of a clustered layer ask the server for clusters below `below`. */
 export function clusterTileQuery(spec) {
@@ -39,7 +40,7 @@ export function addClusterLayers(map, id, spec, { source, sourceLayer, font, bef
     paint: { 'circle-color': color, 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.2,
       'circle-radius': RADIUS(count) } }, before);
   map.addLayer({ id: numbers, type: 'symbol', source, 'source-layer': sourceLayer, maxzoom: below,
-    filter: ['>', count, 0],
+    filter: ['>', count, 1],
     layout: { visibility, 'text-field': label(count), 'text-size': 11, 'text-font': font, 'text-allow-overlap': true },
     paint: { 'text-color': '#fff' } }, before);
   map.on('click', circles, (e) => {
@@ -58,7 +59,7 @@ export function filterClusters(map, id, off, offSub) {
   if (!map.getLayer(circles)) return;
   const count = clusterCount(off, offSub);
   map.setFilter(circles, ['>', count, 0]);
-  map.setFilter(numbers, ['>', count, 0]);
+  map.setFilter(numbers, ['>', count, 1]);
   map.setPaintProperty(circles, 'circle-radius', RADIUS(count));
   map.setLayoutProperty(numbers, 'text-field', label(count));
 }
