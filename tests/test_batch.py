@@ -1,14 +1,17 @@
 """Batch locate on a 2-worker Dask LocalCluster answers exactly what the in-process index answers, for
 points inside, on shared edges, outside, and spread so that several spatial partitions each load only
-their part of the grids; and the Hilbert partitioning keeps every point exactly once."""
+their part of the grids (and with the whole index held per worker); the Hilbert partitioning keeps every
+point exactly once; batch geocode on two workers answers what the in-process batch answers."""
 
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import psycopg
+import pytest
 from grid_fixtures import load_district
 
-from gis.batch.engine import LEVELS, dask_client, locate_points, spatial_partitions
+from gis.batch.engine import LEVELS, WHOLE_INDEX_MAX_UNITS, dask_client, locate_points, spatial_partitions
 from gis.grids import locate
 
 
@@ -33,12 +36,15 @@ def test_partitions_cover_every_point_once() -> None:
     parts = spatial_partitions(x, y, 8)
     assert len(parts) == 8
     assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(10_000))
+    assert all(np.all(np.diff(p) > 0) for p in parts)                  # ascending: answers scatter back in order
     # compact: each partition's bbox is a small part of the whole extent
     areas = [(np.ptp(x[p]) * np.ptp(y[p])) for p in parts]
     assert max(areas) < 0.5 * np.ptp(x) * np.ptp(y)
 
 
-def test_batch_locate_on_two_workers_equals_in_process(clean_db: str, db: psycopg.Connection) -> None:
+@pytest.mark.parametrize("whole_max", [0, WHOLE_INDEX_MAX_UNITS], ids=["bbox-sub-indexes", "whole-index"])
+def test_batch_locate_on_two_workers_equals_in_process(clean_db: str, db: psycopg.Connection,
+                                                       whole_max: int) -> None:
     load_district(db)
     rng = np.random.default_rng(18)
     x = np.r_[rng.uniform(121.395, 121.445, 4000), [121.41, 121.42, 121.40, 121.50, np.nan]]
@@ -48,5 +54,31 @@ def test_batch_locate_on_two_workers_equals_in_process(clean_db: str, db: psycop
     assert any(r["district"] is None for r in expected)                 # and misses some
     with dask_client(workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
-        got = locate_points(client, clean_db, x, y, partitions=6)
+        got = locate_points(client, clean_db, x, y, partitions=6, whole_max=whole_max)
     assert [got.row(i) for i in range(len(x))] == expected
+
+
+def test_batch_geocode_on_two_workers_equals_in_process(database_url: str) -> None:
+    """Chunks answered on two workers (NDJSON bytes back) = the in-process `geocoder.batch.answers`, row
+    for row and in input order: matched doorplates, interpolated numbers, an ambiguous road, no match."""
+    from geocode_world import ensure_world
+
+    from geocoder import batch
+    from geocoder.batchjobs import geocode_ndjson, geocode_rows
+    from geocoder.index import ReferenceIndex
+
+    ensure_world(database_url)
+    queries = ["淞滨路9号", "淞滨路30号", "上海市宝山区淞南镇淞滨路52号", "泰和路8号", "长江路与淞滨路交叉口",
+               "不存在的路1号", "", "吴淞街道泰和路3号",
+               "宝杨小区3号楼", "沃尔玛东50米"]
+    rows = [(f"r{i}", queries[i % len(queries)] if i % 5 else f"淞滨路{1 + i % 100}号") for i in range(2_500)]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        expected = list(batch.answers(conn, rows, None, index=ReferenceIndex.load(conn)))
+    assert sum(f["geometry"] is not None for f in expected) > 1000
+    assert any(f["geometry"] is None for f in expected)
+    with dask_client(workers=2) as client:
+        chunks = list(geocode_ndjson(client, database_url, rows, chunk=300))
+        assert geocode_rows(client, database_url, rows[:40], chunk=7) == expected[:40]
+    got = [orjson.loads(line) for body, _ in chunks for line in body.splitlines()]
+    assert got == expected
+    assert sum(hits for _, hits in chunks) == sum(f["geometry"] is not None for f in expected)
