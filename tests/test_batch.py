@@ -5,13 +5,24 @@ point exactly once; batch geocode on two workers answers what the in-process bat
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import numpy as np
 import orjson
 import psycopg
 import pytest
 from grid_fixtures import load_district
 
-from gis.batch.engine import LEVELS, WHOLE_INDEX_MAX_UNITS, dask_client, locate_points, spatial_partitions
+from gis.batch.engine import (
+    LEVELS,
+    WHOLE_INDEX_MAX_UNITS,
+    dask_client,
+    locate_points,
+    locate_to_files,
+    spatial_partitions,
+)
 from gis.grids import locate
 
 
@@ -44,7 +55,7 @@ def test_partitions_cover_every_point_once() -> None:
 
 @pytest.mark.parametrize("whole_max", [0, WHOLE_INDEX_MAX_UNITS], ids=["bbox-sub-indexes", "whole-index"])
 def test_batch_locate_on_two_workers_equals_in_process(clean_db: str, db: psycopg.Connection,
-                                                       whole_max: int) -> None:
+                                                       whole_max: int, tmp_path: Path) -> None:
     load_district(db)
     rng = np.random.default_rng(18)
     x = np.r_[rng.uniform(121.395, 121.445, 4000), [121.41, 121.42, 121.40, 121.50, np.nan]]
@@ -55,7 +66,27 @@ def test_batch_locate_on_two_workers_equals_in_process(clean_db: str, db: psycop
     with dask_client(workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         got = locate_points(client, clean_db, x, y, partitions=6, whole_max=whole_max)
+        paths = locate_to_files(client, clean_db, x, y, str(tmp_path / "parts"), partitions=6, whole_max=whole_max)
     assert [got.row(i) for i in range(len(x))] == expected
+    # the same answers as CSV: gathered on the client, and written by the workers as part files
+    buf = io.StringIO()
+    got.write_csv(buf, [str(i + 1) for i in range(len(x))])
+    gathered = list(csv.reader(io.StringIO(buf.getvalue())))
+    assert gathered[0] == ["id", *LEVELS, "work_grids"]
+    assert [_csv_row(r) for r in gathered[1:]] == expected
+    assert len(paths) == 6
+    by_id: dict[int, dict] = {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0] == gathered[0] and len(rows) > 1
+        by_id.update((int(r[0]), _csv_row(r)) for r in rows[1:])
+    assert [by_id[i + 1] for i in range(len(x))] == expected
+
+
+def _csv_row(r: list[str]) -> dict:
+    return {**{lv: (v or None) for lv, v in zip(LEVELS, r[1:6], strict=True)},
+            "work_grids": r[6].split(";") if r[6] else []}
 
 
 def test_batch_geocode_on_two_workers_equals_in_process(database_url: str) -> None:

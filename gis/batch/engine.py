@@ -17,6 +17,7 @@ uses a running cluster, whose workers need this package installed and the databa
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -211,6 +212,10 @@ class BatchLocated:
         out["work_grids"] = sorted(self.work_codes[g] for g in self.work_grid[self.work_ptr[i]:self.work_ptr[i + 1]])
         return out
 
+    def write_csv(self, fh: Any, ids: Any) -> None:
+        """All answers as CSV (`CSV_HEADER`), in input order."""
+        write_csv(fh, ids, self.codes, self.index, self.work_ptr, self.work_grid, self.work_codes)
+
 
 def default_partitions(n: int, workers: int) -> int:
     """Big tasks (≥ ~1 M points: the per-task costs — an index read, a scheduler round trip — vanish
@@ -271,6 +276,84 @@ def _csr(n: int, pieces: list[tuple[NDArray[np.int64], NDArray[np.int32]]]
         rank = np.arange(pt.size) - np.repeat(run_start, np.diff(np.r_[run_start, pt.size]))
         grid[ptr[pt] + rank] = g
     return ptr, grid
+
+
+def code_columns(codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]]) -> list[NDArray[np.object_]]:
+    """Per level, the code of each point ('' for none): one gather per level (index -1 picks the '' put
+    at the end of the lookup)."""
+    return [np.array([*codes[lv], ""], dtype=object)[index[lv]] for lv in LEVELS]
+
+
+def work_column(ptr: NDArray[np.int64], grid: NDArray[np.int32], names: list[str]) -> list[str]:
+    """Per point, its work grids as 'kind:code;…' sorted; points with the same set share one string."""
+    bounds = ptr.tolist()
+    g = grid.tolist()
+    built: dict[tuple[int, ...], str] = {}
+    out = []
+    for a, b in itertools.pairwise(bounds):
+        key = tuple(g[a:b])
+        s = built.get(key)
+        if s is None:
+            s = built[key] = ";".join(sorted(names[i] for i in key))
+        out.append(s)
+    return out
+
+
+CSV_HEADER = ["id", *LEVELS, "work_grids"]
+
+
+def write_csv(fh: Any, ids: Any, codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]],
+              ptr: NDArray[np.int64], grid: NDArray[np.int32], names: list[str], header: bool = True) -> None:
+    """Answers as CSV rows (`CSV_HEADER`), built column-wise and written by csv.writerows (C)."""
+    import csv
+
+    w = csv.writer(fh)
+    if header:
+        w.writerow(CSV_HEADER)
+    w.writerows(zip(ids, *code_columns(codes, index), work_column(ptr, grid, names), strict=True))
+
+
+def locate_file_task(db_url: str, payload: tuple[NDArray[np.float64], Any], path: str,
+                     whole_max: int = WHOLE_INDEX_MAX_UNITS) -> int:
+    """One partition located and written by the worker itself to `path` (CSV, `CSV_HEADER`): nothing but
+    a count goes back to the client. `payload`: 2 × n coordinates and the points' ids (or row numbers)."""
+    xy, ids = payload
+    res = locate_task(db_url, xy, whole_max)
+    wp, wg, wc = res["work"]
+    ptr, grid = _csr(res["n"], [(wp.astype(np.int64), wg)])
+    index = {lv: res[lv][0] for lv in LEVELS}
+    codes = {lv: res[lv][1] for lv in LEVELS}
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        write_csv(fh, ids, codes, index, ptr, grid, wc)
+    import os
+
+    os.replace(tmp, path)       # a part file is whole or absent
+    return res["n"]
+
+
+def locate_to_files(client: Any, db_url: str, x: NDArray[np.float64], y: NDArray[np.float64], outdir: str,
+                    ids: list[str] | None = None, partitions: int | None = None,
+                    whole_max: int = WHOLE_INDEX_MAX_UNITS) -> list[str]:
+    """Locates points and has each worker write its partition to `outdir/part-NNNNN.csv` (rows in input
+    order within a part; the `id` column — the input id or 1-based row number — ties them back). The
+    directory must be reachable by the workers (a LocalCluster: any local path). Returns the part paths."""
+    import os
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    nworkers = max(1, len(client.scheduler_info()["workers"]))
+    parts = spatial_partitions(x, y, partitions or default_partitions(int(x.size), nworkers))
+    os.makedirs(outdir, exist_ok=True)
+    paths = [os.path.join(os.path.abspath(outdir), f"part-{k:05d}.csv") for k in range(len(parts))]
+    ids_arr = np.asarray(ids, dtype=object) if ids is not None else None
+    payload = [(np.stack([x[idx], y[idx]]), ids_arr[idx] if ids_arr is not None else idx + 1) for idx in parts]
+    data = client.scatter(payload)
+    futures = [client.submit(locate_file_task, db_url, d, p, whole_max, pure=False)
+               for d, p in zip(data, paths, strict=True)]
+    for fut in futures:
+        fut.result()
+    return paths
 
 
 def heat_task(db_url: str, table: str, start: str, end: str, res: int) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
