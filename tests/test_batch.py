@@ -19,6 +19,7 @@ from gis.batch.engine import (
     LEVELS,
     WHOLE_INDEX_MAX_UNITS,
     dask_client,
+    heat,
     locate_points,
     locate_to_files,
     spatial_partitions,
@@ -113,3 +114,29 @@ def test_batch_geocode_on_two_workers_equals_in_process(database_url: str) -> No
     got = [orjson.loads(line) for body, _ in chunks for line in body.splitlines()]
     assert got == expected
     assert sum(hits for _, hits in chunks) == sum(f["geometry"] is not None for f in expected)
+
+
+def test_batch_heat_on_two_workers_counts_every_fix(clean_db: str, db: psycopg.Connection) -> None:
+    """Heat over three months (three tasks, binary COPY per month) = h3 of every fix in [from, to), counted
+    directly; fixes outside the range are left out."""
+    import h3
+
+    rng = np.random.default_rng(7)
+    months = ["2026-01", "2026-02", "2026-03", "2026-04"]
+    for m in months:
+        db.execute("SELECT positions_ensure_partition(%s::timestamptz)", (f"{m}-01T00:00:00Z",))
+    fixes = [(f"V{i % 7}", f"{months[i % 4]}-{1 + i % 27:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+              float(rng.uniform(121.40, 121.44)), float(rng.uniform(31.29, 31.32))) for i in range(3_000)]
+    with db.cursor() as cur:
+        cur.executemany("INSERT INTO positions (vehicle_id, ts, geom) "
+                        "VALUES (%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4490)) ON CONFLICT DO NOTHING", fixes)
+    rows = db.execute("SELECT ST_X(geom), ST_Y(geom) FROM positions WHERE ts >= '2026-01-10T00:00:00Z' "
+                      "AND ts < '2026-04-01T00:00:00Z'").fetchall()
+    expected: dict[int, int] = {}
+    for x, y in rows:
+        c = h3.str_to_int(h3.latlng_to_cell(y, x, 9))
+        expected[c] = expected.get(c, 0) + 1
+    assert 1000 < len(rows) < 3000
+    with dask_client(workers=2) as client:
+        got = heat(client, clean_db, "positions", "2026-01-10T00:00:00+00:00", "2026-04-01T00:00:00+00:00", 9)
+    assert got == expected

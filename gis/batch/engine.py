@@ -7,8 +7,12 @@ the engines re-expressed as Spark SQL over a JVM, which is not packaged here, fo
 
 Spatial partitioning: points are ordered along a Hilbert curve over their extent (2^order × 2^order
 cells) and cut into `partitions` runs of about equal size at cell boundaries; a run is spatially compact,
-so its bbox is small, and its task loads only the unit, evaluation and work grids touching that bbox
-(`gis.grids.locate.load_index(conn, bbox)`), cached per worker process by (database, grid version, bbox).
+so its bbox is small. A worker keeps its grid index across tasks (on the Dask worker): the whole index for
+a district-sized database, else the grids touching a task's bbox (`_sub_index` says why).
+
+Everything that travels is arrays: coordinates are scattered to the workers, answers come back as int32
+indices into the few codes a partition used, and are put in input order by vectorised scatters; with
+`locate_to_files` the workers write their partitions as CSV part files themselves.
 
 A LocalCluster (processes, one thread each: the engines hold the GIL) by default; `--scheduler ADDRESS`
 uses a running cluster, whose workers need this package installed and the database reachable.
@@ -356,19 +360,37 @@ def locate_to_files(client: Any, db_url: str, x: NDArray[np.float64], y: NDArray
     return paths
 
 
+#: One row of `COPY (SELECT x, y) TO STDOUT (FORMAT binary)`: field count, then length + float8 per field.
+_XY_ROW = np.dtype([("n", ">i2"), ("lx", ">i4"), ("x", ">f8"), ("ly", ">i4"), ("y", ">f8")])
+_COPY_HEADER = 19       # signature (11), flags (4), header extension length (4, = 0)
+
+
+def read_xy(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> tuple[NDArray, NDArray]:
+    """(x, y) arrays of a two-float8-column query with no NULLs, by binary COPY parsed as one numpy
+    structured array: no Python object per row (fetchall built a tuple and two floats per fix)."""
+    buf = bytearray()
+    with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params) as copy:
+        for block in copy:
+            buf += block
+    if len(buf) <= _COPY_HEADER + 2:
+        return np.zeros(0), np.zeros(0)
+    rows = np.frombuffer(bytes(buf[_COPY_HEADER:-2]), dtype=_XY_ROW)     # the trailer is int16 -1
+    if not (np.all(rows["n"] == 2) and np.all(rows["lx"] == 8) and np.all(rows["ly"] == 8)):
+        raise ValueError("read_xy: the query must return two non-NULL float8 columns")
+    return rows["x"].astype(np.float64), rows["y"].astype(np.float64)
+
+
 def heat_task(db_url: str, table: str, start: str, end: str, res: int) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """H3 counts of one time slice of `positions` or `cases` (the database does the cell arithmetic)."""
+    """H3 counts of one time slice of `positions` or `cases` (coordinates by binary COPY, cells by h3)."""
     from gis.h3cells import latlng_cells
 
     col = {"positions": "ts", "cases": "reported_at"}[table]
     with psycopg.connect(db_url, autocommit=True) as conn:
-        rows = conn.execute(
-            f"SELECT ST_X(geom), ST_Y(geom) FROM {table} WHERE {col} >= %s AND {col} < %s AND geom IS NOT NULL",
-            (start, end)).fetchall()
-    if not rows:
+        x, y = read_xy(conn, f"SELECT ST_X(geom)::float8, ST_Y(geom)::float8 FROM {table} "
+                             f"WHERE {col} >= %s AND {col} < %s AND geom IS NOT NULL", (start, end))
+    if not x.size:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    arr = np.array(rows, dtype=np.float64)
-    cells = np.asarray(latlng_cells(arr[:, 1], arr[:, 0], res), dtype=np.uint64)
+    cells = np.asarray(latlng_cells(y, x, res), dtype=np.uint64)
     uniq, counts = np.unique(cells, return_counts=True)
     return uniq, counts.astype(np.int64)
 
@@ -385,9 +407,11 @@ def heat(client: Any, db_url: str, table: str, start: str, end: str, res: int = 
         slices.append((cur.isoformat(), min(nxt, hi).isoformat()))
         cur = nxt
     futures = [client.submit(heat_task, db_url, table, a, b, res, pure=False) for a, b in slices]
-    total: dict[int, int] = {}
-    for fut in futures:
-        cells, counts = fut.result()
-        for c, k in zip(cells.tolist(), counts.tolist(), strict=True):
-            total[c] = total.get(c, 0) + k
-    return total
+    got = [f.result() for f in futures]
+    if not got:
+        return {}
+    cells = np.concatenate([c for c, _ in got])
+    counts = np.concatenate([k for _, k in got])
+    uniq, inverse = np.unique(cells, return_inverse=True)
+    total = np.bincount(inverse, weights=counts, minlength=uniq.size).astype(np.int64)
+    return dict(zip(uniq.tolist(), total.tolist(), strict=True))
