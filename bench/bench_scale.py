@@ -15,7 +15,10 @@ vehicles park inside a forbidden square or speed, so alarms happen. The same rep
   single-process run.
 
 Batch part, on the main database (demo district loaded): locate N points (default 10,000,000) on a
-2-worker LocalCluster, and geocode M addresses (default 1,000,000) drawn from the doorplates.
+2-worker LocalCluster — answers gathered in input order, then written by the workers as CSV part files —
+and geocode M addresses (default 1,000,000) drawn from the doorplates. Besides wall-clock rates it prints
+the CPU seconds the workers and the client spent, and the in-process engine's rate per CPU second: on a
+shared machine the wall clock measures the neighbours, the CPU seconds measure the overhead.
 
 Ends with exactly one line:
 `scale: single N fixes/s; broker 1 worker N fixes/s; broker 2 workers N fixes/s, alarm p95 N ms; killed
