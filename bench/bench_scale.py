@@ -332,6 +332,19 @@ def batch_part(args: argparse.Namespace) -> None:
         if args.addresses:
             pick = rng.integers(0, len(plates), args.addresses)
             rows = [(i, plates[j]) for i, j in enumerate(pick.tolist())]
+            from geocoder import batch
+            from geocoder.index import ReferenceIndex
+
+            m = min(len(rows), 20_000)
+            with psycopg.connect(url, autocommit=True) as conn:
+                ref = ReferenceIndex.load(conn)
+                t, c0 = time.perf_counter(), time.process_time()
+                for _ in batch.answers(conn, rows[:m], None, index=ref):
+                    pass
+                print(f"in-process     : {m:,} addresses in {time.perf_counter() - t:.1f} s = "
+                      f"{m / (time.perf_counter() - t):,.0f}/s, {m / (time.process_time() - c0):,.0f} per CPU s "
+                      f"(one process, geocoder.batch.answers)")
+            del ref
             t = time.perf_counter()
             for _ in geocode_ndjson(client, url, rows[:2_000], chunk=1_000):
                 pass
