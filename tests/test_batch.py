@@ -52,6 +52,11 @@ def test_partitions_cover_every_point_once() -> None:
     # compact: each partition's bbox is a small part of the whole extent
     areas = [(np.ptp(x[p]) * np.ptp(y[p])) for p in parts]
     assert max(areas) < 0.5 * np.ptp(x) * np.ptp(y)
+    # crowded: 90 % of the points on one spot still spread over the partitions, each at most ~the target
+    x[:9_000], y[:9_000] = 121.41, 31.31
+    parts = spatial_partitions(x, y, 8)
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(10_000))
+    assert len(parts) >= 8 and max(p.size for p in parts) <= 2 * 1_250
 
 
 @pytest.mark.parametrize("whole_max", [0, WHOLE_INDEX_MAX_UNITS], ids=["bbox-sub-indexes", "whole-index"])
