@@ -15,13 +15,17 @@ vehicles park inside a forbidden square or speed, so alarms happen. The same rep
   single-process run.
 
 Batch part, on the main database (demo district loaded): locate N points (default 10,000,000) on a
-2-worker LocalCluster, and geocode M addresses (default 1,000,000) drawn from the doorplates.
+2-worker LocalCluster — answers gathered in input order, then written by the workers as CSV part files —
+and geocode M addresses (default 1,000,000) drawn from the doorplates. Besides wall-clock rates it prints
+the CPU seconds the workers and the client spent, and the in-process engine's rate per CPU second: on a
+shared machine the wall clock measures the neighbours, the CPU seconds measure the overhead.
 
 Ends with exactly one line:
 `scale: single N fixes/s; broker 1 worker N fixes/s; broker 2 workers N fixes/s, alarm p95 N ms; killed
 worker: lost N, duplicated N`
 
     .venv/bin/python bench/bench_scale.py [--seconds 600] [--points 10000000] [--addresses 1000000]
+    .venv/bin/python bench/bench_scale.py --only-batch [--no-parts]     # the batch part alone
 """
 
 from __future__ import annotations
@@ -260,7 +264,13 @@ def fence_part(args: argparse.Namespace) -> str:
 
 
 def batch_part(args: argparse.Namespace) -> None:
-    from gis.batch.engine import dask_client, locate_points
+    """Batch locate (answers gathered into arrays on the client, then written by the workers as CSV part
+    files) and batch geocode (NDJSON back) on a 2-worker LocalCluster. The first call per worker loads
+    the grid / reference index (printed as warm-up); the rates are of the runs after it."""
+    import tempfile
+
+    from geocoder.batchjobs import geocode_ndjson
+    from gis.batch.engine import dask_client, locate_points, locate_to_files
 
     url = database_url()
     with psycopg.connect(url) as conn:
@@ -273,28 +283,82 @@ def batch_part(args: argparse.Namespace) -> None:
         print("batch: no grids/doorplates in the main database (citygrid demo load); skipped")
         return
     rng = np.random.default_rng(args.seed)
+    print(f"batch: load average {load_average()}")
+
+    def cpu(client: object) -> float:
+        """CPU seconds so far of the workers and this client: on a shared machine, points per CPU
+        second shows the overhead that wall-clock rates hide."""
+        return sum(client.run(time.process_time).values()) + time.process_time()
+
+    def per_cpu(n: int, c0: float, client: object) -> str:
+        used = cpu(client) - c0
+        return f"{used:.1f} CPU s = {n / used:,.0f} per CPU s"
+
     with dask_client(workers=2) as client:
         if args.points:
             x = rng.uniform(ext[0], ext[2], args.points)
             y = rng.uniform(ext[1], ext[3], args.points)
-            locate_points(client, url, x[:10_000], y[:10_000])    # start the workers' imports
             t = time.perf_counter()
+            locate_points(client, url, x[:10_000], y[:10_000])    # each worker loads the grid index once
+            print(f"batch locate   : warm-up (workers import, load the grid index) {time.perf_counter() - t:.1f} s")
+            with psycopg.connect(url) as conn:
+                from gis.grids.locate import load_index
+
+                whole = load_index(conn)
+            m = min(args.points, 1_000_000)
+            t, c0 = time.perf_counter(), time.process_time()
+            whole.locate_storage(x[:m], y[:m])
+            print(f"in-process     : {m:,} points in {time.perf_counter() - t:.1f} s = "
+                  f"{m / (time.perf_counter() - t):,.0f} points/s, {m / (time.process_time() - c0):,.0f} per CPU s "
+                  f"(one process, the same engine)")
+            del whole
+            t, c0 = time.perf_counter(), cpu(client)
             got = locate_points(client, url, x, y)
             secs = time.perf_counter() - t
             inside = int((got.index["unit_grid"] >= 0).sum())
             print(f"batch locate   : {args.points:,} points in {secs:.1f} s = {args.points / secs:,.0f} points/s "
-                  f"(2-worker LocalCluster, Hilbert partitions, {inside:,} in a unit grid)")
+                  f"(2-worker LocalCluster, answers gathered in input order, {inside:,} in a unit grid; "
+                  f"{per_cpu(args.points, c0, client)})")
+            del got
+            if args.parts:
+                with tempfile.TemporaryDirectory(prefix="citygrid_parts_") as tmp:
+                    t, c0 = time.perf_counter(), cpu(client)
+                    paths = locate_to_files(client, url, x, y, tmp)
+                    secs = time.perf_counter() - t
+                    size = sum(os.path.getsize(p) for p in paths)
+                print(f"batch locate   : {args.points:,} points in {secs:.1f} s = {args.points / secs:,.0f} points/s "
+                      f"(workers write {len(paths)} CSV part files, {size / 1e6:,.0f} MB; "
+                      f"{per_cpu(args.points, c0, client)})")
         if args.addresses:
-            from geocoder.batchjobs import geocode_rows
-
             pick = rng.integers(0, len(plates), args.addresses)
             rows = [(i, plates[j]) for i, j in enumerate(pick.tolist())]
+            from geocoder import batch
+            from geocoder.index import ReferenceIndex
+
+            m = min(len(rows), 20_000)
+            with psycopg.connect(url, autocommit=True) as conn:
+                ref = ReferenceIndex.load(conn)
+                t, c0 = time.perf_counter(), time.process_time()
+                for _ in batch.answers(conn, rows[:m], None, index=ref):
+                    pass
+                print(f"in-process     : {m:,} addresses in {time.perf_counter() - t:.1f} s = "
+                      f"{m / (time.perf_counter() - t):,.0f}/s, {m / (time.process_time() - c0):,.0f} per CPU s "
+                      f"(one process, geocoder.batch.answers)")
+            del ref
             t = time.perf_counter()
-            feats = geocode_rows(client, url, rows)
+            for _ in geocode_ndjson(client, url, rows[:2_000], chunk=1_000):
+                pass
+            print(f"batch geocode  : warm-up (workers load the reference index) {time.perf_counter() - t:.1f} s")
+            t, c0 = time.perf_counter(), cpu(client)
+            matched = size = 0
+            for body, hits in geocode_ndjson(client, url, rows):
+                matched += hits
+                size += len(body)
             secs = time.perf_counter() - t
-            matched = sum(f["geometry"] is not None for f in feats)
             print(f"batch geocode  : {args.addresses:,} addresses in {secs:.1f} s = {args.addresses / secs:,.0f}/s "
-                  f"(2-worker LocalCluster, {matched / len(feats):.1%} matched)")
+                  f"(2-worker LocalCluster, NDJSON back, {matched / len(rows):.1%} matched, {size / 1e6:,.0f} MB; "
+                  f"{per_cpu(args.addresses, c0, client)})")
+    print(f"batch: load average {load_average()} at the end")
 
 
 def main() -> None:
@@ -307,8 +371,14 @@ def main() -> None:
     ap.add_argument("--addresses", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument("--only-batch", action="store_true", help="only the Dask batch part (no fence replay)")
+    ap.add_argument("--no-parts", dest="parts", action="store_false",
+                    help="skip batch locate with workers writing CSV part files")
     args = ap.parse_args()
     print(f"{os.cpu_count()} cores, load average {load_average()} at start (a shared machine reads low)")
+    if args.only_batch:
+        batch_part(args)
+        return
     line = fence_part(args)
     if not args.skip_batch:
         batch_part(args)

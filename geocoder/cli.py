@@ -65,22 +65,27 @@ def _register_batch() -> None:
         scheduler: str | None = SCHEDULER,
         workers: int = WORKERS,
     ) -> None:
-        """Geocode every address of FILE on Dask workers; answers in input order, as NDJSON."""
-        import orjson
+        """Geocode every address of FILE on Dask workers; answers in input order, as NDJSON, written as
+        each chunk comes back (workers send NDJSON bytes, not objects: see geocoder/batchjobs.py)."""
+        import time
 
         from geocoder import batch
-        from geocoder.batchjobs import geocode_rows
+        from geocoder.batchjobs import geocode_ndjson
         from gis.batch.engine import dask_client
         from gis.db.engine import database_url
 
         data = file.read_bytes()
         rows = list(batch.read_rows(data, batch.detect_format(None, file.name, data[:8])))
-        with dask_client(scheduler, workers) as client:
-            features = geocode_rows(client, database_url(), rows, crs)
+        matched = 0
+        t = time.perf_counter()
         fh = out.open("wb") if out else sys.stdout.buffer
         try:
-            for f in features:
-                fh.write(orjson.dumps(f) + b"\n")
+            with dask_client(scheduler, workers) as client:
+                for body, hits in geocode_ndjson(client, database_url(), rows, crs):
+                    fh.write(body)
+                    matched += hits
         finally:
             if out:
                 fh.close()
+        typer.echo(f"geocoded {len(rows):,} addresses ({matched:,} matched) in {time.perf_counter() - t:.1f} s",
+                   err=True)

@@ -43,28 +43,34 @@ def read_points(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 def locate_cmd(
     input: Path = typer.Argument(..., help="CSV of points: lon,lat[,id]"),
     output: Path | None = typer.Option(None, "--output", "-o", help="CSV out (default stdout)"),
+    parts: Path | None = typer.Option(None, "--parts", help="Directory: each worker writes its partition as "
+                                      "part-NNNNN.csv there (nothing gathered on this machine)"),
     crs: str | None = typer.Option(None, help="CRS of the input (default CRS84; GCJ02, BD09 too)"),
     scheduler: str | None = SCHEDULER,
     workers: int = WORKERS,
 ) -> None:
     """Locate every point in the grid hierarchy (district … unit, evaluation and work grids)."""
     from gis import crs as gcrs
-    from gis.batch.engine import LEVELS, dask_client, locate_points
+    from gis.batch.engine import dask_client, locate_points, locate_to_files
     from gis.db.engine import database_url
 
+    if output and parts:
+        raise typer.BadParameter("give --output or --parts, not both", param_hint="--parts")
     ids, x, y = read_points(input)
     sx, sy = gcrs.to_storage(x, y, crs)
+    sx, sy = np.asarray(sx, dtype=np.float64), np.asarray(sy, dtype=np.float64)
     t = time.perf_counter()
     with dask_client(scheduler, workers) as client:
-        got = locate_points(client, database_url(), np.asarray(sx, dtype=np.float64), np.asarray(sy, dtype=np.float64))
+        if parts:
+            paths = locate_to_files(client, database_url(), sx, sy, str(parts), ids)
+            typer.echo(f"located {len(ids):,} points in {time.perf_counter() - t:.1f} s → {len(paths)} parts in "
+                       f"{parts}", err=True)
+            return
+        got = locate_points(client, database_url(), sx, sy)
     elapsed = time.perf_counter() - t
     fh = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
-        w = csv.writer(fh)
-        w.writerow(["id", *LEVELS, "work_grids"])
-        for i, pid in enumerate(ids):
-            row = got.row(i)
-            w.writerow([pid, *(row[lv] or "" for lv in LEVELS), ";".join(row["work_grids"])])
+        got.write_csv(fh, ids)
     finally:
         if output:
             fh.close()
