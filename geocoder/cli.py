@@ -72,7 +72,7 @@ def _register_batch() -> None:
         from geocoder import batch
         from geocoder.batchjobs import geocode_ndjson
         from gis.batch.engine import dask_client
-        from gis.db.engine import database_url
+        from gis.db.engine import read_url
 
         data = file.read_bytes()
         rows = list(batch.read_rows(data, batch.detect_format(None, file.name, data[:8])))
@@ -81,7 +81,7 @@ def _register_batch() -> None:
         fh = out.open("wb") if out else sys.stdout.buffer
         try:
             with dask_client(scheduler, workers) as client:
-                for body, hits in geocode_ndjson(client, database_url(), rows, crs):
+                for body, hits in geocode_ndjson(client, read_url(), rows, crs):
                     fh.write(body)
                     matched += hits
         finally:

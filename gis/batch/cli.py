@@ -52,7 +52,7 @@ def locate_cmd(
     """Locate every point in the grid hierarchy (district … unit, evaluation and work grids)."""
     from gis import crs as gcrs
     from gis.batch.engine import dask_client, locate_points, locate_to_files
-    from gis.db.engine import database_url
+    from gis.db.engine import read_url
 
     if output and parts:
         raise typer.BadParameter("give --output or --parts, not both", param_hint="--parts")
@@ -62,11 +62,11 @@ def locate_cmd(
     t = time.perf_counter()
     with dask_client(scheduler, workers) as client:
         if parts:
-            paths = locate_to_files(client, database_url(), sx, sy, str(parts), ids)
+            paths = locate_to_files(client, read_url(), sx, sy, str(parts), ids)
             typer.echo(f"located {len(ids):,} points in {time.perf_counter() - t:.1f} s → {len(paths)} parts in "
                        f"{parts}", err=True)
             return
-        got = locate_points(client, database_url(), sx, sy)
+        got = locate_points(client, read_url(), sx, sy)
     elapsed = time.perf_counter() - t
     fh = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
@@ -91,12 +91,12 @@ def heat_cmd(
     import h3
 
     from gis.batch.engine import dask_client, heat
-    from gis.db.engine import database_url
+    from gis.db.engine import read_url
 
     if table not in ("positions", "cases"):
         raise typer.BadParameter("positions or cases", param_hint="--table")
     with dask_client(scheduler, workers) as client:
-        cells = heat(client, database_url(), table, start, end, res)
+        cells = heat(client, read_url(), table, start, end, res)
     fh = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         w = csv.writer(fh)
