@@ -23,8 +23,14 @@ BEGIN
     PERFORM partman.create_parent('public.positions', 'ts', 'native', 'monthly', p_premake := 4,
                                   p_start_partition := to_char(first_month, 'YYYY-MM-DD HH24:MI:SS+00'),
                                   p_jobmon := false);
-    INSERT INTO positions SELECT * FROM positions_default_0017;
-    DROP TABLE positions_default_0017;
+    IF to_regclass('public.positions_default') IS NULL THEN
+        -- create_parent makes the default partition only when it made some month (all existed already)
+        ALTER TABLE positions_default_0017 RENAME TO positions_default;
+        ALTER TABLE positions ATTACH PARTITION positions_default DEFAULT;
+    ELSE
+        INSERT INTO positions SELECT * FROM positions_default_0017;
+        DROP TABLE positions_default_0017;
+    END IF;
 END $$;
 
 -- A fix of a month partman has not made (older than the first partition) waits in positions_default
@@ -93,6 +99,9 @@ BEGIN
     PERFORM partman.create_parent('public.alarms', 'start', 'native', 'monthly', p_premake := 4,
                                   p_start_partition := to_char(first_month, 'YYYY-MM-DD HH24:MI:SS+00'),
                                   p_jobmon := false);
+    IF to_regclass('public.alarms_default') IS NULL THEN
+        CREATE TABLE alarms_default PARTITION OF alarms DEFAULT;
+    END IF;
 END $$;
 INSERT INTO alarms SELECT * FROM alarms_0017;
 DROP TABLE alarms_0017;
