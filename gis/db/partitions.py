@@ -68,6 +68,9 @@ def maintain(conn: psycopg.Connection, settings: Settings, actor: str) -> list[T
                 report.moved += moved
                 if not moved:
                     break
+            # partman's scratch table lives until commit with the columns of the table it moved first;
+            # the next table in this transaction needs its own
+            conn.execute("DROP TABLE IF EXISTS pg_temp.partman_temp_data_storage")
             months = report.retention_months
             conn.execute("UPDATE partman.part_config SET retention = %s, retention_keep_table = false "
                          "WHERE parent_table = %s", (f"{months} months" if months else None, parent))
