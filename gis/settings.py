@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     #: WAL segments are archived at least this often (bounds the data lost with the server: RPO).
     archive_timeout_s: int = 60
 
+    # Time partitions (pg_partman, monthly, UTC): whole months older than this many are dropped by
+    # `citygrid db maintain` (None = keep all). Positions by `ts`, alarms by `start`.
+    retention_positions_months: int | None = Field(default=None, ge=1)
+    retention_alarms_months: int | None = Field(default=None, ge=1)
+
     # Where generated demo data and caches go (ignored by git).
     var_dir: Path = ROOT / "var"
 

@@ -1,5 +1,5 @@
-"""`citygrid db start|stop|status|migrate|standby|promote`: the project-local cluster, its hot standby
-and the migrations."""
+"""`citygrid db start|stop|status|migrate|standby|promote|maintain`: the project-local cluster, its hot standby,
+the migrations and time-partition maintenance."""
 
 from __future__ import annotations
 
@@ -94,3 +94,20 @@ def db_migrate(revision: str = typer.Argument("head")) -> None:
     migrate.upgrade(revision=revision)
     seed_reference_data()
     typer.echo(f"migrated to {migrate.current_revision()}")
+
+
+@db_app.command("maintain")
+def db_maintain() -> None:
+    """Time partitions: move rows waiting in default partitions into their months, premake future
+    months, drop months older than CITYGRID_RETENTION_*_MONTHS (audited). Run it daily (cron/timer)."""
+    from gis.db.engine import connect
+    from gis.db.partitions import maintain
+    from gis.security.audit import cli_actor
+    from gis.settings import get_settings
+
+    with connect(autocommit=True) as conn:
+        reports = maintain(conn, get_settings(), cli_actor())
+    for r in reports:
+        keep = f"keep {r.retention_months} months" if r.retention_months else "keep all"
+        typer.echo(f"{r.table}: {keep}; moved {r.moved} rows out of the default partition; "
+                   f"created {', '.join(r.created) or 'none'}; dropped {', '.join(r.dropped) or 'none'}")

@@ -376,11 +376,12 @@ class Position(Base):
 
 class Alarm(Base):
     __tablename__ = "alarms"
+    # Partitioned by start (migration 0017): a partitioned table's key must carry the partition key.
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(Text, ForeignKey("alarm_kinds.kind", name="alarms_kind_fk"))
     vehicle_id: Mapped[str] = mapped_column(Text, ForeignKey("vehicles.id", ondelete="CASCADE"))
     fence_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("fences.id", ondelete="SET NULL"))
-    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     max_value: Mapped[float | None] = mapped_column(Double)
     details: Mapped[Any] = mapped_column(JSONB, server_default="{}")

@@ -45,7 +45,12 @@ def record(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def write(conn: psycopg.Connection, touched: dict[str, dict[Any, AlarmRec]]) -> list[dict[str, Any]]:
-    """Upserts the alarms the engine touched; records and returns the events of those that changed."""
+    """Upserts the alarms the engine touched; records and returns the events of those that changed.
+
+    Whether a row was inserted or updated is told by the identities that existed before the statement
+    (`existing`), not by `xmax = 0`: alarms is partitioned (0017), and PostgreSQL 15 refuses system
+    columns in RETURNING of a partitioned table. Writers of one vehicle are serialised by the engine's
+    advisory lock, so no other transaction adds one of these identities meanwhile."""
     rows = [(vid, rec) for vid, recs in touched.items() for rec in recs.values()]
     if not rows:
         return []
@@ -64,7 +69,11 @@ def write(conn: psycopg.Connection, touched: dict[str, dict[Any, AlarmRec]]) -> 
         f"""WITH input AS (
                 SELECT * FROM unnest(%(v)s::text[], %(k)s::text[], %(f)s::bigint[], %(s)s::float8[], %(e)s::float8[],
                                      %(m)s::float8[], %(d)s::jsonb[], %(x)s::float8[], %(y)s::float8[])
-                       AS t(vehicle_id, kind, fence_id, s, e, max_value, details, lon, lat))
+                       AS t(vehicle_id, kind, fence_id, s, e, max_value, details, lon, lat)),
+            existing AS (
+                SELECT a.id FROM alarms a JOIN input i
+                  ON a.vehicle_id = i.vehicle_id AND a.kind = i.kind
+                 AND coalesce(a.fence_id, 0) = coalesce(i.fence_id, 0) AND a.start = to_timestamp(i.s))
             INSERT INTO alarms AS a (kind, vehicle_id, fence_id, start, "end", max_value, details, geom)
             SELECT kind, vehicle_id, fence_id, to_timestamp(s), to_timestamp(e), max_value, details,
                    ST_SetSRID(ST_MakePoint(lon, lat), 4490)
@@ -72,7 +81,7 @@ def write(conn: psycopg.Connection, touched: dict[str, dict[Any, AlarmRec]]) -> 
             ON CONFLICT (vehicle_id, kind, (coalesce(fence_id, 0)), start) DO UPDATE
                SET "end" = EXCLUDED."end", max_value = EXCLUDED.max_value, details = a.details || EXCLUDED.details
                WHERE a."end" IS DISTINCT FROM EXCLUDED."end" OR a.max_value IS DISTINCT FROM EXCLUDED.max_value
-            RETURNING {RECORD}, (xmax = 0) AS inserted""",
+            RETURNING {RECORD}, NOT EXISTS (SELECT 1 FROM existing x WHERE x.id = a.id) AS inserted""",
         cols,
     ).fetchall()
     events = []

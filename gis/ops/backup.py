@@ -66,8 +66,9 @@ def restore(path: Path, url: str | None = None) -> None:
         raise BackupError(f"restore failed (nothing was changed): {(psql_err or script_err).strip()[-2000:]}")
 
 
-#: Run first, in the same transaction as the restore script.
-RESET_SCHEMA = "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
+#: Run first, in the same transaction as the restore script. The dump recreates pg_partman's schema too
+#: (extension, its part_config rows, template tables), so that goes as well.
+RESET_SCHEMA = "DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS partman CASCADE; CREATE SCHEMA public;"
 
 
 def checksums(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:

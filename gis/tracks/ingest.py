@@ -288,19 +288,11 @@ INSERT_FIXES = """INSERT INTO positions (vehicle_id, ts, geom, speed_kmh, headin
     ON CONFLICT DO NOTHING"""
 
 # Which of the batch's fixes were NOT inserted by this transaction (stored before: duplicates). A row of
-# another transaction has another xmin; a row moved into a new partition by this one kept its received_at.
+# another transaction has another xmin; a row moved by positions_ensure_partition (the demo loader) in
+# this transaction kept its received_at.
 PRE_EXISTING = """SELECT u.i - 1 FROM unnest(%b::text[], %b::int8[]) WITH ORDINALITY AS u(v, t, i)
     JOIN positions p ON p.vehicle_id = u.v AND p.ts = timestamptz 'epoch' + u.t * interval '1 microsecond'
     WHERE p.xmin <> pg_current_xact_id()::xid OR p.received_at <> now()"""
-
-
-def ensure_partitions(conn: psycopg.Connection, b: Batch, idx: np.ndarray) -> None:
-    """The monthly partitions the fixes go to (before `store`, which may run in another thread)."""
-    if idx.size == 0:
-        return
-    months = np.unique((b.ts_us[idx] // 1_000_000).astype("datetime64[s]").astype("datetime64[M]"))
-    for m in months:
-        conn.execute("SELECT positions_ensure_partition(%s::timestamptz)", (f"{m}-01T00:00:00Z",))
 
 
 def store(conn: psycopg.Connection, b: Batch) -> np.ndarray:
@@ -357,7 +349,6 @@ def ingest_batch(conn: psycopg.Connection, b: Batch, *, allowed: set[str] | None
     with conn.transaction():
         validate(conn, b, allowed)
         valid = np.nonzero(_ok(b))[0]
-        ensure_partitions(conn, b, valid)
         stored: dict[str, np.ndarray] = {}
 
         def store_new() -> dict[str, Fixes] | None:
