@@ -74,6 +74,13 @@ def clean_db(database_url: str) -> Iterator[str]:
     """Empties the data tables before the test, so it starts from a known state."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+    # Principals' areas are resolved once per app (name and box kept `Areas.ttl_s`); the districts the
+    # tests load reuse codes with other boundaries, so a box kept from an earlier module would narrow
+    # the scoped heat of the next one.
+    for app in _LIVE_APPS:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            services.areas.clear()
     yield database_url
 
 

@@ -94,6 +94,14 @@ def resolve(conn: psycopg.Connection, code: str) -> Area:
                        "work-grid code (work_grids.code, or kind:code)")
 
 
+def validate(conn: psycopg.Connection, code: str) -> str:
+    """The area as a key or a user stores it, or InvalidInput saying why `code` is not one.
+
+    The one check behind `keys create --area` and `users create --area` (and the engines they call), so
+    that an unknown region code or grid is refused the same way for both and nothing is stored."""
+    return resolve(conn, code).code
+
+
 class Areas:
     """Areas resolved once per `ttl_s` and kept on the app state (`app.state.services.areas`).
 
