@@ -18,6 +18,8 @@ from geocoder.match import geocode
 from gis import crs as gcrs
 from gis.errors import InvalidInput
 from gis.grids.locate import IndexCache as GridIndexes
+from gis.security import scope
+from gis.security.scope import Area
 
 #: Column names that hold the address (first match wins), and the id column.
 ADDRESS_COLUMNS = ("address", "q", "query", "addr", "地址", "address_text", "text", "标准地址", "位置描述")
@@ -108,24 +110,31 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
 
 def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None, *,
             index: ReferenceIndex, chunk: int = CHUNK,
-            grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
-    """One GeoJSON Feature per row (geometry null when nothing matched), in input order."""
+            grids: GridIndexes | None = None, area: Area | None = None) -> Iterator[dict[str, Any]]:
+    """One GeoJSON Feature per row (geometry null when nothing matched), in input order. For a caller
+    limited to an `area`, a row whose best match lies outside it is answered as unmatched."""
     ref = gcrs.resolve(crs)
     buf: list[tuple[Any, str]] = []
     for row in rows:
         buf.append(row)
         if len(buf) >= chunk:
-            yield from _chunk(conn, index, buf, ref, grids)
+            yield from _chunk(conn, index, buf, ref, grids, area)
             buf = []
     if buf:
-        yield from _chunk(conn, index, buf, ref, grids)
+        yield from _chunk(conn, index, buf, ref, grids, area)
 
 
 def _chunk(conn: psycopg.Connection | None, index: ReferenceIndex, rows: list[tuple[Any, str]],
-           ref: gcrs.CrsRef, grids: GridIndexes | None = None) -> Iterator[dict[str, Any]]:
+           ref: gcrs.CrsRef, grids: GridIndexes | None = None, area: Area | None = None) -> Iterator[dict[str, Any]]:
     results = [geocode(index, q, 1) for _, q in rows]
     best = [m[0] for _, m in results if m]
     lon, lat = storage_coords(index, best)
+    if area is not None and best:
+        ok = scope.points_inside(conn, area, lon, lat)
+        flags = iter(ok)
+        results = [(p, m if not m or next(flags) else []) for p, m in results]
+        keep = [i for i, inside in enumerate(ok) if inside]
+        best, lon, lat = [best[i] for i in keep], lon[keep], lat[keep]
     located = grids_for(conn, lon, lat, grids)
     out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(best) else (lon, lat)
     k = 0

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from gis.errors import Forbidden, InvalidInput
+from gis.errors import DatabaseUnavailable, Forbidden, InvalidInput
 
 if TYPE_CHECKING:
     from gis.catalog.model import Layer
@@ -159,6 +159,36 @@ def condition(layer: Layer, area: Area, alias: str = "t") -> tuple[str, tuple]:
         return (f"(CASE WHEN {col} IS NULL THEN {alias}.{layer.id_column} = ANY({nocode}) "
                 f"ELSE starts_with({col}::text, %s) END)", (*geom_params, area.region))
     return f"ST_Intersects({alias}.{layer.geometry}, {geom})", geom_params
+
+
+def clause(layer: Layer | str, area: Area | None, alias: str = "t") -> tuple[str, tuple]:
+    """`condition` for engines that take an optional area: `("TRUE", ())` without one. `layer` may be a
+    catalog id."""
+    if area is None:
+        return "TRUE", ()
+    if isinstance(layer, str):
+        from gis import catalog
+
+        layer = catalog.get(layer)
+    return condition(layer, area, alias)
+
+
+def points_inside(conn: psycopg.Connection | None, area: Area | None, lon, lat) -> list[bool]:
+    """For points that are no stored row (geocoding candidates, reverse and locate queries, in EPSG:4490):
+    whether each lies inside `area`. The catalog's rule for a feature without a code: the geometry
+    (`ST_Intersects` with the area, as `condition` falls back to). All True without an area; without a
+    database (an in-memory answer while it is down) a scoped caller gets 503, never an unscoped answer."""
+    if area is None or not len(lon):
+        return [True] * len(lon)
+    if conn is None:
+        raise DatabaseUnavailable(f"the database is unreachable: answers limited to the area {area.label} "
+                                  "need it; try again shortly")
+    geom, params = area.geom_sql()
+    rows = conn.execute(
+        f"SELECT coalesce(ST_Intersects(ST_SetSRID(ST_MakePoint(p.x, p.y), 4490), {geom}), false) "
+        "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(x, y, n) ORDER BY p.n",
+        (*params, [float(v) for v in lon], [float(v) for v in lat])).fetchall()
+    return [bool(r[0]) for r in rows]
 
 
 def named(sql: str, params: tuple, prefix: str = "scope") -> tuple[str, dict]:
