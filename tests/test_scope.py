@@ -751,3 +751,24 @@ def test_the_alarm_stream_carries_only_the_areas_vehicles(world: dict[str, str],
     url = f"{live_server}/api/alarms/stream"
     assert _first_event(url, world["street"], before)["vehicle_id"] == "沪A00001"
     assert _first_event(url, world["all"], before)["vehicle_id"] == "沪B00002"
+
+
+def test_the_geocoding_processes_answer_like_the_get_paths(world: dict[str, str], http: httpx.Client,
+                                                           db: psycopg.Connection) -> None:
+    """OGC API – Processes geocode, reverse and locate (POST, so not in the GET list above): outside the
+    street is no match for the street's key, as on /api/geocode, /api/reverse and /api/grids/locate."""
+    def run(key: str, process: str, inputs: dict) -> list:
+        r = http.post(f"/ogc/processes/{process}/execution", json={"inputs": inputs}, headers={"X-API-Key": key})
+        assert r.status_code == 200, r.text
+        return next(iter(r.json().values()))
+
+    pts = [list(OUTSIDE_PT), list(INSIDE_PT)]
+    located = run(world["street"], "locate", {"points": pts})
+    assert [p["outside"] for p in located] == [True, False] and located[0].get("street") is None
+    assert run(world["all"], "locate", {"points": pts})[0]["street"]["code"] == OTHER
+    rev = run(world["street"], "reverse-geocode", {"points": pts})
+    assert rev[0] is None and rev[1] is not None and _in_street(db, *rev[1]["properties"]["address_point"])
+    assert run(world["all"], "reverse-geocode", {"points": pts})[0] is not None
+    geo = run(world["street"], "geocode", {"addresses": ["泗塘路8号", "淞滨路100号"]})
+    assert geo[0]["features"] == [] and geo[1]["features"]
+    assert run(world["all"], "geocode", {"addresses": ["泗塘路8号"]})[0]["features"]
