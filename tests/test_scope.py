@@ -772,3 +772,25 @@ def test_the_geocoding_processes_answer_like_the_get_paths(world: dict[str, str]
     geo = run(world["street"], "geocode", {"addresses": ["泗塘路8号", "淞滨路100号"]})
     assert geo[0]["features"] == [] and geo[1]["features"]
     assert run(world["all"], "geocode", {"addresses": ["泗塘路8号"]})[0]["features"]
+
+
+def test_a_limit_counts_only_what_lies_inside(world: dict[str, str], http: httpx.Client,
+                                              db: psycopg.Connection) -> None:
+    """Readers with a `limit` filter by the area before it: a page is full of the area's rows, not short
+    because foreign rows took the places (device alarms, similar cases)."""
+    newest = get(http, world["all"], "/api/devices/alarms", limit=1).json()["alarms"]
+    assert [a["device_id"] for a in newest] == ["DEV2"]  # the other street's alarm comes first
+    assert [a["device_id"] for a in get(http, world["street"], "/api/devices/alarms", limit=1).json()["alarms"]] \
+        == ["DEV1"]
+    # 20 similar cases (the page size) just across the boundary, nearer than the street's own one
+    db.execute("INSERT INTO cases (code, major, minor, status, reported_at, unit_grid_code, geom) "
+               "SELECT 'NEAR' || n, '01', '02', 'open', '2026-03-01T01:00:00Z', %s, "
+               "ST_SetSRID(ST_MakePoint(121.4605 + n * 0.00001, 31.32), 4490) FROM generate_series(1, 20) n",
+               (OTHER + "001001",))
+    db.execute("INSERT INTO cases (code, major, minor, status, reported_at, geom) VALUES "
+               "('OWN', '01', '02', 'open', '2026-03-01T01:00:00Z', 'SRID=4490;POINT(121.4450 31.32)')")
+    params = {"major": "01", "minor": "02", "lon": 121.455, "lat": 31.32, "at": "2026-03-01T02:00:00Z",
+              "radius_m": 2000}
+    every = [c["code"] for c in get(http, world["all"], "/api/cases/similar", **params).json()["similar"]]
+    assert len(every) == 20 and "OWN" not in every
+    assert [c["code"] for c in get(http, world["street"], "/api/cases/similar", **params).json()["similar"]] == ["OWN"]
