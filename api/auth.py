@@ -20,6 +20,7 @@ import psycopg
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.clientaddr import client_address
 from gis.errors import Forbidden, InvalidInput, Unauthorized
 from gis.security import audit, oidc, sessions
 from gis.security.keys import ANONYMOUS, Principal, authenticate
@@ -34,7 +35,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or behind a trusted proxy the address it forwarded for
+    (api/clientaddr.py, `CITYGRID_TRUSTED_PROXIES`)."""
+    return client_address(request.client.host if request.client else None, request.headers.getlist("x-forwarded-for"))
 
 
 def _bearer(request: Request) -> str | None:

@@ -151,7 +151,8 @@ def live_server(live_app: object) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning")
+    # proxy_headers=False as `citygrid serve` runs it: X-Forwarded-For is the app's to judge (trusted_proxies)
+    config = uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
