@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     #: Failed key attempts per client address before it is refused for `auth_lockout_s`.
     auth_max_failures: int = 10
     auth_lockout_s: int = 300
+    #: Seconds an API key's principal is kept in memory after a look-up (api/principals.py): a revoked
+    #: key stops working within this time. 0: looked up on every request.
+    principal_cache_s: float = 5.0
     #: Requests per second per key (token bucket; burst = 2 s worth).
     rate_limit_per_key: float = 200.0
     cors_origins: list[str] = Field(default_factory=list)

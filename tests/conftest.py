@@ -182,6 +182,7 @@ def _fresh_auth_limits() -> Iterator[None]:
         services = getattr(app.state, "services", None)
         if services is not None:
             services.limits.reset()
+            services.principals.clear()  # (keys' principals are kept a few seconds: api/principals.py)
 
 
 @pytest.fixture(scope="session")
