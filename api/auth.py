@@ -20,9 +20,10 @@ import psycopg
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.clientaddr import client_address
 from gis.errors import Forbidden, InvalidInput, Unauthorized
 from gis.security import audit, oidc, sessions
-from gis.security.keys import ANONYMOUS, Principal, authenticate
+from gis.security.keys import ANONYMOUS, Principal, authenticate, digest
 from gis.security.scope import Area
 from gis.settings import get_settings
 
@@ -34,7 +35,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or behind a trusted proxy the address it forwarded for
+    (api/clientaddr.py, `CITYGRID_TRUSTED_PROXIES`)."""
+    return client_address(request.client.host if request.client else None, request.headers.getlist("x-forwarded-for"))
 
 
 def _bearer(request: Request) -> str | None:
@@ -68,8 +71,13 @@ def principal_from(request: Request, *, required: bool) -> Principal:
     client = client_of(request)
     if secret := request.headers.get(HEADER):
         limits.check_locked(client)
-        with services.connection() as conn:
-            principal = authenticate(conn, secret)
+        key_digest = digest(secret)
+        principal = services.principals.get(key_digest)  # a few seconds (api/principals.py)
+        if principal is None:
+            with services.connection() as conn:
+                principal = authenticate(conn, secret)
+            if principal is not None:
+                services.principals.put(key_digest, principal)
         if principal is None:
             note_failure(request, client, "api key")
             raise Unauthorized("the API key is unknown or revoked")

@@ -24,4 +24,7 @@ def register(app: typer.Typer) -> None:
             "api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
             workers=workers, log_level="info", log_config=None, timeout_graceful_shutdown=20,
             timeout_keep_alive=15, limit_concurrency=1000,
+            # The client address behind a proxy is the app's decision (CITYGRID_TRUSTED_PROXIES,
+            # api/clientaddr.py), not uvicorn's own X-Forwarded-For rewrite (on by default for 127.0.0.1).
+            proxy_headers=False,
         )

@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import clientaddr
 from api.metrics import APP_CALLS
 from api.responses import dumps
 from gis.db import degraded
@@ -153,13 +154,12 @@ async def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
     """Stores the write's audit entry (the app's group-commit writer) before the response starts."""
     principal = state["principal"]
     extra = state.get("audit") or {}
-    client = scope.get("client")
     entry = audit.Entry(
         actor=principal.actor,
         action=extra.get("action") or f"{scope['method']} {scope['path']}",
         target=extra.get("target") or scope["path"],
         ids=tuple(str(i) for i in extra.get("ids") or ()),
-        remote=client[0] if client else None,
+        remote=clientaddr.from_scope(scope),
         detail={"status": status, "request_id": state.get("request_id"), **(extra.get("detail") or {})},
     )
     try:

@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from api.jobs import ImportJobs
 from api.limits import Limiter
 from api.ogc.state import OgcState
+from api.principals import PrincipalCache
 from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
@@ -49,6 +50,7 @@ class Services:
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
     audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
     areas: Areas = field(default_factory=Areas)  # principals' areas, resolved once (gis/security/scope.py)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)  # API keys' principals, a few seconds
     limits: Limiter = field(default_factory=Limiter)  # failed-attempt lock-out per client, token bucket per caller
     issuer: Issuer = field(default_factory=Issuer)    # the OpenID Connect issuer: discovery and JWKS caches
     usage: Usage | None = None        # per-application call counts, flushed to app_calls in batches

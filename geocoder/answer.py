@@ -15,7 +15,12 @@ from geocoder.segment import Parsed
 from gis import crs as gcrs
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.grids.locate import locate as locate_grids
+from gis.security import scope
+from gis.security.scope import Area
 from gis.settings import STORAGE_SRID
+
+#: How many candidates per wanted answer a scoped geocode matches before it keeps those inside the area.
+SCOPED_CANDIDATES = 5
 
 
 def storage_coords(index: ReferenceIndex, matches: list[Match]) -> tuple[np.ndarray, np.ndarray]:
@@ -50,11 +55,16 @@ def segments_of(p: Parsed, m: Match | None) -> dict[str, Any]:
 
 
 def features(conn: psycopg.Connection | None, query: str, limit: int = 5, crs: str | int | None = None, *,
-             index: ReferenceIndex, grids: GridIndexes | None = None) -> dict[str, Any]:
-    """`GET /api/geocode`: a FeatureCollection, best first; no match → no features."""
+             index: ReferenceIndex, grids: GridIndexes | None = None, area: Area | None = None) -> dict[str, Any]:
+    """`GET /api/geocode`: a FeatureCollection, best first; no match → no features. A caller limited to
+    an `area` gets only the candidates inside it (more are matched first so that the page stays full
+    when some fall outside); none inside → no features, as for no match."""
     ref = gcrs.resolve(crs)
-    parsed, matches = geocode(index, query, limit)
+    parsed, matches = geocode(index, query, limit if area is None else min(SCOPED_CANDIDATES * limit, 100))
     lon, lat = storage_coords(index, matches)
+    if area is not None:
+        keep = [i for i, ok in enumerate(scope.points_inside(conn, area, lon, lat)) if ok][:limit]
+        matches, lon, lat = [matches[i] for i in keep], lon[keep], lat[keep]
     located = grids_for(conn, lon, lat, grids)
     out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(lon) else (lon, lat)
     feats = []

@@ -20,6 +20,8 @@ from gis import crs as gcrs
 from gis.errors import InvalidInput
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.grids.locate import locate as locate_grids
+from gis.security import scope
+from gis.security.scope import Area
 from gis.settings import STORAGE_SRID
 
 #: Column names that hold the address (first match wins), and the id column.
@@ -115,10 +117,11 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
 
 def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None, *,
             index: ReferenceIndex, chunk: int = CHUNK, grids: GridIndexes | None = None,
-            memo: int = MEMO) -> Iterator[dict[str, Any]]:
+            memo: int = MEMO, area: Area | None = None) -> Iterator[dict[str, Any]]:
     """One GeoJSON Feature per row (geometry null when nothing matched), in input order. Rows with the same
-    address share their `segments` and `grid` dicts (read-only: each query is answered once per batch)."""
-    for part, found in _answered(conn, rows, crs, index, chunk, grids, memo_size=memo):
+    address share their `segments` and `grid` dicts (read-only: each query is answered once per batch).
+    For a caller limited to an `area`, a row whose best match lies outside it is answered as unmatched."""
+    for part, found in _answered(conn, rows, crs, index, chunk, grids, memo_size=memo, area=area):
         for (rid, q), a in zip(part, found, strict=True):
             geom = None if a.coords is None else {"type": "Point", "coordinates": list(a.coords)}
             yield {"type": "Feature", "geometry": geom,
@@ -129,7 +132,7 @@ def answers(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], cr
 
 def ndjson_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
                   *, index: ReferenceIndex, chunk: int = CHUNK, grids: GridIndexes | None = None,
-                  memo: int = MEMO) -> Iterator[bytes]:
+                  memo: int = MEMO, area: Area | None = None) -> Iterator[bytes]:
     """The NDJSON of `answers` (byte for byte `ndjson_lines(answers(…))`), one block of lines per chunk.
 
     Why not `ndjson_lines`: a streamed answer pays a thread hand-off per piece, and a Feature dict per row
@@ -138,7 +141,7 @@ def ndjson_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str
     vectorised encoder, one bytes object per distinct grid hierarchy in the batch (most of a line's bytes,
     so a remembered answer costs a few hundred bytes)."""
     dumps = orjson.dumps
-    for part, found in _answered(conn, rows, crs, index, chunk, grids, ndjson=True, memo_size=memo):
+    for part, found in _answered(conn, rows, crs, index, chunk, grids, ndjson=True, memo_size=memo, area=area):
         pieces: list[bytes] = []
         for (rid, _), a in zip(part, found, strict=True):
             pieces += (a.head, dumps(rid), a.tail, a.grid_json, b"}}\n")
@@ -147,13 +150,13 @@ def ndjson_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str
 
 def csv_blocks(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None = None,
                *, index: ReferenceIndex, chunk: int = CHUNK, grids: GridIndexes | None = None,
-               memo: int = MEMO) -> Iterator[bytes]:
+               memo: int = MEMO, area: Area | None = None) -> Iterator[bytes]:
     """The CSV of `answers` (byte for byte `csv_lines(answers(…))`), the header then one block per chunk."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_FIELDS)
     yield buf.getvalue().encode("utf-8")
-    for part, found in _answered(conn, rows, crs, index, chunk, grids, memo_size=memo):
+    for part, found in _answered(conn, rows, crs, index, chunk, grids, memo_size=memo, area=area):
         buf.seek(0)
         buf.truncate()
         writer.writerows([(rid, q, *a.csv_cells) for (rid, q), a in zip(part, found, strict=True)])
@@ -190,7 +193,7 @@ _NO_MATCH = b'{"type":"Feature","geometry":null,"properties":{"id":'
 
 def _answered(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], crs: str | int | None,
               index: ReferenceIndex, chunk: int, grids: GridIndexes | None, ndjson: bool = False,
-              memo_size: int = MEMO) -> Iterator[tuple[list[tuple[Any, str]], list[_Answer]]]:
+              memo_size: int = MEMO, area: Area | None = None) -> Iterator[tuple[list[tuple[Any, str]], list[_Answer]]]:
     """(rows, their answers) per chunk of rows. Each distinct address is matched once per batch (a list of
     complaints names the same places again and again), and the grid hierarchy of a chunk's new points is
     located in one vectorised call. Chunks grow from `chunk` rows (the first answers come soon) to
@@ -203,11 +206,11 @@ def _answered(conn: psycopg.Connection | None, rows: Iterable[tuple[Any, str]], 
     for row in rows:
         buf.append(row)
         if len(buf) >= size:
-            yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson)
+            yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson, area)
             buf = []
             size = min(2 * size, max(chunk, CHUNK_MAX))
     if buf:
-        yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson)
+        yield buf, _chunk(conn, index, buf, ref, grids, memo, ndjson, area)
 
 
 class _Memo(dict):
@@ -220,23 +223,31 @@ class _Memo(dict):
 
 
 def _chunk(conn: psycopg.Connection | None, index: ReferenceIndex, rows: list[tuple[Any, str]],
-           ref: gcrs.CrsRef, grids: GridIndexes | None, memo: _Memo, ndjson: bool) -> list[_Answer]:
+           ref: gcrs.CrsRef, grids: GridIndexes | None, memo: _Memo, ndjson: bool,
+           area: Area | None) -> list[_Answer]:
     if not memo.size:
-        return _answer_all(conn, index, [q for _, q in rows], ref, grids, ndjson, memo.grids)
+        return _answer_all(conn, index, [q for _, q in rows], ref, grids, ndjson, memo.grids, area)
     new = [q for q in dict.fromkeys(q for _, q in rows) if q not in memo]
-    fresh = dict(zip(new, _answer_all(conn, index, new, ref, grids, ndjson, memo.grids), strict=True))
+    fresh = dict(zip(new, _answer_all(conn, index, new, ref, grids, ndjson, memo.grids, area), strict=True))
     if len(memo) < memo.size:
         memo.update(fresh)
     return [memo.get(q) or fresh[q] for _, q in rows]
 
 
 def _answer_all(conn: psycopg.Connection | None, index: ReferenceIndex, new: list[str], ref: gcrs.CrsRef,
-                grids: GridIndexes | None, ndjson: bool, shared: dict[bytes, bytes]) -> list[_Answer]:
+                grids: GridIndexes | None, ndjson: bool, shared: dict[bytes, bytes],
+                area: Area | None = None) -> list[_Answer]:
     """The answers of `new`, in order. NDJSON answers keep their bytes only (segments dropped) and share the
-    grid bytes through `shared`."""
+    grid bytes through `shared`. Matches outside `area` count as no match."""
     results = [geocode(index, q, 1) for q in new]
     best = [m[0] for _, m in results if m]
     lon, lat = storage_coords(index, best)
+    if area is not None and best:
+        ok = scope.points_inside(conn, area, lon, lat)
+        flags = iter(ok)
+        results = [(p, m if not m or next(flags) else []) for p, m in results]
+        keep = [i for i, inside in enumerate(ok) if inside]
+        best, lon, lat = [best[i] for i in keep], lon[keep], lat[keep]
     located = list(_grid_json(conn, lon, lat, grids)) if ndjson else grids_for(conn, lon, lat, grids)
     out_x, out_y = gcrs.from_storage(lon, lat, ref) if len(best) else (lon, lat)
     out: list[_Answer] = []

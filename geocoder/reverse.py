@@ -20,6 +20,8 @@ from gis.errors import NotFound
 from gis.grids.locate import IndexCache as GridIndexes
 from gis.grids.locate import check_coordinates
 from gis.grids.locate import locate as locate_grids
+from gis.security import scope
+from gis.security.scope import Area
 from gis.settings import STORAGE_SRID
 
 #: A doorplate farther than this (m) is not "the address" of a point; the street is used instead.
@@ -39,10 +41,14 @@ def describe(name: str, dx: float, dy: float) -> str:
 
 
 def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | int | None = None, *,
-            index: ReferenceIndex, grids: GridIndexes | None = None) -> dict[str, Any]:
-    """`GET /api/reverse`: a GeoJSON Feature at the point; NotFound when it is near nothing we know."""
+            index: ReferenceIndex, grids: GridIndexes | None = None, area: Area | None = None) -> dict[str, Any]:
+    """`GET /api/reverse`: a GeoJSON Feature at the point; NotFound when it is near nothing we know. For
+    a caller limited to an `area`, a point outside it, or whose address point lies outside it, is near
+    nothing we know (the same 404: no match)."""
     xs, ys = check_coordinates([lon], [lat], crs)
     slon, slat = gcrs.to_storage(xs, ys, crs)
+    if area is not None and not scope.points_inside(conn, area, slon, slat)[0]:
+        raise NotFound(f"no address is known near ({lon:g}, {lat:g}) inside the area {area.label}")
     x, y = (float(v[0]) for v in index.frame.to_xy(slon, slat))
     grid = locate_grids(conn, slon, slat, STORAGE_SRID, grids).record(0)
     props = _nearest_plate(index, x, y) or _nearest_street(index, x, y) or _region(grid)
@@ -52,6 +58,8 @@ def reverse(conn: psycopg.Connection | None, lon: float, lat: float, crs: str | 
         ax, ay = props.pop("anchor")
         alon, alat = index.frame.to_lonlat([ax], [ay])
         props["address_point"] = [round(float(alon[0]), 7), round(float(alat[0]), 7)]
+        if area is not None and not scope.points_inside(conn, area, alon, alat)[0]:
+            raise NotFound(f"no address is known near ({lon:g}, {lat:g}) inside the area {area.label}")
     props["grid"] = grid
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(xs[0]), float(ys[0])]},
             "properties": props}

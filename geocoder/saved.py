@@ -16,6 +16,8 @@ import psycopg
 
 from gis import crs as gcrs
 from gis.errors import Conflict, InvalidInput, NotFound, TooLarge
+from gis.security import scope
+from gis.security.scope import Area
 
 MAX_POINTS = 100_000
 POINT_KEYS = {"row", "query", "standard_address", "match_level", "confidence", "lon", "lat"}
@@ -78,13 +80,16 @@ def save(conn: psycopg.Connection, body: Any) -> dict[str, Any]:
     return {"name": name, "points": len(rows)}
 
 
-def list_layers(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Every saved layer: name, number of points, when saved, points per match level."""
+def list_layers(conn: psycopg.Connection, area: Area | None = None) -> list[dict[str, Any]]:
+    """Every saved layer: name, number of points, when saved, points per match level. For a caller limited
+    to an `area`, the points inside it only (the geocoded_points layer's scope), so the counts agree with
+    what `/ogc/collections/geocoded_points/items?layer=…` gives it; layers with none inside are left out."""
+    inside, values = scope.clause("geocoded_points", area, "t")
     rows = conn.execute(
-        """SELECT layer, min(created_at), jsonb_object_agg(level, n) FROM (
+        f"""SELECT layer, min(created_at), jsonb_object_agg(level, n) FROM (
                SELECT layer, coalesce(match_level, '') AS level, count(*) AS n, min(created_at) AS created_at
-               FROM geocoded_points GROUP BY 1, 2) t
-           GROUP BY layer ORDER BY min(created_at) DESC, layer""").fetchall()
+               FROM geocoded_points t WHERE {inside} GROUP BY 1, 2) s
+           GROUP BY layer ORDER BY min(created_at) DESC, layer""", values).fetchall()
     return [{"name": r[0], "points": int(sum(r[2].values())), "created_at": r[1].isoformat(), "levels": r[2]}
             for r in rows]
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,9 +87,37 @@ class Settings(BaseSettings):
     #: Failed key attempts per client address before it is refused for `auth_lockout_s`.
     auth_max_failures: int = 10
     auth_lockout_s: int = 300
+    #: Seconds an API key's principal is kept in memory after a look-up (api/principals.py): a revoked
+    #: key stops working within this time. 0: looked up on every request.
+    principal_cache_s: float = 5.0
     #: Requests per second per key (token bucket; burst = 2 s worth).
     rate_limit_per_key: float = 200.0
     cors_origins: list[str] = Field(default_factory=list)
+    #: Reverse proxies whose `X-Forwarded-For` is believed (CIDR blocks, comma-separated or a JSON list:
+    #: `CITYGRID_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`). Only a request from one of them has its client
+    #: address taken from the header (its right-most hop that is not a trusted proxy: api/clientaddr.py),
+    #: for the lock-out after failed attempts and the audit. Empty: the header is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _cidr_blocks(cls, value: object) -> list[str]:
+        """A comma-separated string or a list of CIDR blocks (or single addresses), each checked."""
+        import ipaddress
+        import json
+
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        if not isinstance(value, list | tuple):
+            raise ValueError("trusted_proxies: a comma-separated list of CIDR blocks, e.g. 10.0.0.0/8,127.0.0.1")
+        out = []
+        for item in value:
+            try:
+                out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {item!r} is not a CIDR block or an IP address") from None
+        return out
 
     # People (issue 17): local accounts and server-side sessions (gis/security/users.py, sessions.py).
     #: A session ends after this long without a request, and this long after login whatever happens.

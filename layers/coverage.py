@@ -21,6 +21,8 @@ import orjson
 import psycopg
 
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 from .classify import breaks, classify, legend
 from .style import class_colors, load
@@ -29,7 +31,7 @@ LEVELS = ("community", "street")
 MEASURES = ("drop_points", "compounds", "roads", "overall")
 
 COMMUNITY_SQL = """
-    WITH comm AS (SELECT code, name, parent_code, geom FROM admin_areas WHERE level = 'community'),
+    WITH comm AS (SELECT code, name, parent_code, geom FROM admin_areas t WHERE level = 'community' AND {inside}),
     cov AS (SELECT a.code, ST_Union(c.sector) AS g
             FROM comm a JOIN cameras c ON c.state = 'online' AND c.sector && a.geom
                                           AND ST_Intersects(c.sector, a.geom)
@@ -71,14 +73,17 @@ def _figures(dp_n: int, dp_c: int, zn_n: int, zn_c: int, road_m: float, road_c: 
 
 
 def coverage(conn: psycopg.Connection, *, level: str = "community", measure: str = "overall",
-             geometry: bool = True, classes: int = 5, method: str = "equal_interval") -> dict[str, Any]:
+             geometry: bool = True, classes: int = 5, method: str = "equal_interval",
+             area: Area | None = None) -> dict[str, Any]:
     """Coverage per area of `level` as a GeoJSON FeatureCollection (choropleth of `measure`'s share) with
-    the district's totals."""
+    the district's totals. A caller limited to an `area` gets the communities and streets inside it (the
+    admin_areas layer's scope), totals summed over those, and the online cameras inside it."""
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if measure not in MEASURES:
         raise InvalidInput(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
-    rows = conn.execute(COMMUNITY_SQL).fetchall()
+    inside, values = scope.clause("admin_areas", area, "t")
+    rows = conn.execute(COMMUNITY_SQL.format(inside=inside), values).fetchall()
     per: dict[str, list] = {}
     names: dict[str, str] = {}
     if level == "community":
@@ -90,7 +95,11 @@ def coverage(conn: psycopg.Connection, *, level: str = "community", measure: str
             acc = per.setdefault(parent, [0, 0, 0, 0, 0.0, 0.0])
             for i, v in enumerate(nums):
                 acc[i] += v
-        for code, name in conn.execute("SELECT code, name FROM admin_areas WHERE level = 'street'").fetchall():
+        streets = conn.execute(f"SELECT code, name FROM admin_areas t WHERE level = 'street' AND {inside}",
+                               values).fetchall()
+        kept = {code for code, _ in streets}
+        per = {code: nums for code, nums in per.items() if code in kept}
+        for code, name in streets:
             per.setdefault(code, [0, 0, 0, 0, 0.0, 0.0])
             names[code] = name
     geoms: dict[str, str] = {}
@@ -116,11 +125,13 @@ def coverage(conn: psycopg.Connection, *, level: str = "community", measure: str
                  "color": colors[int(klass[i])] if have[i] and colors else style["no_data"]}
         feats.append({"type": "Feature", "id": code,
                       "geometry": orjson.Fragment(geoms[code]) if code in geoms else None, "properties": props})
+    cams, cam_values = scope.clause("cameras", area, "t")
     totals = np.array([per[c] for c in codes], dtype=np.float64).sum(axis=0) if codes else np.zeros(6)
     return {
         "type": "FeatureCollection", "features": feats, "level": level, "measure": measure,
         "district": _figures(*totals.tolist()), "breaks": upper,
         "legend": legend(pct[have], upper, ramp, "%") if have.any() else [],
         "title": style["metrics"]["camera_coverage"]["title"], "unit": "%",
-        "online_cameras": conn.execute("SELECT count(*) FROM cameras WHERE state = 'online'").fetchone()[0],
+        "online_cameras": conn.execute(f"SELECT count(*) FROM cameras t WHERE state = 'online' AND {cams}",
+                                       cam_values).fetchone()[0],
     }

@@ -74,6 +74,13 @@ def clean_db(database_url: str) -> Iterator[str]:
     """Empties the data tables before the test, so it starts from a known state."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+    # Principals' areas are resolved once per app (name and box kept `Areas.ttl_s`); the districts the
+    # tests load reuse codes with other boundaries, so a box kept from an earlier module would narrow
+    # the scoped heat of the next one.
+    for app in _LIVE_APPS:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            services.areas.clear()
     yield database_url
 
 
@@ -144,7 +151,8 @@ def live_server(live_app: object) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning")
+    # proxy_headers=False as `citygrid serve` runs it: X-Forwarded-For is the app's to judge (trusted_proxies)
+    config = uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -174,6 +182,7 @@ def _fresh_auth_limits() -> Iterator[None]:
         services = getattr(app.state, "services", None)
         if services is not None:
             services.limits.reset()
+            services.principals.clear()  # (keys' principals are kept a few seconds: api/principals.py)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ all (decided by geometry), and the vehicles belong to the streets through their 
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 from ogc_data import load as load_ogc
 from ogc_data import square
@@ -101,3 +103,28 @@ def load(conn: psycopg.Connection) -> None:
         conn.execute("INSERT INTO waste_records (ts, waste_kind, tonnes, facility_id, geom) "
                      "VALUES ('2026-03-01T03:00:00Z', 'kitchen', %s, (SELECT id FROM waste_facilities "
                      "WHERE code = 'WF3'), %s)", (1.5 * n, pt(x + 0.005, y)))
+    # For the grid, geocoding and evaluation paths: a responsibility grid of 李四 in the other street too
+    # (his R001 lies in the street), both vehicles driven by him, one evaluation-grid draw over both
+    # streets and one over the other only, likewise sample-point draws with assignments, and a saved
+    # geocoding layer with a point in each street.
+    conn.execute("INSERT INTO work_grids (code, kind, name, street_code, assignee, team, geom) VALUES "
+                 "('R009', 'responsibility', '张庙责任网格', %s, '李四', NULL, %s)",
+                 (OTHER, square(121.47, 31.33, 121.48, 31.34)))
+    conn.execute("UPDATE vehicles SET operator = '李四'")
+    for grids in ([STREET + "001", OTHER + "001"], [OTHER + "001"]):
+        conn.execute("INSERT INTO eval_draws (actor, city_class, seed, result) VALUES ('抽样员', 3, 7, %s)",
+                     (json.dumps({"grids": [{"code": g, "area_class": "A"} for g in grids], "counts": {"A": 1},
+                                  "available": {"A": 2}, "pool_sha256": "x"}),))
+    points = dict(conn.execute("SELECT code, id FROM eval_sample_points").fetchall())
+    for codes in (["SP1", "SP2"], ["SP2"]):
+        draw_id = conn.execute(
+            "INSERT INTO eval_sample_draws (actor, seed, request, result) VALUES ('抽样员', 7, %s, %s) RETURNING id",
+            (json.dumps({"kinds": {"main_road": len(codes)}, "area": None}),
+             json.dumps({"points": [{"id": points[c], "code": c} for c in codes], "available": {"main_road": 2},
+                         "pool_sha256": "x"}))).fetchone()[0]
+        for c in codes:
+            conn.execute("INSERT INTO eval_sample_assignments (draw_id, point_id, inspector) VALUES (%s, %s, %s)",
+                         (draw_id, points[c], f"检查员{c}"))
+    for n, (x, y) in enumerate([(121.41, 31.31), (121.47, 31.31), (121.48, 31.32)]):
+        conn.execute("INSERT INTO geocoded_points (layer, row_no, query, standard_address, match_level, geom) "
+                     "VALUES ('整改地址', %s, %s, %s, 'doorplate', %s)", (n, f"地址{n}", f"地址{n}", pt(x, y)))

@@ -21,6 +21,10 @@ from oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, new_key
 
 from gis.settings import get_settings
 
+#: The areas the claims name (310113003, 310113) must exist: the grid-engine district, loaded here rather
+#: than left behind by an earlier module (the module passes run alone).
+pytestmark = pytest.mark.usefixtures("grid_district")
+
 ROLE_MAP = {"city-planner": "planner", "street-staff": "inspector", "public": "viewer"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 from http_auth import auth
 
 from gis.security import audit, keys
+from gis.settings import get_settings
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: The least role each write path needs; every write path of the app must be listed here.
@@ -85,12 +87,37 @@ def test_every_write_refuses_missing_and_wrong_keys(http: httpx.Client, api_keys
     assert http.request(method, url, headers=auth(api_keys[weaker])).status_code == 403
 
 
-def test_the_right_key_is_accepted_and_a_revoked_one_is_not(http: httpx.Client, db: psycopg.Connection) -> None:
+def test_the_right_key_is_accepted_and_a_revoked_one_is_not(http: httpx.Client, db: psycopg.Connection,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's principal is kept `principal_cache_s` after a look-up (api/principals.py): a revocation by
+    another process (the CLI) takes effect within that time."""
+    monkeypatch.setattr(get_settings(), "principal_cache_s", 1.0)
     key_id, secret = keys.create_key(db, "revoke-me", "planner")
     r = http.get("/api/auth/whoami", headers=auth(secret))
     assert r.status_code == 200 and r.json()["role"] == "planner"
     keys.revoke_key(db, key_id)
+    assert http.get("/api/auth/whoami", headers=auth(secret)).status_code == 200  # kept: within the TTL
+    time.sleep(1.1)
     assert http.get("/api/auth/whoami", headers=auth(secret)).status_code == 401
+
+
+def test_without_the_principal_cache_a_revocation_applies_at_once(http: httpx.Client, db: psycopg.Connection,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "principal_cache_s", 0)
+    key_id, secret = keys.create_key(db, "revoke-me-now", "planner")
+    assert http.get("/api/auth/whoami", headers=auth(secret)).status_code == 200
+    keys.revoke_key(db, key_id)
+    assert http.get("/api/auth/whoami", headers=auth(secret)).status_code == 401
+
+
+def test_the_principal_cache_keeps_digests_not_secrets(http: httpx.Client, db: psycopg.Connection,
+                                                        live_app: object) -> None:
+    secret = keys.create_key(db, "cached", "viewer")[1]
+    assert http.get("/api/auth/whoami", headers=auth(secret)).status_code == 200
+    held = live_app.state.services.principals._held
+    assert keys.digest(secret) in held and all(secret not in k for k in held)
+    assert http.get("/api/auth/whoami", headers=auth("cg_not-a-key")).status_code == 401
+    assert keys.digest("cg_not-a-key") not in held  # failures are never kept
 
 
 def test_rotation_replaces_the_secret(http: httpx.Client, db: psycopg.Connection) -> None:

@@ -6,9 +6,13 @@ application (Prometheus and the daily table).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -17,8 +21,13 @@ from http_auth import auth
 from typer.testing import CliRunner
 
 from gis.cli import create_app as cli_app
+from gis.errors import InvalidInput
 from gis.security import keys, users
 from gis.settings import get_settings
+
+#: The areas these tests give users (310113003, 310113, R001 …) must exist: the grid-engine district,
+#: loaded here rather than left behind by an earlier module (the module passes run alone).
+pytestmark = pytest.mark.usefixtures("grid_district")
 
 PASSWORD = "Grid-map-2026"
 RING = [[121.40, 31.30], [121.41, 31.30], [121.41, 31.31], [121.40, 31.31], [121.40, 31.30]]
@@ -91,11 +100,38 @@ def test_password_rules_name_the_rule_broken(db: psycopg.Connection) -> None:
 
 
 def test_areas_are_region_or_work_grid_codes(db: psycopg.Connection) -> None:
-    for good in ("310113", "310113003", "310113003001", "310113003001G1", "R001"):
-        users.create_user(db, _name("area"), "viewer", PASSWORD, good)
-    for bad, why in (("3101130", "6, 9 or 12 digits"), ("宝山区", "work-grid code"), ("", "6, 9 or 12 digits")):
-        with pytest.raises(Exception, match=why):
-            users.create_user(db, _name("area"), "viewer", PASSWORD, bad)
+    for good in ("310113", "310113003", "310113003001", "R001", "responsibility:R002"):
+        name = _name("area")
+        users.create_user(db, name, "viewer", PASSWORD, good)
+        assert db.execute("SELECT area FROM users WHERE name = %s", (name,)).fetchone()[0] == good
+    for bad, why in (("3101130", "6, 9 or 12 digits"), ("宝山区", "work-grid code"), ("", "6, 9 or 12 digits"),
+                     ("310113999", "no street with this code"), ("310113003009", "no community with this code"),
+                     ("G404", "neither a 6/9/12-digit region code"), ("work:R001", "neither")):
+        name = _name("area")
+        with pytest.raises(InvalidInput, match=why):
+            users.create_user(db, name, "viewer", PASSWORD, bad)
+        assert db.execute("SELECT count(*) FROM users WHERE name = %s", (name,)).fetchone()[0] == 0
+
+
+def test_users_create_checks_the_area_like_keys_create(database_url: str, db: psycopg.Connection) -> None:
+    """One check for both commands (gis.security.scope.validate): the same refusal, exit status 2, nothing
+    stored; a known area is stored as given."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    cli = [str(Path(sys.executable).with_name("citygrid"))]
+    name = _name("cli-area")
+    for area, why in (("310113999", "no street with this code"), ("G404", "nor a work-grid code")):
+        user = subprocess.run([*cli, "users", "create", name, "--role", "viewer", "--area", area],
+                              input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60)
+        key = subprocess.run([*cli, "keys", "create", name, "--role", "viewer", "--area", area],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert user.returncode == key.returncode == 2, (user.stderr, key.stderr)
+        assert area in user.stderr and why in user.stderr and user.stderr == key.stderr, (user.stderr, key.stderr)
+    assert db.execute("SELECT count(*) FROM users WHERE name = %s", (name,)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM api_keys WHERE name = %s", (name,)).fetchone()[0] == 0
+    made = subprocess.run([*cli, "users", "create", name, "--role", "viewer", "--area", "R001"],
+                          input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert db.execute("SELECT area FROM users WHERE name = %s", (name,)).fetchone()[0] == "R001"
 
 
 def test_login_by_json_or_form_sets_a_hardened_session(browser_like: httpx.Client, db: psycopg.Connection,

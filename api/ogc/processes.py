@@ -28,12 +28,13 @@ from fastapi.responses import Response
 from psycopg.types.json import Jsonb
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import principal_from, require_role
+from api.auth import area_of, principal_from, require_role
 from api.ogc import openapi
 from api.ogc.features import base, link
 from api.services import Services
 from geocoder import answer, reverse
 from gis.errors import CityGridError, Conflict, InvalidInput, NotFound, TooLarge
+from gis.grids import locate as locate_engine
 from gis.grids import sampling
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Processes"])
@@ -105,7 +106,8 @@ def _geocode(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Pr
         raise InvalidInput("inputs.addresses: every item must be a string")
     index = svc.addresses.get(conn)
     return _chunks(addresses, progress, lambda part: [
-        {"query": q, **answer.features(conn, q, limit, inputs.get("crs"), index=index, grids=svc.grids)} for q in part])
+        {"query": q, **answer.features(conn, q, limit, inputs.get("crs"), index=index, grids=svc.grids,
+                                       area=inputs.get("_area"))} for q in part])
 
 
 def _reverse(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Progress) -> list | None:
@@ -114,7 +116,8 @@ def _reverse(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Pr
 
     def one(p: list) -> dict | None:
         try:
-            return reverse.reverse(conn, p[0], p[1], inputs.get("crs"), index=index, grids=svc.grids)
+            return reverse.reverse(conn, p[0], p[1], inputs.get("crs"), index=index, grids=svc.grids,
+                                   area=inputs.get("_area"))
         except NotFound:
             return None
 
@@ -123,10 +126,10 @@ def _reverse(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Pr
 
 def _locate(conn: psycopg.Connection, svc: Services, inputs: dict, progress: Progress) -> list | None:
     pts = _points(inputs)
-    index = svc.grids.get(conn)
 
     def work(part: list) -> list:
-        located = index.locate([p[0] for p in part], [p[1] for p in part], inputs.get("crs"))
+        located = locate_engine.locate_in_area(conn, [p[0] for p in part], [p[1] for p in part], inputs.get("crs"),
+                                               svc.grids, inputs.get("_area"))
         return located.records()
 
     return _chunks(pts, progress, work)
@@ -291,6 +294,9 @@ async def execute(request: Request, process_id: str) -> Response:
     if unknown:
         raise InvalidInput(f"inputs: unknown {', '.join(unknown)} (process {p.id} takes {', '.join(p.inputs)})")
     inputs["_actor"] = principal.name if principal is not None else None
+    # geocode, reverse and locate answer a caller limited to an area as their GET paths do (not stored
+    # with the job: keys starting with "_" are not; the job runs with the area of who started it)
+    inputs["_area"] = await run_in_threadpool(area_of, request)
     n = p.count(inputs)
     wants_async = "respond-async" in (request.headers.get("prefer") or "").lower()
     if p.items is None or (not wants_async and n <= SYNC_MAX):

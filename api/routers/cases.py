@@ -11,11 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import area_of, optional_principal
 from api.deps import db
 from api.params import CRS_HELP, Crs, instant
-from gis import catalog
 from gis import crs as gcrs
 from gis.cases import similar as sim
 from gis.errors import InvalidInput
-from gis.security import scope
 
 router = APIRouter(tags=["cases"], dependencies=[Depends(optional_principal)])
 Conn = Annotated[psycopg.Connection, Depends(db)]
@@ -42,8 +40,6 @@ def similar_cases(conn: Conn, crs: Crs, request: Request,
     xs, ys = gcrs.to_storage([lon], [lat], crs)
     w = sim.Window(radius_m=radius_m, window_h=window_h, duplicate_at=duplicate_at)
     found = sim.similar(conn, kind=kind, major=major, minor=minor, at=when, lon=float(xs[0]), lat=float(ys[0]),
-                        w=w, exclude_id=exclude_id)
-    mine = scope.keep(conn, catalog.get("cases"), area_of(request), [c["id"] for c in found])
-    found = [c for c in found if c["id"] in mine]  # a scoped caller: only its area's cases
+                        w=w, exclude_id=exclude_id, area=area_of(request))  # a scoped caller: its area's cases
     return {"at": when.isoformat(), "radius_m": radius_m, "window_h": window_h, "similar": found,
             "probable_duplicates": [c["id"] for c in found if c["probable_duplicate"]]}

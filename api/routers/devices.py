@@ -65,12 +65,8 @@ async def post_sweep(svc: Svc, principal: Any = Depends(require_role("inspector"
 def device_alarms(conn: Conn, request: Request, device_id: str | None = None, kind: str | None = None,
                   state: str | None = Query(None, description="open or closed"),
                   limit: int = limit_query(100, 10000)) -> dict[str, Any]:
-    """A scoped caller gets the alarms of the devices inside its area (of the `limit` newest)."""
-    items = ingest.alarms(conn, device_id=device_id, kind=kind, state=state, limit=limit)
-    area = area_of(request)
-    if area is not None:
-        mine = scope.keep(conn, catalog.get("devices"), area, list({a["device_id"] for a in items}))
-        items = [a for a in items if a["device_id"] in mine]
+    """A scoped caller gets the `limit` newest alarms of the devices inside its area."""
+    items = ingest.alarms(conn, device_id=device_id, kind=kind, state=state, limit=limit, area=area_of(request))
     return {"alarms": items, "numberReturned": len(items)}
 
 
@@ -87,12 +83,14 @@ def device_state(conn: Conn, request: Request, device_id: str) -> dict[str, Any]
 
 @router.get("/api/cameras/coverage", response_class=GeoJSONResponse, dependencies=[Depends(optional_principal)],
             summary="Camera coverage (监控覆盖率) per community or street: counts, shares, choropleth")
-def camera_coverage(conn: Conn,
+def camera_coverage(conn: Conn, request: Request,
                     level: str = Query("community", description="community | street"),
                     measure: str = Query("overall", description="drop_points | compounds | roads | overall "
                                                                 "(what the choropleth colours)"),
                     geometry: bool = Query(True, description="include area geometries")) -> Response:
     """Per area: drop points and compounds covered by an online camera's sector (count, total, share),
     road metres inside a sector (covered_m, total_m, share), `overall` (mean of the shares), class and
-    colour; `district` has the totals."""
-    return GeoJSONResponse(cov.coverage(conn, level=level, measure=measure, geometry=geometry))
+    colour; `district` has the totals. A caller limited to an area gets the communities and streets
+    inside it, totals over those and the online cameras inside it."""
+    return GeoJSONResponse(cov.coverage(conn, level=level, measure=measure, geometry=geometry,
+                                        area=area_of(request)))

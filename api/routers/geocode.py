@@ -8,8 +8,9 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db, db_or_memory
 from api.models import GEOJSON
 from api.params import Crs, limit_query
@@ -24,6 +25,7 @@ router = APIRouter(tags=["geocoding"])
 @router.get("/api/geocode", responses=GEOJSON, summary="Forward geocoding of a Chinese address (GeoJSON, best first)")
 def geocode(
     svc: Svc,
+    request: Request,
     q: str = Query(..., min_length=1, max_length=300, description="the address, as typed or pasted"),
     limit: int = limit_query(5, 20),
     crs: Crs = None,
@@ -31,19 +33,22 @@ def geocode(
 ) -> dict[str, Any]:
     if not q.strip():
         raise InvalidInput("q is empty: give an address")
-    return answer.features(conn, q, limit, crs, index=svc.addresses.get(conn), grids=svc.grids)
+    return answer.features(conn, q, limit, crs, index=svc.addresses.get(conn), grids=svc.grids,
+                           area=area_of(request))
 
 
 @router.get("/api/reverse", responses=GEOJSON,
             summary="Reverse geocoding: the standard address with direction and distance")
 def reverse_geocode(
     svc: Svc,
+    request: Request,
     lon: float = Query(..., description="x / longitude in `crs`"),
     lat: float = Query(..., description="y / latitude in `crs`"),
     crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
-    return reverse.reverse(conn, lon, lat, crs, index=svc.addresses.get(conn), grids=svc.grids)
+    return reverse.reverse(conn, lon, lat, crs, index=svc.addresses.get(conn), grids=svc.grids,
+                           area=area_of(request))
 
 
 @router.post(
@@ -71,12 +76,14 @@ async def geocode_batch(
         raise TooLarge(f"{len(rows)} rows sent; at most {limit} per request")
     want_csv = out == "csv" or (out is None and "text/csv" in request.headers.get("accept", ""))
 
+    area = await run_in_threadpool(area_of, request)
+
     def stream() -> Iterator[bytes]:
         with svc.connection_or_none() as conn:
             blocks = batch.csv_blocks if want_csv else batch.ndjson_blocks
             # One block per chunk of rows, not one piece per row: each piece of a streamed answer costs a
             # hand-off to the event loop's thread.
-            yield from blocks(conn, rows, crs, index=svc.addresses.get(conn), grids=svc.grids)
+            yield from blocks(conn, rows, crs, index=svc.addresses.get(conn), grids=svc.grids, area=area)
 
     media = "text/csv; charset=utf-8" if want_csv else "application/x-ndjson"
     return StreamingResponse(stream(), media_type=media, headers={"X-Rows": str(len(rows))})
@@ -94,8 +101,9 @@ def save_layer(body: Any = Body(..., examples=[{"name": "2026年11月整改地�
 
 
 @router.get("/api/geocode/layers", summary="Saved batch-geocoding layers")
-def list_layers(conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
-    return {"layers": saved.list_layers(conn)}
+def list_layers(request: Request, conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
+    """Name, points, when saved, points per match level (a caller limited to an area: its points only)."""
+    return {"layers": saved.list_layers(conn, area_of(request))}
 
 
 @router.delete("/api/geocode/layers/{name}", status_code=204, summary="Delete a saved batch-geocoding layer")

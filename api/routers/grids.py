@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db, db_or_memory
 from api.models import GEOJSON, Census, Draws, GridLocation
 from api.params import Crs, RequiredWindow, limit_query
@@ -28,19 +28,23 @@ from gis.settings import get_settings
 router = APIRouter(tags=["grids"])
 
 CHUNK = 20_000
+#: Answers that depend on who asks (area scope) vary with the credential headers.
+VARY = "Accept-Encoding, X-API-Key, Authorization, Cookie"
 
 
 @router.get("/api/grids/locate", response_model=GridLocation, response_model_exclude_unset=True)
 def locate_one(
     svc: Svc,
+    request: Request,
     lon: float = Query(..., description="x: longitude (or easting in a projected CRS)"),
     lat: float = Query(..., description="y: latitude (or northing)"),
     crs: Crs = None,
     conn: psycopg.Connection | None = Depends(db_or_memory),
 ) -> dict[str, Any]:
     """`{outside, district, street, community, unit_grid, eval_grid, work_grids[]}`, each with code and name.
-    While the database is unreachable, answered from the last index with an `X-Data-Stale` header."""
-    return locate_engine.locate_point(conn, lon, lat, crs, svc.grids)
+    While the database is unreachable, answered from the last index with an `X-Data-Stale` header. A
+    caller limited to an area is answered `outside: true` for a point outside it."""
+    return locate_engine.locate_point(conn, lon, lat, crs, svc.grids, area_of(request))
 
 
 def _coords(items: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +134,9 @@ async def locate_many(
 
     def work() -> tuple[locate_engine.Located, bool]:
         xs, ys, body_crs, ndjson = parse_points(body, ndjson_in)
+        area = area_of(request)
         with svc.connection_or_none() as conn:
-            index = svc.grids.get(conn)
-        return index.locate(xs, ys, crs or body_crs), ndjson
+            return locate_engine.locate_in_area(conn, xs, ys, crs or body_crs, svc.grids, area), ndjson
 
     located, ndjson = await run_in_threadpool(work)
     return StreamingResponse(located.encode(ndjson, CHUNK),
@@ -141,36 +145,40 @@ async def locate_many(
 
 @router.get("/api/grids/responsibility")
 def responsibility_check(
-    lon: float, lat: float, crs: Crs = None,
+    request: Request, lon: float, lat: float, crs: Crs = None,
     person: str | None = Query(None, description="The assignee of the responsibility grid"),
     team: str | None = Query(None, description="Or the team"),
     purpose: Literal["report", "position"] = Query("report", description="report → 跨网格提醒, position → 脱岗提醒"),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    """Inside the person's (or team's) responsibility grid or not, distance in metres, and the alert."""
-    return responsibility.check_responsibility(conn, lon, lat, crs, person=person, team=team, purpose=purpose)
+    """Inside the person's (or team's) responsibility grid or not, distance in metres, and the alert. A
+    caller limited to an area is judged against the person's grids inside it."""
+    return responsibility.check_responsibility(conn, lon, lat, crs, person=person, team=team, purpose=purpose,
+                                               area=area_of(request))
 
 
 @router.get("/api/grids/on-post", summary="跨网格/脱岗: everyone with a grid, on post, off post or absent")
 def on_post(
     window: RequiredWindow,
+    request: Request,
     kind: list[str] = Query(["responsibility"], description="grid kinds to count (repeatable)"),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
     """Each vehicle or device whose operator (or group) holds grids of the kinds, over `from`–`to` (a shift):
     `absent` without a fix, `off_post` with fixes outside the grids (how many, share, farthest), else
     `on_post`."""
-    return responsibility.on_post(conn, window.start, window.stop, tuple(kind))
+    return responsibility.on_post(conn, window.start, window.stop, tuple(kind), area=area_of(request))
 
 
 @router.get("/api/grids/census", response_model=Census, response_model_exclude_unset=True)
 def census(
+    request: Request,
     level: Literal["district", "street", "community"] = "district",
     code: str | None = Query(None, description="Only areas within this region code"),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    """普查成果 per area of the level."""
-    return {"level": level, "areas": census_engine.census(conn, level, code)}
+    """普查成果 per area of the level (for a caller limited to an area: the areas inside it)."""
+    return {"level": level, "areas": census_engine.census(conn, level, code, area_of(request))}
 
 
 class SampleRequest(BaseModel):
@@ -190,12 +198,14 @@ def sample(
 
 @router.get("/api/eval-grids/draws", response_model=Draws, response_model_exclude_unset=True)
 def draws(
+    request: Request,
     limit: int = limit_query(50, 1000),
     principal: Principal = Depends(require_role("inspector")),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    """The recorded draws, newest first: who, when, seed, result."""
-    return {"draws": sampling.list_draws(conn, limit)}
+    """The recorded draws, newest first: who, when, seed, result (for a caller limited to an area: the
+    draws with grids inside it, with those grids only)."""
+    return {"draws": sampling.list_draws(conn, limit, area_of(request))}
 
 
 class BuildRequest(BaseModel):
@@ -220,13 +230,16 @@ def grid_layer(
     conn: psycopg.Connection = Depends(db),
 ) -> Response:
     """A grid layer as GeoJSON with its version, or with `since=N` only the changes after version N.
-    Answers carry an ETag; a matching If-None-Match gets 304."""
-    current = sync.etag(layer, sync.layer_version(conn, layer))
+    Answers carry an ETag; a matching If-None-Match gets 304. A caller limited to an area gets the grids
+    inside it, under an ETag naming the area (never matched by the whole layer's, nor it by the area's)."""
+    area = area_of(request)
+    current = sync.etag(layer, sync.layer_version(conn, layer), area)
+    headers = {"Cache-Control": "no-cache" if area is None else "private, no-cache", "Vary": VARY}
     if current in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": current})
+        return Response(status_code=304, headers={"ETag": current, **headers})
     if since is None:
-        version, body = sync.snapshot(conn, layer)
+        version, body = sync.snapshot(conn, layer, area)
     else:
-        version, body = sync.changes_since(conn, layer, since)
+        version, body = sync.changes_since(conn, layer, since, area)
     return Response(body, media_type="application/geo+json" if since is None else "application/json",
-                    headers={"ETag": sync.etag(layer, version), "Cache-Control": "no-cache"})
+                    headers={"ETag": sync.etag(layer, version, area), **headers})

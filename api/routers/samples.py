@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from api.auth import require_role
+from api.auth import area_of, require_role
 from api.deps import db
 from api.params import limit_query
 from gis.samples import checkin as checkin_engine
@@ -38,12 +38,14 @@ def draw(
 
 @router.get("/api/eval-samples/draws")
 def draws(
+    request: Request,
     limit: int = limit_query(50, 1000),
     principal: Principal = Depends(require_role("inspector")),
     conn: psycopg.Connection = Depends(db),
 ) -> dict[str, Any]:
-    """The recorded draws, newest first."""
-    return {"draws": draw_engine.list_draws(conn, limit)}
+    """The recorded draws, newest first (for a caller limited to an area: the draws with points inside it,
+    with those points only)."""
+    return {"draws": draw_engine.list_draws(conn, limit, area_of(request))}
 
 
 DrawId = Path(..., ge=1, le=2**63 - 1, description="The draw's id")
@@ -62,10 +64,10 @@ def assign(
 
 
 @router.get("/api/eval-samples/draws/{draw_id}/assignments")
-def assignments(draw_id: int = DrawId, principal: Principal = Depends(require_role("inspector")),
+def assignments(request: Request, draw_id: int = DrawId, principal: Principal = Depends(require_role("inspector")),
                 conn: psycopg.Connection = Depends(db)) -> dict[str, Any]:
-    """Who checks which drawn point."""
-    return {"draw_id": draw_id, "assignments": draw_engine.assignments(conn, draw_id)}
+    """Who checks which drawn point (for a caller limited to an area: the points inside it)."""
+    return {"draw_id": draw_id, "assignments": draw_engine.assignments(conn, draw_id, area_of(request))}
 
 
 class CheckinRequest(BaseModel):

@@ -12,7 +12,7 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import area_of, require_role
+from api.auth import area_of, client_of, require_role
 from api.deps import db
 from api.jobs import Job
 from api.params import Crs
@@ -109,7 +109,7 @@ async def upload_shops(
     with tempfile.NamedTemporaryFile(suffix=suffix, prefix="shops-", delete=False) as f:
         f.write(body)
         path = Path(f.name)
-    remote = request.client.host if request.client else None
+    remote = client_of(request)
     job = svc.imports.start(
         "shops", principal.name,
         lambda j: _run_import(svc, j, path, crs, mode, keep_good, min_confidence, remote), _job_error)

@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 W_SPACE = 0.6
 W_TIME = 0.4
@@ -56,15 +58,18 @@ SIMILAR_SQL = """
           AND c.reported_at <= q.at AND c.reported_at >= q.at - make_interval(secs => %(w)s * 3600)
           AND c.id IS DISTINCT FROM q.self_id
           AND c.geom && ST_Expand(q.g, %(r)s / 94000.0, %(r)s / 110574.0)
+          AND {inside}
     ) c ON TRUE
     CROSS JOIN LATERAL (SELECT ST_Distance(c.geom::geography, q.g::geography) AS m) d
     WHERE d.m <= %(r)s
     ORDER BY q.i, 11 DESC, c.id"""
 
 
-def similar_many(conn: psycopg.Connection, cases: list[dict[str, Any]], w: Window = Window()
-                 ) -> list[list[dict[str, Any]]]:
+def similar_many(conn: psycopg.Connection, cases: list[dict[str, Any]], w: Window = Window(),
+                 area: Area | None = None) -> list[list[dict[str, Any]]]:
     """For each case {kind, major, minor, at, lon, lat[, id]} (storage lon/lat) its scored candidates, best first.
+    A caller limited to an `area` is told only of cases inside it (the cases layer's scope, in the query,
+    so the `limit` counts only those).
 
     The box prefilter uses 94 km per degree of longitude (cos 32°): exact up to 32° N, a little generous south
     of it; the distance test itself is geodesic. Beyond 32° N a wider box would be needed: districts are
@@ -73,7 +78,8 @@ def similar_many(conn: psycopg.Connection, cases: list[dict[str, Any]], w: Windo
     w.check()
     if not cases:
         return []
-    rows = conn.execute(SIMILAR_SQL, {
+    inside, values = scope.named(*scope.clause("cases", area, "c"))
+    rows = conn.execute(SIMILAR_SQL.replace("{inside}", inside), {**values,
         "i": list(range(len(cases))), "kind": [c.get("kind") or "event" for c in cases],
         "major": [c["major"] for c in cases], "minor": [c["minor"] for c in cases],
         "at": [c["at"] for c in cases], "x": [c["lon"] for c in cases], "y": [c["lat"] for c in cases],
@@ -90,9 +96,9 @@ def similar_many(conn: psycopg.Connection, cases: list[dict[str, Any]], w: Windo
 
 
 def similar(conn: psycopg.Connection, *, kind: str, major: str, minor: str, at: datetime, lon: float, lat: float,
-            w: Window = Window(), exclude_id: int | None = None) -> list[dict[str, Any]]:
+            w: Window = Window(), exclude_id: int | None = None, area: Area | None = None) -> list[dict[str, Any]]:
     return similar_many(conn, [{"kind": kind, "major": major, "minor": minor, "at": at, "lon": lon, "lat": lat,
-                                "id": exclude_id}], w)[0]
+                                "id": exclude_id}], w, area)[0]
 
 
 def duplicates_of(conn: psycopg.Connection, ids: list[int], w: Window = Window()) -> dict[int, list[dict[str, Any]]]:

@@ -28,6 +28,8 @@ from gis import intake
 from gis.catalog.vocab import DEVICE_ALARM_KINDS
 from gis.errors import InvalidInput
 from gis.fences import alarms as alarm_store
+from gis.security import scope
+from gis.security.scope import Area
 
 MAX_READINGS = 50_000
 FUTURE_SLACK_S = 300.0
@@ -315,15 +317,18 @@ def latest(conn: psycopg.Connection, device_id: str) -> dict[str, Any] | None:
 
 
 def alarms(conn: psycopg.Connection, *, device_id: str | None = None, kind: str | None = None,
-           state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+           state: str | None = None, limit: int = 100, area: Area | None = None) -> list[dict[str, Any]]:
+    """The newest device alarms; for a caller limited to an `area`, those of devices inside it (the
+    devices layer's scope, in the query: the `limit` counts only those)."""
     if kind is not None and kind not in DEVICE_ALARM_KINDS.labels:
         raise InvalidInput(f"kind: unknown device alarm kind {kind!r} (use {', '.join(DEVICE_ALARM_KINDS.labels)})")
     if state not in (None, "open", "closed"):
         raise InvalidInput(f"state: {state!r} is not open or closed")
+    inside, values = scope.named(*scope.clause("devices", area, "d"))
     rows = conn.execute(
         f"""SELECT {RECORD} FROM device_alarms a JOIN devices d ON d.id = a.device_id
             WHERE (%(d)s::text IS NULL OR a.device_id = %(d)s) AND (%(k)s::text IS NULL OR a.kind = %(k)s)
-              AND (%(s)s::text IS NULL OR (a."end" IS NULL) = (%(s)s = 'open'))
+              AND (%(s)s::text IS NULL OR (a."end" IS NULL) = (%(s)s = 'open')) AND {inside}
             ORDER BY a.start DESC, a.id DESC LIMIT %(l)s""",
-        {"d": device_id, "k": kind, "s": state, "l": limit}).fetchall()
+        {"d": device_id, "k": kind, "s": state, "l": limit, **values}).fetchall()
     return [_record(r) for r in rows]

@@ -16,21 +16,28 @@ import psycopg
 
 from gis.codes import COMPONENT_MAJORS
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 LEVELS = {"district": 6, "street": 9, "community": 12}
 
 
-def census(conn: psycopg.Connection, level: str = "district", code: str | None = None) -> list[dict[str, Any]]:
-    """One row per area of `level` (within `code` when given), ordered by code."""
+def census(conn: psycopg.Connection, level: str = "district", code: str | None = None,
+           area: Area | None = None) -> list[dict[str, Any]]:
+    """One row per area of `level` (within `code` when given, and inside the caller's `area`: the
+    admin_areas layer's scope), ordered by code. An area inside a street holds only that street's unit
+    grids and components (by code), so its figures are the scoped caller's own."""
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if code is not None and not (code.isdigit() and len(code) in (6, 9, 12) and len(code) <= LEVELS[level]):
         raise InvalidInput(f"code {code!r} is not a region code at or above the {level} level")
     n = LEVELS[level]
+    inside, values = scope.named(*scope.clause("admin_areas", area, "t"))
     rows = conn.execute(
-        """WITH a AS (
+        f"""WITH a AS (
                SELECT code, name, parent_code, coalesce(area_m2, ST_Area(geom::geography)) AS area_m2, geom
-               FROM admin_areas WHERE level = %(level)s AND (%(code)s::text IS NULL OR left(code, %(cl)s) = %(code)s)),
+               FROM admin_areas t WHERE level = %(level)s AND (%(code)s::text IS NULL OR left(code, %(cl)s) = %(code)s)
+                    AND {inside}),
            ug AS (
                SELECT left(code, %(n)s) AS k, count(*) AS n, sum(coalesce(area_m2, ST_Area(geom::geography))) AS m2
                FROM unit_grids GROUP BY 1),
@@ -45,10 +52,10 @@ def census(conn: psycopg.Connection, level: str = "district", code: str | None =
                      WHERE unit_grid_code IS NOT NULL GROUP BY 1, 2) x GROUP BY k)
            SELECT a.code, a.name, a.parent_code, a.area_m2, coalesce(ug.n, 0), coalesce(ug.m2, 0),
                   coalesce(rg.n, 0), coalesce(rg.m2, 0), coalesce(rg.sup, 0), coalesce(cm.total, 0),
-                  coalesce(cm.by_major, '{}'::jsonb)
+                  coalesce(cm.by_major, '{{}}'::jsonb)
            FROM a LEFT JOIN ug ON ug.k = a.code LEFT JOIN rg ON rg.k = a.code LEFT JOIN cm ON cm.k = a.code
            ORDER BY a.code""",
-        {"level": level, "code": code, "cl": len(code) if code else 0, "n": n},
+        {"level": level, "code": code, "cl": len(code) if code else 0, "n": n, **values},
     ).fetchall()
     out = []
     for r in rows:

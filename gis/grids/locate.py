@@ -33,6 +33,8 @@ from gis import crs as gcrs
 from gis.db import degraded
 from gis.errors import DatabaseUnavailable, InvalidInput
 from gis.grids.pointindex import PointIndex
+from gis.security import scope
+from gis.security.scope import Area
 
 NONE = -1
 
@@ -86,6 +88,20 @@ class Located:
     @property
     def outside(self) -> NDArray[np.bool_]:
         return (self.district < 0) & (self.unit < 0)
+
+    def only(self, keep: NDArray[np.bool_]) -> Located:
+        """The same answer with the points not in `keep` answered as outside everything (no district, no
+        grid): how a caller limited to an area is told about points outside it."""
+        drop = ~np.asarray(keep, dtype=bool)
+        if not drop.any():
+            return self
+        pairs = ~drop[self.work_point] if len(self.work_point) else np.zeros(0, dtype=bool)
+
+        def cut(a: NDArray[np.int64]) -> NDArray[np.int64]:
+            return np.where(drop, NONE, a)
+
+        return Located(self.index, cut(self.district), cut(self.street), cut(self.community), cut(self.unit),
+                       cut(self.eval), self.work_point[pairs], self.work_grid[pairs])
 
     def work_slices(self) -> NDArray[np.int64]:
         """Start offset of each point's run in the work pairs (length n+1)."""
@@ -382,10 +398,22 @@ def locate(conn: psycopg.Connection | None, x: ArrayLike, y: ArrayLike, crs: str
     return (indexes or cache).get(conn).locate(x, y, crs)
 
 
+def locate_in_area(conn: psycopg.Connection | None, x: ArrayLike, y: ArrayLike, crs: str | int | None = None,
+                   indexes: IndexCache | None = None, area: Area | None = None) -> Located:
+    """`locate`, for a caller limited to `area`: points outside it answer `outside: true` with nothing
+    else (no match, as for a point outside the district), judged by `scope.points_inside`."""
+    index = (indexes or cache).get(conn)
+    if area is None:
+        return index.locate(x, y, crs)
+    xs, ys = check_coordinates(x, y, crs)
+    sx, sy = gcrs.to_storage(xs, ys, crs)
+    return index.locate_storage(sx, sy).only(np.asarray(scope.points_inside(conn, area, sx, sy), dtype=bool))
+
+
 def locate_point(conn: psycopg.Connection | None, x: float, y: float, crs: str | int | None = None,
-                 indexes: IndexCache | None = None) -> dict[str, Any]:
+                 indexes: IndexCache | None = None, area: Area | None = None) -> dict[str, Any]:
     """One point's full hierarchy (the `GET /api/grids/locate` answer)."""
-    return locate(conn, [x], [y], crs, indexes).record(0)
+    return locate_in_area(conn, [x], [y], crs, indexes, area).record(0)
 
 
 def locate_in_db(conn: psycopg.Connection, x: float, y: float) -> dict[str, str | None]:

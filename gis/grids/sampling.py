@@ -15,7 +15,10 @@ from typing import Any
 import orjson
 import psycopg
 
+from gis import catalog
 from gis.errors import InvalidInput
+from gis.security import scope
+from gis.security.scope import Area
 
 COUNTS: dict[int, dict[str, int]] = {
     1: {"A": 3, "B": 2, "C": 3},
@@ -71,11 +74,27 @@ def draw_sample(conn: psycopg.Connection, city_class: int, seed: int, actor: str
             **result, "grids": ordered}
 
 
-def list_draws(conn: psycopg.Connection, limit: int = 50) -> list[dict[str, Any]]:
-    """The most recent draws, newest first (the audit view)."""
+def list_draws(conn: psycopg.Connection, limit: int = 50, area: Area | None = None) -> list[dict[str, Any]]:
+    """The most recent draws, newest first (the audit view).
+
+    A caller limited to an `area` sees the draws that drew at least one grid inside it (the eval_grids
+    layer's scope; filtered before the limit), each with only those grids and without the city-wide pool
+    sizes (`available`); the seed, the quotas and the pool's fingerprint stay, so the draw can still be
+    verified by whoever sees the whole city."""
+    inside, values = scope.clause("eval_grids", area, "t")
+    overlaps = ("TRUE" if area is None else
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(d.result->'grids') g "
+                f"JOIN eval_grids t ON t.code = g->>'code' WHERE {inside})")
     rows = conn.execute(
-        "SELECT id, drawn_at, actor, city_class, seed, result FROM eval_draws ORDER BY id DESC LIMIT %s",
-        (limit,),
+        f"SELECT id, drawn_at, actor, city_class, seed, result FROM eval_draws d WHERE {overlaps} "
+        "ORDER BY id DESC LIMIT %s",
+        (*values, limit),
     ).fetchall()
-    return [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], "city_class": r[3], "seed": r[4], **r[5]}
-            for r in rows]
+    out = [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], "city_class": r[3], "seed": r[4], **r[5]}
+           for r in rows]
+    if area is not None:
+        mine = scope.keep(conn, catalog.get("eval_grids"), area, list({g["code"] for d in out for g in d["grids"]}))
+        for d in out:
+            d["grids"] = [g for g in d["grids"] if g["code"] in mine]
+            d.pop("available", None)
+    return out

@@ -16,8 +16,11 @@ from typing import Any
 import orjson
 import psycopg
 
+from gis import catalog
 from gis.catalog.vocab import SAMPLE_KINDS
 from gis.errors import InvalidInput, NotFound
+from gis.security import scope
+from gis.security.scope import Area
 
 MAX_QUOTA = 1000
 
@@ -79,11 +82,31 @@ def draw(conn: psycopg.Connection, kinds: Any, area: Any, seed: Any, actor: str 
     return {"id": row[0], "drawn_at": row[1].isoformat(), "actor": actor, **request, **result}
 
 
-def list_draws(conn: psycopg.Connection, limit: int = 50) -> list[dict[str, Any]]:
-    """The most recent draws, newest first (the audit view)."""
-    rows = conn.execute("SELECT id, drawn_at, actor, seed, request, result FROM eval_sample_draws "
-                        "ORDER BY id DESC LIMIT %s", (limit,)).fetchall()
-    return [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], **r[4], **r[5]} for r in rows]
+def _overlaps(area: Area | None) -> tuple[str, tuple]:
+    """SQL over `d` (eval_sample_draws): the draw drew at least one point inside `area` (the eval_samples
+    layer's scope)."""
+    if area is None:
+        return "TRUE", ()
+    inside, values = scope.clause("eval_samples", area, "t")
+    return ("EXISTS (SELECT 1 FROM jsonb_array_elements(d.result->'points') g "
+            f"JOIN eval_sample_points t ON t.id = (g->>'id')::bigint WHERE {inside})", values)
+
+
+def list_draws(conn: psycopg.Connection, limit: int = 50, area: Area | None = None) -> list[dict[str, Any]]:
+    """The most recent draws, newest first (the audit view).
+
+    A caller limited to an `area` sees the draws that drew at least one point inside it (filtered before
+    the limit), each with only those points and without the city-wide pool sizes (`available`)."""
+    overlaps, values = _overlaps(area)
+    rows = conn.execute(f"SELECT id, drawn_at, actor, seed, request, result FROM eval_sample_draws d "
+                        f"WHERE {overlaps} ORDER BY id DESC LIMIT %s", (*values, limit)).fetchall()
+    out = [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], **r[4], **r[5]} for r in rows]
+    if area is not None:
+        mine = scope.keep(conn, catalog.get("eval_samples"), area, list({p["id"] for d in out for p in d["points"]}))
+        for d in out:
+            d["points"] = [p for p in d["points"] if p["id"] in mine]
+            d.pop("available", None)
+    return out
 
 
 def assign(conn: psycopg.Connection, draw_id: int, body: Any, actor: str | None) -> dict[str, Any]:
@@ -121,10 +144,18 @@ def assign(conn: psycopg.Connection, draw_id: int, body: Any, actor: str | None)
     return {"draw_id": draw_id, "assignments": assignments(conn, draw_id)}
 
 
-def assignments(conn: psycopg.Connection, draw_id: int) -> list[dict[str, Any]]:
+def assignments(conn: psycopg.Connection, draw_id: int, area: Area | None = None) -> list[dict[str, Any]]:
+    """Who checks which point of a draw. For a caller limited to an `area`: a draw it cannot see (no point
+    inside) is missing (404), and only the assignments of points inside are listed."""
+    if area is not None:
+        overlaps, values = _overlaps(area)
+        row = conn.execute(f"SELECT {overlaps} FROM eval_sample_draws d WHERE d.id = %s", (*values, draw_id)).fetchone()
+        if row is None or not row[0]:
+            raise NotFound(f"no sample draw {draw_id} inside the area {area.label}")
+    inside, values = scope.clause("eval_samples", area, "t")
     rows = conn.execute(
-        """SELECT p.code, p.name, p.kind, a.inspector, a.assigned_by, a.assigned_at
-           FROM eval_sample_assignments a JOIN eval_sample_points p ON p.id = a.point_id
-           WHERE a.draw_id = %s ORDER BY a.id""", (draw_id,)).fetchall()
+        f"""SELECT t.code, t.name, t.kind, a.inspector, a.assigned_by, a.assigned_at
+           FROM eval_sample_assignments a JOIN eval_sample_points t ON t.id = a.point_id
+           WHERE a.draw_id = %s AND {inside} ORDER BY a.id""", (draw_id, *values)).fetchall()
     return [{"point": r[0], "name": r[1], "kind": r[2], "inspector": r[3], "assigned_by": r[4],
              "assigned_at": r[5].isoformat()} for r in rows]

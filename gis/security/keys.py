@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from gis.errors import InvalidInput, NotFound
-from gis.security.scope import resolve as resolve_area
+from gis.security.scope import validate as validate_area
 
 ROLES = ("viewer", "inspector", "planner", "admin")
 ALL_ROLES = (*ROLES, "device")
@@ -92,7 +92,7 @@ def create_key(conn: psycopg.Connection, name: str, role: str, vehicles: list[st
     if app is not None and not app.strip():
         raise InvalidInput("the application name of a key may not be empty")
     if area is not None:
-        area = resolve_area(conn, area).code
+        area = validate_area(conn, area)
     secret = _new_secret()
     row = conn.execute(
         "INSERT INTO api_keys (name, role, key_hash, prefix, vehicles, area, app) "

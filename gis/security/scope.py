@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from gis.errors import Forbidden, InvalidInput
+from gis.errors import DatabaseUnavailable, Forbidden, InvalidInput
 
 if TYPE_CHECKING:
     from gis.catalog.model import Layer
@@ -94,6 +94,14 @@ def resolve(conn: psycopg.Connection, code: str) -> Area:
                        "work-grid code (work_grids.code, or kind:code)")
 
 
+def validate(conn: psycopg.Connection, code: str) -> str:
+    """The area as a key or a user stores it, or InvalidInput saying why `code` is not one.
+
+    The one check behind `keys create --area` and `users create --area` (and the engines they call), so
+    that an unknown region code or grid is refused the same way for both and nothing is stored."""
+    return resolve(conn, code).code
+
+
 class Areas:
     """Areas resolved once per `ttl_s` and kept on the app state (`app.state.services.areas`).
 
@@ -151,6 +159,36 @@ def condition(layer: Layer, area: Area, alias: str = "t") -> tuple[str, tuple]:
         return (f"(CASE WHEN {col} IS NULL THEN {alias}.{layer.id_column} = ANY({nocode}) "
                 f"ELSE starts_with({col}::text, %s) END)", (*geom_params, area.region))
     return f"ST_Intersects({alias}.{layer.geometry}, {geom})", geom_params
+
+
+def clause(layer: Layer | str, area: Area | None, alias: str = "t") -> tuple[str, tuple]:
+    """`condition` for engines that take an optional area: `("TRUE", ())` without one. `layer` may be a
+    catalog id."""
+    if area is None:
+        return "TRUE", ()
+    if isinstance(layer, str):
+        from gis import catalog
+
+        layer = catalog.get(layer)
+    return condition(layer, area, alias)
+
+
+def points_inside(conn: psycopg.Connection | None, area: Area | None, lon, lat) -> list[bool]:
+    """For points that are no stored row (geocoding candidates, reverse and locate queries, in EPSG:4490):
+    whether each lies inside `area`. The catalog's rule for a feature without a code: the geometry
+    (`ST_Intersects` with the area, as `condition` falls back to). All True without an area; without a
+    database (an in-memory answer while it is down) a scoped caller gets 503, never an unscoped answer."""
+    if area is None or not len(lon):
+        return [True] * len(lon)
+    if conn is None:
+        raise DatabaseUnavailable(f"the database is unreachable: answers limited to the area {area.label} "
+                                  "need it; try again shortly")
+    geom, params = area.geom_sql()
+    rows = conn.execute(
+        f"SELECT coalesce(ST_Intersects(ST_SetSRID(ST_MakePoint(p.x, p.y), 4490), {geom}), false) "
+        "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(x, y, n) ORDER BY p.n",
+        (*params, [float(v) for v in lon], [float(v) for v in lat])).fetchall()
+    return [bool(r[0]) for r in rows]
 
 
 def named(sql: str, params: tuple, prefix: str = "scope") -> tuple[str, dict]:

@@ -19,12 +19,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gis.security.keys import ROLES
+from gis.security.scope import validate as validate_area
 from gis.settings import get_settings
 
 #: A user name: letters (any script), digits and . _ - @, 2–64 characters.
 NAME = re.compile(r"^[\w.@-]{2,64}$")
-#: A work-grid code ("310113003001G1", "R001"): letters, digits, _ and -; all-digit codes are region codes.
-WORK_GRID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+#: A work-grid code ("310113003001G1", "R001"): letters, digits, _ and -, optionally after its kind
+#: ("responsibility:R001", as `keys create --area` accepts); all-digit codes are region codes.
+WORK_GRID = re.compile(r"^([a-z_]{1,40}:)?[0-9A-Za-z_-]{1,32}$")
 
 
 def check_area_code(area: str) -> None:
@@ -86,9 +88,12 @@ def _check(name: str, role: str, area: str | None) -> None:
 
 
 def create_user(conn: psycopg.Connection, name: str, role: str, password: str, area: str | None = None) -> int:
-    """Creates a local account; the password must pass the rules."""
+    """Creates a local account; the password must pass the rules, and an area must exist (checked by
+    the same function as `keys create --area`: an unknown region code or grid stores nothing)."""
     _check(name, role, area)
     check_password_rules(name, password)
+    if area is not None:
+        area = validate_area(conn, area)
     row = conn.execute(
         "INSERT INTO users (name, role, area, source, password_hash, password_changed_at) "
         "VALUES (%s, %s, %s, 'local', %s, now()) ON CONFLICT (name) DO NOTHING RETURNING id",
