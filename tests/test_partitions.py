@@ -56,14 +56,18 @@ def test_an_old_fix_waits_in_default_until_maintain_and_retention_drops_old_mont
     assert _where(db, "positions", "ts < %s", (recent,)) == [_month_name("positions", old)]
 
     reports = {r.table: r for r in maintain(db, Settings(retention_positions_months=3), "test")}
-    assert reports["positions"].dropped == [_month_name("positions", old)]
+    # Other tests of the session may have left (empty) months of early 2026: they go too; the recent month stays.
+    dropped = reports["positions"].dropped
+    assert _month_name("positions", old) in dropped and _month_name("positions", recent) not in dropped
+    cutoff = _month_name("positions", recent - timedelta(days=3 * 31 + 1))
+    assert all(name <= cutoff for name in dropped), (dropped, cutoff)
     assert reports["alarms"].dropped == []  # alarms keep everything unless told
     assert db.execute("SELECT count(*) FROM positions WHERE ts < %s", (recent,)).fetchone()[0] == 0
     assert _where(db, "positions", "true", ()) == [_month_name("positions", recent)]
     assert db.execute("SELECT count(*) FROM positions").fetchone()[0] == 2
     action, target, ids, detail = db.execute(
         "SELECT action, target, ids, detail FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    assert (action, target, ids) == ("db.maintain", "positions", [_month_name("positions", old)])
+    assert (action, target, ids) == ("db.maintain", "positions", dropped)
     assert detail["retention_months"] == 3
 
     # A pass that changes nothing writes no audit entry.
