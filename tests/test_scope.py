@@ -138,6 +138,16 @@ def check_tiles(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]
         if layer.id in ("components", "cases", "waste_facilities", "pois"):
             assert seen, layer.id  # the check saw features at all
         assert not (seen & (every - inside))
+        if layer.tile_cluster_by:  # clustered tiles count only the street's points
+            counted = 0
+            for t in _tiles_over_both_streets(12):
+                url = f"/ogc/collections/{layer.id}/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}"
+                r = get(http, keys["street"], url, cluster=14)
+                assert r.status_code in (200, 204), (layer.id, r.text)
+                if r.status_code == 200:
+                    counted += sum(f["properties"]["point_count"]
+                                   for f in mapbox_vector_tile.decode(r.content)[layer.id]["features"])
+            assert counted == len(inside & _positioned(db, layer)) > 0, layer.id
 
 
 def check_heat(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
