@@ -96,7 +96,7 @@ export function initWorkflows({ map, app, labels }) {
       el('ul', { class: 'list', id: 'vstats-stops' }, ...s.stops.map((p) => el('li', {}, `停车 ${dateTime(p.start)} 至 ${dateTime(p.end)}（${Math.round(p.duration_s / 60)} 分钟）`))));
       map.getSource('overlay:work-points').setData({ type: 'FeatureCollection', features: s.stops.map((p) => ({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [p.lon, p.lat] } })) });
       const [y, m, d] = vDate.value.split('-').map(Number);
-      await showTrack(id, `${vDate.value}T00:00:00`, new Date(y, m - 1, d + 1).toISOString().slice(0, 10)).catch(() => 0);
+      await showTrack(id, `${vDate.value}T00:00:00`, new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)).catch(() => 0);
       app.work = { ...(app.work || {}), vehicleStats: s };
     } catch (error) { vOut.replaceChildren(el('p', { class: 'note warn' }, explain(error))); }
   }
