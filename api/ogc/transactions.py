@@ -122,7 +122,12 @@ async def _checked(conn: psycopg.AsyncConnection, p: write.Prepared, self_id: ob
     if chk is None:
         return
     row = await _run(conn, chk)
-    reasons = [_text(r) for r in (row[0] if row else [])]
+    _refuse(row[0] if row else None)
+
+
+def _refuse(found: list | None) -> None:
+    """400 `invalid_feature` listing the reasons of the failed checks, if any."""
+    reasons = [_text(r) for r in found or ()]
     if reasons:
         raise InvalidInput("; ".join(reasons), code="invalid_feature", extra={"reasons": reasons})
 
@@ -168,10 +173,15 @@ async def create(request: Request, collection_id: str) -> Response:
     p = write.prepare(c, doc, in_crs.ref, flip=in_crs.flip)
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
-            await _checked(conn, p, None)
-            row = await _run(conn, write.insert_sql(p))
-            await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
+        if area is None:  # checks and INSERT in one autocommit statement: one round trip, no BEGIN/COMMIT
+            async with ogc_pool.connection(ogc(request).pool) as conn:
+                reasons, *row = await _run(conn, write.create_sql(p))
+            _refuse(reasons)
+        else:  # the new row must lie inside the caller's area: checked after the INSERT, before COMMIT
+            async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+                await _checked(conn, p, None)
+                row = await _run(conn, write.insert_sql(p))
+                await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
     except psycopg.errors.IntegrityError as exc:
         raise _database_refusal(exc) from None
     fid, etag = _text(row[0]), _text(row[1])
