@@ -170,15 +170,41 @@ def read_scope(request: Request, layer) -> Area | None:
     return area
 
 
+def _in_memory(request: Request) -> bool:
+    """Whether `principal_from` would answer without any I/O: the principal is already on the request, or
+    the API key's principal (and its area) are in the caches and the limits are this process's (not
+    Redis). Then it runs on the event loop: a thread-pool hop costs more CPU than the rest of it."""
+    state = request.scope.get("state")
+    if state and state.get("principal") is not None:
+        return True
+    secret = request.headers.get(HEADER)
+    if not secret or get_settings().redis_url:
+        return False
+    services = request.app.state.services
+    principal = services.principals.get(digest(secret))
+    return principal is not None and (principal.area is None or services.areas.cached(principal.area) is not None)
+
+
+async def principal_async(request: Request, *, required: bool) -> Principal:
+    """`principal_from` for async code: on the event loop when it needs no I/O, else in a thread."""
+    if _in_memory(request):
+        return principal_from(request, required=required)
+    return await run_in_threadpool(principal_from, request, required=required)
+
+
+def check_role(principal: Principal, role: str, *, device: bool = False) -> Principal:
+    """`principal` when it has `role` or above (or is a device key and `device`), else Forbidden."""
+    if principal.has_role(role) or (device and principal.role == "device"):
+        return principal
+    raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
+                    f"the caller has {principal.role!r}")
+
+
 def require_role(role: str, *, device: bool = False) -> Callable[[Request], Principal]:
     """A dependency admitting callers of `role` or above (and `device` keys too when `device=True`)."""
 
     def dependency(request: Request) -> Principal:
-        principal = principal_from(request, required=True)
-        if principal.has_role(role) or (device and principal.role == "device"):
-            return principal
-        raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
-                        f"the caller has {principal.role!r}")
+        return check_role(principal_from(request, required=True), role, device=device)
 
     return dependency
 
@@ -213,4 +239,4 @@ async def optional_principal(request: Request) -> Principal:
     required = get_settings().read_requires_key and path not in OPEN_PATHS and not _open_collection(path)
     if not required and not sends_credentials(request):
         return ANONYMOUS
-    return await run_in_threadpool(principal_from, request, required=required)
+    return await principal_async(request, required=required)

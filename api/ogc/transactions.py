@@ -18,10 +18,9 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from api.auth import read_scope, require_role
+from api.auth import check_role, principal_async, read_scope
 from api.ogc import crs as ocrs
 from api.ogc import openapi, query
 from api.ogc import pool as ogc_pool
@@ -52,7 +51,7 @@ async def _authorise(request: Request, c: Collection) -> None:
     if c.write is None:
         raise MethodNotAllowed(f"collection {c.id} is read-only; writable: "
                                + ", ".join(layer.id for layer in _writable()))
-    await run_in_threadpool(require_role(c.write), request)
+    check_role(await principal_async(request, required=True), c.write)
 
 
 def _writable() -> tuple[Collection, ...]:
