@@ -34,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
 from api.auth import optional_principal
 from api.ogc import features, tiles, transactions
 from gis.settings import get_settings

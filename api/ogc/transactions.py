@@ -12,6 +12,8 @@ middleware records every 2xx write; the endpoint names the feature in `request.s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -111,6 +113,15 @@ def _audit(request: Request, c: Collection, action: str, fid: str, **detail: obj
                            "detail": {"collection": c.id, **detail}}
 
 
+@asynccontextmanager
+async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A connection of the OGC state's current pool (the one that replaced the old after an outage)
+    behind its breaker (not the default breaker, whose look-up parses the database URL every time)."""
+    st = ogc(request)
+    async with ogc_pool.connection(await st.current_pool(), st.breaker) as conn:
+        yield conn
+
+
 async def _run(conn: psycopg.AsyncConnection, sql_params: tuple[str, list]) -> tuple | None:
     cur = await conn.execute(*sql_params)
     return await cur.fetchone()
@@ -173,11 +184,11 @@ async def create(request: Request, collection_id: str) -> Response:
     area = read_scope(request, c)
     try:
         if area is None:  # checks and INSERT in one autocommit statement: one round trip, no BEGIN/COMMIT
-            async with ogc_pool.connection(ogc(request).pool) as conn:
+            async with _connection(request) as conn:
                 reasons, *row = await _run(conn, write.create_sql(p))
             _refuse(reasons)
         else:  # the new row must lie inside the caller's area: checked after the INSERT, before COMMIT
-            async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+            async with _connection(request) as conn, conn.transaction():
                 await _checked(conn, p, None)
                 row = await _run(conn, write.insert_sql(p))
                 await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
@@ -227,7 +238,7 @@ async def update(request: Request, collection_id: str, feature_id: str) -> Respo
 async def _rewrite(request: Request, c: Collection, fid: object, feature_id: str, prepare, action: str) -> Response:
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+        async with _connection(request) as conn, conn.transaction():
             etag, props, geom_hex, geom_json = await _current(conn, c, fid, feature_id)
             await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))
@@ -253,7 +264,7 @@ async def delete(request: Request, collection_id: str, feature_id: str) -> Respo
     fid = _fid(c, feature_id)
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+        async with _connection(request) as conn, conn.transaction():
             etag, *_ = await _current(conn, c, fid, feature_id)
             await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))
