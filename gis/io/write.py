@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -184,38 +185,46 @@ def _param(value: Any, type_: str) -> Any:
     return value
 
 
-def _checks(spec: LayerSpec) -> list[checks.Check]:
+@lru_cache(maxsize=64)
+def _checks(spec: LayerSpec) -> tuple[checks.Check, ...]:
+    """The checks of a one-feature write of `spec` (pure functions of the catalog: built once)."""
     found = checks.key_checks(spec, True, other_than=SELF) + checks.layer_checks(spec, set(spec.columns))
     ext = checks.extent_check(spec)
     if ext is not None:
         found.append(ext)
-    return found
+    return tuple(found)
 
 
-def _stage(p: Prepared, self_id: object | None, found: list[checks.Check]) -> tuple[str, list]:
-    """`WITH <stage> AS (one row of the feature's values), reasons AS (the failed checks' messages)`."""
-    spec = p.spec
+@lru_cache(maxsize=64)
+def _stage_sql(spec: LayerSpec) -> str:
+    """`WITH <stage> AS (one row of the feature's values), _reasons AS (the failed checks' messages)`:
+    the text depends on the layer alone, so it is built once."""
     cols = [f"%s::{PG_TYPES[f.type]} AS {f.column}" for f in spec.fields]
-    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
     if spec.geometry:
         cols.append("%s::geometry AS geom")
-        params.append(p.geom)
     cols.append(f"%s::{spec.layer.key_sql_type} AS {SELF}")
-    params.append(self_id)
     # The checks' messages are format() strings: their % must reach the server as written.
-    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in found).replace("%", "%%")
-    sql = (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}), "
-           f"_reasons AS (SELECT array_remove(ARRAY[{cases}]::text[], NULL) AS reasons FROM {checks.STAGE} s)")
-    return sql, params
+    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in _checks(spec)).replace("%", "%%")
+    return (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}), "
+            f"_reasons AS (SELECT array_remove(ARRAY[{cases}]::text[], NULL) AS reasons FROM {checks.STAGE} s)")
+
+
+def _stage(p: Prepared, self_id: object | None) -> tuple[str, list]:
+    """The staging CTEs and their parameters: the feature's values, its geometry, `self_id`."""
+    spec = p.spec
+    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    if spec.geometry:
+        params.append(p.geom)
+    params.append(self_id)
+    return _stage_sql(spec), params
 
 
 def check_sql(p: Prepared, self_id: object | None) -> tuple[str, list] | None:
     """The import's named checks (+ the key and the district-extent check) over the one staged row:
     SQL answering one text[] of reasons, and its parameters; None when the layer has no checks."""
-    found = _checks(p.spec)
-    if not found:
+    if not _checks(p.spec):
         return None
-    sql, params = _stage(p, self_id, found)
+    sql, params = _stage(p, self_id)
     return sql + " SELECT reasons FROM _reasons", params
 
 
@@ -225,11 +234,10 @@ def create_sql(p: Prepared) -> tuple[str, list]:
     ETag are those of the new row (else NULL). The inserted values are the staged ones, so the checks
     judge exactly what is stored; a NULL value is left out of the column list (its DEFAULT applies,
     as insert_sql's DEFAULT)."""
-    found = _checks(p.spec)
-    if not found:
+    if not _checks(p.spec):
         sql, params = insert_sql(p)
         return f"WITH _ins AS ({sql}) SELECT '{{}}'::text[], _ins.* FROM _ins", params
-    head, params = _stage(p, None, found)
+    head, params = _stage(p, None)
     staged = {f.column for f in p.spec.fields} | ({"geom"} if p.spec.geometry else set())
     cols, exprs = [], []
     for column, cast, value in _targets(p):
