@@ -57,11 +57,17 @@ def note_failure(request: Request, client: str, what: str, conn: psycopg.Connect
             audit.record(held, f"client:{client}", "auth.lockout", "clients", [client], remote=client, detail=detail)
 
 
-def principal_from(request: Request, *, required: bool) -> Principal:
+class _NeedsIO(Exception):
+    """principal_from(memory_only=True) found no cached principal: it must run in a thread."""
+
+
+def principal_from(request: Request, *, required: bool, memory_only: bool = False) -> Principal:
     """The caller's principal; anonymous when no credential is sent and none is required.
 
     An ended session, or a cookie-authenticated write without its CSRF token, counts as no credential on
-    an open read (the page keeps working) and is refused where one is required.
+    an open read (the page keeps working) and is refused where one is required. `memory_only` (the
+    event loop's call, `principal_async`): a key missing from the cache raises _NeedsIO before anything
+    is counted, instead of querying the database.
     """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -74,6 +80,8 @@ def principal_from(request: Request, *, required: bool) -> Principal:
         key_digest = digest(secret)
         principal = services.principals.get(key_digest)  # a few seconds (api/principals.py)
         if principal is None:
+            if memory_only:  # expired since _in_memory looked: nothing done yet, so the thread starts over
+                raise _NeedsIO
             with services.connection() as conn:
                 principal = authenticate(conn, secret)
             if principal is not None:
@@ -188,7 +196,10 @@ def _in_memory(request: Request) -> bool:
 async def principal_async(request: Request, *, required: bool) -> Principal:
     """`principal_from` for async code: on the event loop when it needs no I/O, else in a thread."""
     if _in_memory(request):
-        return principal_from(request, required=required)
+        try:
+            return principal_from(request, required=required, memory_only=True)
+        except _NeedsIO:
+            pass
     return await run_in_threadpool(principal_from, request, required=required)
 
 
