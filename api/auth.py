@@ -57,11 +57,17 @@ def note_failure(request: Request, client: str, what: str, conn: psycopg.Connect
             audit.record(held, f"client:{client}", "auth.lockout", "clients", [client], remote=client, detail=detail)
 
 
-def principal_from(request: Request, *, required: bool) -> Principal:
+class _NeedsIO(Exception):
+    """principal_from(memory_only=True) found no cached principal: it must run in a thread."""
+
+
+def principal_from(request: Request, *, required: bool, memory_only: bool = False) -> Principal:
     """The caller's principal; anonymous when no credential is sent and none is required.
 
     An ended session, or a cookie-authenticated write without its CSRF token, counts as no credential on
-    an open read (the page keeps working) and is refused where one is required.
+    an open read (the page keeps working) and is refused where one is required. `memory_only` (the
+    event loop's call, `principal_async`): a key missing from the cache raises _NeedsIO before anything
+    is counted, instead of querying the database.
     """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -74,6 +80,8 @@ def principal_from(request: Request, *, required: bool) -> Principal:
         key_digest = digest(secret)
         principal = services.principals.get(key_digest)  # a few seconds (api/principals.py)
         if principal is None:
+            if memory_only:  # expired since _in_memory looked: nothing done yet, so the thread starts over
+                raise _NeedsIO
             with services.connection() as conn:
                 principal = authenticate(conn, secret)
             if principal is not None:
@@ -170,15 +178,44 @@ def read_scope(request: Request, layer) -> Area | None:
     return area
 
 
+def _in_memory(request: Request) -> bool:
+    """Whether `principal_from` would answer without any I/O: the principal is already on the request, or
+    the API key's principal (and its area) are in the caches and the limits are this process's (not
+    Redis). Then it runs on the event loop: a thread-pool hop costs more CPU than the rest of it."""
+    state = request.scope.get("state")
+    if state and state.get("principal") is not None:
+        return True
+    secret = request.headers.get(HEADER)
+    if not secret or get_settings().redis_url:
+        return False
+    services = request.app.state.services
+    principal = services.principals.get(digest(secret))
+    return principal is not None and (principal.area is None or services.areas.cached(principal.area) is not None)
+
+
+async def principal_async(request: Request, *, required: bool) -> Principal:
+    """`principal_from` for async code: on the event loop when it needs no I/O, else in a thread."""
+    if _in_memory(request):
+        try:
+            return principal_from(request, required=required, memory_only=True)
+        except _NeedsIO:
+            pass
+    return await run_in_threadpool(principal_from, request, required=required)
+
+
+def check_role(principal: Principal, role: str, *, device: bool = False) -> Principal:
+    """`principal` when it has `role` or above (or is a device key and `device`), else Forbidden."""
+    if principal.has_role(role) or (device and principal.role == "device"):
+        return principal
+    raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
+                    f"the caller has {principal.role!r}")
+
+
 def require_role(role: str, *, device: bool = False) -> Callable[[Request], Principal]:
     """A dependency admitting callers of `role` or above (and `device` keys too when `device=True`)."""
 
     def dependency(request: Request) -> Principal:
-        principal = principal_from(request, required=True)
-        if principal.has_role(role) or (device and principal.role == "device"):
-            return principal
-        raise Forbidden(f"this request needs the role {role!r}{' or a device key' if device else ''}; "
-                        f"the caller has {principal.role!r}")
+        return check_role(principal_from(request, required=True), role, device=device)
 
     return dependency
 
@@ -213,4 +250,4 @@ async def optional_principal(request: Request) -> Principal:
     required = get_settings().read_requires_key and path not in OPEN_PATHS and not _open_collection(path)
     if not required and not sends_credentials(request):
         return ANONYMOUS
-    return await run_in_threadpool(principal_from, request, required=required)
+    return await principal_async(request, required=required)

@@ -123,3 +123,39 @@ def test_pages_of_features_are_gzipped_for_clients_that_accept_it(ogc: httpx.Cli
 def test_small_answers_are_not_compressed(ogc: httpx.Client) -> None:
     r = ogc.get("/ogc/collections/components/items/3101130101000001", headers={"Accept-Encoding": "gzip"})
     assert r.status_code == 200 and "content-encoding" not in r.headers
+
+
+def test_writes_on_the_fast_path_answer_errors_with_the_apps_handlers(ogc: httpx.Client, api_keys: dict) -> None:
+    """Part 4 writes with a key skip FastAPI's routing (api/ogc/fastpath.py) and cannot be re-run, so
+    their errors are shaped here by the app's exception handlers: the same answers as the routes give."""
+    from http_auth import auth
+
+    geo = {"Content-Type": "application/geo+json"}
+    point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.405, 31.305]},
+             "properties": {"major": "01", "minor": "01", "reported_at": "2026-04-01T09:00:00+08:00"}}
+    items = "/ogc/collections/cases/items"
+    # an unknown key: the same 401 as on a read, which takes the normal route (it sends a credential)
+    bad = {"X-API-Key": "no-such-key"}
+    fast, normal = ogc.post(items, json=point, headers={**bad, **geo}), ogc.get(items, headers=bad)
+    assert fast.status_code == normal.status_code == 401 and fast.json() == normal.json()
+    key = auth(api_keys["inspector"])
+    cases = [
+        (ogc.post("/ogc/collections/nope/items", json=point, headers={**key, **geo}), 404, "not_found"),
+        (ogc.post("/ogc/collections/streets/items", json=point, headers={**key, **geo}), 405, "method_not_allowed"),
+        (ogc.post(items, content=b"x", headers={**key, "Content-Type": "text/plain"}), 415, None),
+        (ogc.post(items, json={**point, "properties": {**point["properties"], "major": "99"}}, headers={**key, **geo}),
+         400, "invalid_feature"),
+        (ogc.put(f"{items}/999999", json=point, headers={**key, **geo}), 404, "not_found"),
+        (ogc.delete(f"{items}/999999", headers=key), 404, "not_found"),
+        (ogc.post("/ogc/collections/waste_facilities/items", json=point, headers={**key, **geo}), 403, "forbidden"),
+    ]
+    for r, status, code in cases:
+        assert r.status_code == status, r.text
+        body = r.json()
+        assert body["detail"] and (code is None or body["error"] == code), body
+        assert r.headers["x-request-id"]
+    created = ogc.post(items, json=point, headers={**key, **geo})
+    assert created.status_code == 201 and created.headers["location"].startswith(str(ogc.base_url))
+    metrics = ogc.get("/metrics").text
+    assert 'method="POST",route="/ogc/collections/{collection_id}/items",status="201"' in metrics
+    assert 'method="DELETE",route="/ogc/collections/{collection_id}/items/{feature_id}",status="404"' in metrics

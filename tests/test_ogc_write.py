@@ -221,3 +221,37 @@ def test_part4_is_declared_in_conformance_and_openapi(ogc) -> None:
     assert "201" in paths["/ogc/collections/{collection_id}/items"]["post"]["responses"]
     assert {"201", "200"} <= set(paths["/ogc/processes/{process_id}/execution"]["post"]["responses"])
     assert "delete" in paths["/ogc/jobs/{job_id}"]
+
+
+
+@pytest.mark.parametrize("geometry", [
+    {"type": "Point", "coordinates": [121.405, 31.305]},
+    {"type": "Point", "coordinates": [121.4051234, 31.3051234, 4.5]},
+    {"type": "MultiPoint", "coordinates": [[121.405, 31.305]]},  # not the fast path: the importer's steps
+])
+def test_a_posted_case_is_stored_as_the_same_case_imported_from_a_file(
+        ogc, api_keys: dict, db: psycopg.Connection, tmp_path, geometry: dict) -> None:
+    """gis.io.write's one-feature fast path (a plain lon/lat Point) stores exactly what the importer
+    stores for the same feature in a file: every column but the id and the code, as text."""
+    import json
+
+    from gis.io.load import import_file
+
+    props = {"major": "01", "minor": "01", "description": "同一个", "reported_at": "2026-04-01T09:00:00",
+             "weight": 2, "kind": "event", "address": "同济路1号"}
+    feature = {"type": "Feature", "geometry": geometry, "properties": props}
+    r = post(ogc, api_keys["inspector"], {**feature, "properties": {**props, "code": "SAME-POST"}})
+    assert r.status_code == 201, r.text
+    path = tmp_path / "one.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {**feature, "properties": {**props, "code": "SAME-FILE"}}]}, ensure_ascii=False), encoding="utf-8")
+    assert import_file(db, "cases", path).inserted == 1
+    cols = [c for (c,) in db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'cases' "
+        "AND column_name NOT IN ('id', 'code') AND column_default IS DISTINCT FROM 'now()' ORDER BY ordinal_position")]
+    assert {"geom", "h3_cell", "unit_grid_code", "reported_at", "weight"} <= set(cols)
+    rows = {code: row for code, *row in db.execute(
+        f"SELECT code, {', '.join(f'{c}::text' for c in cols)} FROM cases WHERE code IN ('SAME-POST', 'SAME-FILE')")}
+    assert rows["SAME-POST"] == rows["SAME-FILE"]
+    stored = dict(zip(cols, rows["SAME-POST"], strict=True))
+    assert stored["h3_cell"] is not None and stored["unit_grid_code"] == "310113003001001"

@@ -12,16 +12,17 @@ middleware records every 2xx write; the endpoint names the feature in `request.s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from api.auth import read_scope, require_role
+from api.auth import check_role, principal_async, read_scope
 from api.ogc import crs as ocrs
 from api.ogc import openapi, query
 from api.ogc import pool as ogc_pool
@@ -52,7 +53,7 @@ async def _authorise(request: Request, c: Collection) -> None:
     if c.write is None:
         raise MethodNotAllowed(f"collection {c.id} is read-only; writable: "
                                + ", ".join(layer.id for layer in _writable()))
-    await run_in_threadpool(require_role(c.write), request)
+    check_role(await principal_async(request, required=True), c.write)
 
 
 def _writable() -> tuple[Collection, ...]:
@@ -112,6 +113,15 @@ def _audit(request: Request, c: Collection, action: str, fid: str, **detail: obj
                            "detail": {"collection": c.id, **detail}}
 
 
+@asynccontextmanager
+async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A connection of the OGC state's current pool (the one that replaced the old after an outage)
+    behind its breaker (not the default breaker, whose look-up parses the database URL every time)."""
+    st = ogc(request)
+    async with ogc_pool.connection(await st.current_pool(), st.breaker) as conn:
+        yield conn
+
+
 async def _run(conn: psycopg.AsyncConnection, sql_params: tuple[str, list]) -> tuple | None:
     cur = await conn.execute(*sql_params)
     return await cur.fetchone()
@@ -122,7 +132,12 @@ async def _checked(conn: psycopg.AsyncConnection, p: write.Prepared, self_id: ob
     if chk is None:
         return
     row = await _run(conn, chk)
-    reasons = [_text(r) for r in (row[0] if row else [])]
+    _refuse(row[0] if row else None)
+
+
+def _refuse(found: list | None) -> None:
+    """400 `invalid_feature` listing the reasons of the failed checks, if any."""
+    reasons = [_text(r) for r in found or ()]
     if reasons:
         raise InvalidInput("; ".join(reasons), code="invalid_feature", extra={"reasons": reasons})
 
@@ -168,10 +183,15 @@ async def create(request: Request, collection_id: str) -> Response:
     p = write.prepare(c, doc, in_crs.ref, flip=in_crs.flip)
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
-            await _checked(conn, p, None)
-            row = await _run(conn, write.insert_sql(p))
-            await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
+        if area is None:  # checks and INSERT in one autocommit statement: one round trip, no BEGIN/COMMIT
+            async with _connection(request) as conn:
+                reasons, *row = await _run(conn, write.create_sql(p))
+            _refuse(reasons)
+        else:  # the new row must lie inside the caller's area: checked after the INSERT, before COMMIT
+            async with _connection(request) as conn, conn.transaction():
+                await _checked(conn, p, None)
+                row = await _run(conn, write.insert_sql(p))
+                await _keep_inside(conn, c, area, query.id_param(c, _text(row[0])), "(new)", "would lie")
     except psycopg.errors.IntegrityError as exc:
         raise _database_refusal(exc) from None
     fid, etag = _text(row[0]), _text(row[1])
@@ -218,7 +238,7 @@ async def update(request: Request, collection_id: str, feature_id: str) -> Respo
 async def _rewrite(request: Request, c: Collection, fid: object, feature_id: str, prepare, action: str) -> Response:
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+        async with _connection(request) as conn, conn.transaction():
             etag, props, geom_hex, geom_json = await _current(conn, c, fid, feature_id)
             await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))
@@ -244,7 +264,7 @@ async def delete(request: Request, collection_id: str, feature_id: str) -> Respo
     fid = _fid(c, feature_id)
     area = read_scope(request, c)
     try:
-        async with ogc_pool.connection(ogc(request).pool) as conn, conn.transaction():
+        async with _connection(request) as conn, conn.transaction():
             etag, *_ = await _current(conn, c, fid, feature_id)
             await _keep_inside(conn, c, area, fid, feature_id, "lies")
             _check_if_match(request, _text(etag))

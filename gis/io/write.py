@@ -15,7 +15,9 @@ so prepared statements are reused.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ from psycopg.types.json import Jsonb
 from gis import crs as gcrs
 from gis.catalog import Layer
 from gis.errors import ImportRejected, InvalidInput
-from gis.h3cells import point_cells
+from gis.h3cells import latlng_cells, point_cells
 from gis.io import checks
 from gis.io import geometry as ggeom
 from gis.io.layers import PG_TYPES, LayerSpec, get_layer, norm
@@ -68,6 +70,30 @@ def _shape(value: Any, label: str) -> Any:
         raise InvalidInput(f"{label}: not a GeoJSON geometry ({exc})") from None
 
 
+def _plain_point(value: Any, kind: str | None, ref: gcrs.CrsRef, flip: bool) -> tuple[float, float] | None:
+    """(lon, lat) of the commonest body, a GeoJSON Point in lon/lat (CRS84, EPSG:4326/4490) for a point
+    layer, when it passes the importer's geometry steps unchanged: finite numbers, plausible degrees,
+    inside China's box (a finite point is always valid, and these systems need no transformation).
+    None for anything else, which then takes the importer's vectorised steps (and their error texts):
+    on one feature their set-up (a dozen shapely/numpy calls on one-element arrays) costs more than the
+    write's SQL."""
+    if kind != "Point" or ref.name not in gcrs.LONLAT_EQUIVALENT or not isinstance(value, dict) \
+            or value.get("type") != "Point":
+        return None
+    coords = value.get("coordinates")
+    if not isinstance(coords, list | tuple) or len(coords) not in (2, 3) \
+            or not all(type(c) in (int, float) for c in coords):
+        return None
+    x, y = (float(coords[1]), float(coords[0])) if flip else (float(coords[0]), float(coords[1]))
+    if len(coords) == 3 and not math.isfinite(coords[2]):  # shapely would refuse or keep a NaN z: let it
+        return None
+    lon_lo, lon_hi = ggeom.CHINA_LON
+    lat_lo, lat_hi = ggeom.CHINA_LAT
+    if not (lon_lo <= x <= lon_hi and lat_lo <= y <= lat_hi):  # also false for NaN and infinities
+        return None
+    return x, y
+
+
 def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False, fid: str | None = None,
             current: dict[str, Any] | None = None) -> Prepared:
     """A GeoJSON Feature (`ref`: the CRS of its coordinates, `flip`: they are latitude/northing first)
@@ -103,13 +129,18 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         if f.type == "wkt" and isinstance(props.get(f.name), dict):
             props[f.name] = _shape(props[f.name], f.name).wkt
     geometry = None
+    point = None
     if spec.geometry is not None:
         raw_geom = feature.get("geometry")
         if raw_geom is None:
             raise InvalidInput(f"geometry: missing; collection {layer.id} takes a {spec.geometry}")
-        geometry = _shape(raw_geom, "geometry")
-        if flip:
-            geometry = shapely.transform(geometry, lambda c: c[:, ::-1])
+        point = _plain_point(raw_geom, spec.geometry, ref, flip)
+        if point is not None:
+            geometry = shapely.Point(point)
+        else:
+            geometry = _shape(raw_geom, "geometry")
+            if flip:
+                geometry = shapely.transform(geometry, lambda c: c[:, ::-1])
     raw = RawTable(list(props), [np.array([v], dtype=object) for v in props.values()],
                    None if geometry is None else np.array([geometry], dtype=object), None, "utf-8", "GeoJSON")
     try:
@@ -122,7 +153,9 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         errors.setdefault(i, []).extend(msgs)
     columns = dict(mapped.columns)
     geom_hex = None
-    if geometry is not None:
+    if point is not None:  # already known to pass fit_type, to_storage and check_valid unchanged
+        geom_hex = _ewkb(geometry)
+    elif geometry is not None:
         geoms = ggeom.fit_type(np.array([geometry], dtype=object), spec.geometry, errors)
         geoms = ggeom.check_valid(ggeom.to_storage(geoms, ref, errors), errors)
         geom_hex = _ewkb(geoms[0])
@@ -139,7 +172,9 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         if moved and values["unit_grid_code"] == current.get("unit_grid_code"):
             values["unit_grid_code"] = None
     h3 = None
-    if spec.keeps_h3 and geom_hex is not None:
+    if spec.keeps_h3 and point is not None:
+        h3 = int(latlng_cells(np.array([point[1]]), np.array([point[0]]))[0])
+    elif spec.keeps_h3 and geom_hex is not None:
         h3 = point_cells(shapely.from_wkb(np.array([geom_hex], dtype=object)))[0]
     return Prepared(spec, values, geom_hex, None if h3 is None else int(h3))
 
@@ -150,27 +185,74 @@ def _param(value: Any, type_: str) -> Any:
     return value
 
 
-def check_sql(p: Prepared, self_id: object | None) -> tuple[str, list] | None:
-    """The import's named checks (+ the key and the district-extent check) over the one staged row:
-    SQL answering one text[] of reasons, and its parameters; None when the layer has no checks."""
-    spec = p.spec
+@lru_cache(maxsize=64)
+def _checks(spec: LayerSpec) -> tuple[checks.Check, ...]:
+    """The checks of a one-feature write of `spec` (pure functions of the catalog: built once)."""
     found = checks.key_checks(spec, True, other_than=SELF) + checks.layer_checks(spec, set(spec.columns))
     ext = checks.extent_check(spec)
     if ext is not None:
         found.append(ext)
-    if not found:
-        return None
+    return tuple(found)
+
+
+@lru_cache(maxsize=64)
+def _stage_sql(spec: LayerSpec) -> str:
+    """`WITH <stage> AS (one row of the feature's values), _reasons AS (the failed checks' messages)`:
+    the text depends on the layer alone, so it is built once."""
     cols = [f"%s::{PG_TYPES[f.type]} AS {f.column}" for f in spec.fields]
-    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
     if spec.geometry:
         cols.append("%s::geometry AS geom")
-        params.append(p.geom)
     cols.append(f"%s::{spec.layer.key_sql_type} AS {SELF}")
-    params.append(self_id)
     # The checks' messages are format() strings: their % must reach the server as written.
-    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in found).replace("%", "%%")
-    sql = (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}) "
-           f"SELECT array_remove(ARRAY[{cases}], NULL) FROM {checks.STAGE} s")
+    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in _checks(spec)).replace("%", "%%")
+    return (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}), "
+            f"_reasons AS (SELECT array_remove(ARRAY[{cases}]::text[], NULL) AS reasons FROM {checks.STAGE} s)")
+
+
+def _stage(p: Prepared, self_id: object | None) -> tuple[str, list]:
+    """The staging CTEs and their parameters: the feature's values, its geometry, `self_id`."""
+    spec = p.spec
+    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    if spec.geometry:
+        params.append(p.geom)
+    params.append(self_id)
+    return _stage_sql(spec), params
+
+
+def check_sql(p: Prepared, self_id: object | None) -> tuple[str, list] | None:
+    """The import's named checks (+ the key and the district-extent check) over the one staged row:
+    SQL answering one text[] of reasons, and its parameters; None when the layer has no checks."""
+    if not _checks(p.spec):
+        return None
+    sql, params = _stage(p, self_id)
+    return sql + " SELECT reasons FROM _reasons", params
+
+
+def create_sql(p: Prepared) -> tuple[str, list]:
+    """The checks and the INSERT in one statement (one round trip, atomic without BEGIN/COMMIT): answers
+    one row (reasons text[], id, ETag); the INSERT happens only when `reasons` is empty, and then id and
+    ETag are those of the new row (else NULL). The inserted values are the staged ones, so the checks
+    judge exactly what is stored; a NULL value is left out of the column list (its DEFAULT applies,
+    as insert_sql's DEFAULT)."""
+    if not _checks(p.spec):
+        sql, params = insert_sql(p)
+        return f"WITH _ins AS ({sql}) SELECT '{{}}'::text[], _ins.* FROM _ins", params
+    head, params = _stage(p, None)
+    staged = {f.column for f in p.spec.fields} | ({"geom"} if p.spec.geometry else set())
+    cols, exprs = [], []
+    for column, cast, value in _targets(p):
+        if cast is None:
+            continue
+        cols.append(column)
+        if column in staged:
+            exprs.append(f"s.{column}")
+        else:
+            exprs.append(f"%s::{cast}")
+            params.append(value)
+    layer = p.spec.layer
+    sql = (f"{head}, _ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) SELECT {', '.join(exprs)} "
+           f"FROM {checks.STAGE} s, _reasons r WHERE cardinality(r.reasons) = 0 {returning(layer)}) "
+           "SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
     return sql, params
 
 
