@@ -3,7 +3,7 @@
 // big-screen mode (`&bigscreen=16:9` or `32:9`) showing the scene's map with its key figures.
 import { explain, getJSON, has, send } from './api.js';
 import { setVisible, state as layerState, styleDoc } from './layers.js';
-import { $, el, toast } from './ui.js';
+import { $, el, onFirstOpen, toast } from './ui.js';
 
 const DEPARTMENTS = ['环卫', '城管执法', '市政', '绿化', '垃圾分类', '综合'];
 const BASEMAPS = { light: '浅色', dark: '深色' };
@@ -136,12 +136,15 @@ export function initScenes({ map, app }) {
     el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'scene-save', class: 'primary', onclick: save }, '保存场景'))));
 
   const q = new URLSearchParams(location.search);
-  load().then(() => {
+  let started = null;
+  const start = () => started || (started = load().then(() => {
     const wanted = q.get('scene');
     const scene = scenes.find((s) => s.slug === wanted);
     if (wanted && !scene) toast(`没有名为“${wanted}”的场景`, 'error');
     if (scene) apply(scene);
     if (q.get('bigscreen')) bigscreen(q.get('bigscreen') === '32:9' ? '32:9' : '16:9');
     app.scenesReady = true;
-  });
+  }));
+  // a shared link or a wall screen needs its scene at once; otherwise the list waits for its tab
+  if (q.get('scene') || q.get('bigscreen')) start(); else onFirstOpen('scenes', start);
 }
