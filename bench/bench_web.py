@@ -139,7 +139,13 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     cdp.send("Profiler.setSamplingInterval", {"interval": 500})
     cdp.send("Profiler.start")
     page.add_init_script("""window.__long = []; new PerformanceObserver((l) => { for (const e of l.getEntries())
-        window.__long.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });""")
+        window.__long.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });
+        window.__frames = []; window.__sources = [];
+        const hook = setInterval(() => { const m = window.citygrid && window.citygrid.map; if (!m) return;
+            clearInterval(hook);
+            m.on('render', () => window.__frames.push(performance.now()));
+            m.on('sourcedata', (e) => { if (e.sourceDataType !== 'metadata' && e.isSourceLoaded && !e.tile)
+                window.__sources.push([performance.now(), e.sourceId]); }); }, 5);""")
     requests: list[tuple[float, float, str]] = []
 
     def done(request: object) -> None:
@@ -153,6 +159,7 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     first_idle, nav = page.evaluate("[window.citygrid.firstIdle, performance.timeOrigin]")
     prof = cdp.send("Profiler.stop")["profile"]
     long_tasks = page.evaluate("window.__long")
+    frames, sources = page.evaluate("[window.__frames, window.__sources]")
     context.close()
     print(f"first idle {first_idle / 1000:.2f} s after navigation start ({path})")
     print("requests (start → end, ms after navigation; longest 25):")
@@ -163,6 +170,10 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     busy = sum(d for _, d in long_tasks)
     print(f"long tasks (> 50 ms) before idle: {len(long_tasks)}, {busy:.0f} ms in all; longest "
           + ", ".join(f"{d:.0f} ms at {t:.0f}" for t, d in sorted(long_tasks, key=lambda x: -x[1])[:6]))
+    print(f"frames rendered before idle: {len(frames)}; gaps between them (ms): "
+          + " ".join(f"{b - a:.0f}" for a, b in zip(frames, frames[1:], strict=False)))
+    print("frame times (ms): " + " ".join(f"{t:.0f}" for t in frames))
+    print("GeoJSON sources loaded (ms, id): " + ", ".join(f"{t:.0f} {sid}" for t, sid in sources))
     nodes = {n["id"]: n for n in prof["nodes"]}
     self_us: dict[str, float] = {}
     for sample, delta in zip(prof["samples"], prof["timeDeltas"], strict=True):
