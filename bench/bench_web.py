@@ -19,6 +19,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import itertools
 import socket
 import statistics
 import sys
@@ -171,7 +172,7 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     print(f"long tasks (> 50 ms) before idle: {len(long_tasks)}, {busy:.0f} ms in all; longest "
           + ", ".join(f"{d:.0f} ms at {t:.0f}" for t, d in sorted(long_tasks, key=lambda x: -x[1])[:6]))
     print(f"frames rendered before idle: {len(frames)}; gaps between them (ms): "
-          + " ".join(f"{b - a:.0f}" for a, b in zip(frames, frames[1:], strict=False)))
+          + " ".join(f"{b - a:.0f}" for a, b in itertools.pairwise(frames)))
     print("frame times (ms): " + " ".join(f"{t:.0f}" for t in frames))
     print("GeoJSON sources loaded (ms, id): " + ", ".join(f"{t:.0f} {sid}" for t, sid in sources))
     nodes = {n["id"]: n for n in prof["nodes"]}
