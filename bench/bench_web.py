@@ -19,6 +19,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import itertools
 import socket
 import statistics
 import sys
@@ -129,35 +130,109 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     return out
 
 
+def profile(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
+    """Where the first render's time goes: every request with its duration (server wait + download), the
+    main thread's busiest functions (CDP CPU profile, self time) and the long tasks, up to the first idle."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+    cdp.send("Profiler.start")
+    page.add_init_script("""window.__long = []; new PerformanceObserver((l) => { for (const e of l.getEntries())
+        window.__long.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });
+        window.__frames = []; window.__sources = [];
+        const hook = setInterval(() => { const m = window.citygrid && window.citygrid.map; if (!m) return;
+            clearInterval(hook);
+            m.on('render', () => window.__frames.push(performance.now()));
+            m.on('sourcedata', (e) => { if (e.sourceDataType !== 'metadata' && e.isSourceLoaded && !e.tile)
+                window.__sources.push([performance.now(), e.sourceId]); }); }, 5);""")
+    requests: list[tuple[float, float, str]] = []
+
+    def done(request: object) -> None:
+        t = request.timing
+        if t["responseEnd"] > 0:
+            requests.append((t["startTime"], t["responseEnd"], request.url.replace(base, "")))
+
+    page.on("requestfinished", done)
+    page.goto(f"{base}{path}")
+    page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=120_000)
+    first_idle, nav = page.evaluate("[window.citygrid.firstIdle, performance.timeOrigin]")
+    prof = cdp.send("Profiler.stop")["profile"]
+    long_tasks = page.evaluate("window.__long")
+    frames, sources = page.evaluate("[window.__frames, window.__sources]")
+    context.close()
+    print(f"first idle {first_idle / 1000:.2f} s after navigation start ({path})")
+    print("requests (start → end, ms after navigation; longest 25):")
+    rows = sorted(((a - nav, b, u) for a, b, u in requests), key=lambda r: -r[1])[:25]
+    for a, b, u in sorted(rows):
+        print(f"  {a:8.0f} +{b:7.0f}  {u[:110]}")
+    print(f"{len(requests)} requests in all; {sum(1 for a, b, u in requests if '/tiles/' in u)} tiles")
+    busy = sum(d for _, d in long_tasks)
+    print(f"long tasks (> 50 ms) before idle: {len(long_tasks)}, {busy:.0f} ms in all; longest "
+          + ", ".join(f"{d:.0f} ms at {t:.0f}" for t, d in sorted(long_tasks, key=lambda x: -x[1])[:6]))
+    print(f"frames rendered before idle: {len(frames)}; gaps between them (ms): "
+          + " ".join(f"{b - a:.0f}" for a, b in itertools.pairwise(frames)))
+    print("frame times (ms): " + " ".join(f"{t:.0f}" for t in frames))
+    print("GeoJSON sources loaded (ms, id): " + ", ".join(f"{t:.0f} {sid}" for t, sid in sources))
+    nodes = {n["id"]: n for n in prof["nodes"]}
+    self_us: dict[str, float] = {}
+    for sample, delta in zip(prof["samples"], prof["timeDeltas"], strict=True):
+        f = nodes[sample]["callFrame"]
+        key = f"{f['functionName'] or '(anonymous)'} {f['url'].rsplit('/', 1)[-1]}:{f['lineNumber']}"
+        self_us[key] = self_us.get(key, 0.0) + delta
+    total = sum(self_us.values())
+    print(f"main-thread CPU profile: {total / 1000:.0f} ms sampled; top self time:")
+    for key, us in sorted(self_us.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {us / 1000:7.0f} ms  {key[:100]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="an already running server (default: start one on the main database)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the figures: where the first render's time goes (requests, CPU, long tasks)")
+    parser.add_argument("--path", default="/", help="page path of --profile (e.g. /?hide=components)")
+    parser.add_argument("--only", choices=["components", "page", "panels"], action="append",
+                        help="measure only these (repeatable; default all)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     base, server = (args.url.rstrip("/"), None) if args.url else start_server()
     print(f"server {base}, viewport {args.width}x{args.height}, {args.runs} runs, Chromium with SwiftShader (no GPU)")
+    only = set(args.only or ["components", "page", "panels"])
+    comp, pages, panels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
-        pages = [page_first_render(browser, base, args.width, args.height) for _ in range(args.runs)]
-        panels = [panels_open(browser, base, args.width, args.height) for _ in range(args.runs)]
+        if args.profile:
+            profile(browser, base, args.width, args.height, args.path)
+            only = set()
+        if "components" in only:
+            comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
+        if "page" in only:
+            pages = [page_first_render(browser, base, args.width, args.height) for _ in range(args.runs)]
+        if "panels" in only:
+            panels = [panels_open(browser, base, args.width, args.height) for _ in range(args.runs)]
         browser.close()
     if server is not None:
         server.should_exit = True
+    with open("/proc/loadavg") as f:
+        print(f"load average at the end: {' '.join(f.read().split()[:3])}")
 
     def fmt(values: list[float]) -> str:
         return f"first {values[0]:.2f} s, median {statistics.median(values):.2f} s, min {min(values):.2f} s"
 
-    print(f"component layer at district zoom (switch on → drawn): {fmt([c[0] for c in comp])}; "
-          f"{comp[0][1]} components drawn (as points, or counted in the clusters drawn)")
-    print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}")
-    print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
-    for name in panels[0]:
+    if comp:
+        print(f"component layer at district zoom (switch on → drawn): {fmt([c[0] for c in comp])}; "
+              f"{comp[0][1]} components drawn (as points, or counted in the clusters drawn)")
+    if pages:
+        print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}  (goal ≤ 2 s)")
+        print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
+    for name in panels[0] if panels else []:
         print(f"panel {name:<42} {fmt([p[name] for p in panels])}  (goal ≤ 1 s)")
 
 

@@ -22,6 +22,10 @@ from gis.security.scope import Area
 LEVELS = {"district": 6, "street": 9, "community": 12}
 
 
+#: The tables a census reads (its answers are cached against their change counters).
+TABLES = ("admin_areas", "unit_grids", "work_grids", "components")
+
+
 def census(conn: psycopg.Connection, level: str = "district", code: str | None = None,
            area: Area | None = None) -> list[dict[str, Any]]:
     """One row per area of `level` (within `code` when given, and inside the caller's `area`: the

@@ -6,6 +6,8 @@ import { collection, getJSON, has } from './api.js';
 import { $, el, metres, toast } from './ui.js';
 
 const SECTOR_STEPS = 24;
+/** The zoom from which cameras and devices are drawn (their layers' minzoom). */
+const MIN_ZOOM = 12;
 const R = 6371008.8;
 const CAMERA_COLORS = ['match', ['get', 'state'], 'online', '#2f9e44', 'offline', '#868e96', '#868e96'];
 const DEVICE_COLORS = ['match', ['get', 'state'], 'normal', '#1c7ed6', 'alarm', '#e03131', 'offline', '#868e96', '#adb5bd'];
@@ -118,10 +120,10 @@ export function initCameras({ map }) {
   map.addSource('overlay:devices', { type: 'geojson', data: empty });
   map.addLayer({ id: 'overlay:camera-sectors', type: 'fill', source: 'overlay:camera-sectors', minzoom: 13,
     paint: { 'fill-color': CAMERA_COLORS, 'fill-opacity': 0.22, 'fill-outline-color': CAMERA_COLORS } });
-  map.addLayer({ id: 'overlay:cameras', type: 'circle', source: 'overlay:cameras', minzoom: 12,
+  map.addLayer({ id: 'overlay:cameras', type: 'circle', source: 'overlay:cameras', minzoom: MIN_ZOOM,
     paint: { 'circle-color': CAMERA_COLORS, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2.5, 17, 6],
       'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
-  map.addLayer({ id: 'overlay:devices', type: 'circle', source: 'overlay:devices', minzoom: 12,
+  map.addLayer({ id: 'overlay:devices', type: 'circle', source: 'overlay:devices', minzoom: MIN_ZOOM,
     paint: { 'circle-color': DEVICE_COLORS, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2.5, 17, 6],
       'circle-stroke-color': '#212529', 'circle-stroke-width': 1 } });
 
@@ -141,8 +143,20 @@ export function initCameras({ map }) {
     map.getSource('overlay:devices').setData(doc);
   }
   window.citygrid.reloadCameras = loadCameras;
-  window.addEventListener('citygrid:device-alarm', () => loadDevices());
-  const ready = Promise.all([loadCameras(), loadDevices()]);
+  // Cameras and devices are drawn from zoom 12 on: below it their GeoJSON (and the sectors computed here)
+  // would only cost the first render a parse and repaints of nothing. They load when the map first gets there.
+  let loaded = null;
+  const load = () => loaded || (loaded = Promise.all([loadCameras(), loadDevices()]));
+  window.addEventListener('citygrid:device-alarm', () => { if (loaded) loadDevices(); });
+  const ready = new Promise((resolve, reject) => {
+    const check = () => {
+      if (map.getZoom() < MIN_ZOOM) return;
+      map.off('zoomend', check);
+      load().then(resolve, reject);
+    };
+    map.on('zoomend', check);
+    check();
+  });
   window.citygrid.camerasReady = ready;
 
   // a click on a camera opens its player (the identify panel still opens for the point)

@@ -2,7 +2,7 @@
 // published as the OGC collection `geocoded_points`, `?layer=<name>`), and the saved layers listed with
 // 显示/隐藏 (drawn from OGC like any other layer, coloured by match level) and 删除.
 import { explain, getJSON, has, send } from './api.js';
-import { el, toast } from './ui.js';
+import { el, onFirstOpen, toast } from './ui.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const LIMIT = 10000;
@@ -79,7 +79,7 @@ export function geocodedLayers({ map, levelColors, levelName, placed }) {
     }
   });
 
-  refresh();
+  onFirstOpen('work', refresh);
   return {
     element: el('div', { class: 'saved-layers' },
       el('div', { class: 'row' }, el('label', { for: 'batch-layer-name' }, '图层名称'), name),

@@ -76,6 +76,7 @@ export function initLive({ map, labels, maplibregl }) {
     paint: { 'text-color': '#212529', 'text-halo-color': '#fff', 'text-halo-width': 1.5 } });
   const vehiclesAvailable = !!collection('vehicles');
   let timer = null;
+  let lastSignature = null;
   async function poll() {
     try {
       const doc = await getJSON('/ogc/collections/vehicles/items?limit=2000');
@@ -84,13 +85,19 @@ export function initLive({ map, labels, maplibregl }) {
         const last = Date.parse(f.properties?.last_ts ?? f.properties?.ts ?? '');
         return { ...f, properties: { ...f.properties, id: f.id ?? f.properties?.id, _stale: !(last >= since) } };
       });
-      map.getSource('overlay:vehicles').setData({ type: 'FeatureCollection', features });
+      // a poll that changed nothing (the usual case between fixes, and always on data that ended) redraws
+      // nothing: setData re-parses the source in the worker and keeps the map from going idle
+      const signature = `${(doc.features || []).length}:` + features.map((f) => `${f.properties.id}|${f.geometry.coordinates}|${f.properties.last_ts ?? f.properties.ts}|${f.properties._stale}`).join(';');
+      if (signature !== lastSignature) {
+        map.getSource('overlay:vehicles').setData({ type: 'FeatureCollection', features });
+        datalist.replaceChildren(...(doc.features || []).map((f) => el('option', { value: f.id ?? f.properties?.id }, f.properties?.plate || '')));
+        lastSignature = signature;
+      }
       const online = features.filter((f) => !f.properties._stale).length;
       const latest = Math.max(...features.map((f) => Date.parse(f.properties.last_ts ?? f.properties.ts ?? '') || 0), 0);
       vehicleNote.textContent = `在线车辆 ${online} 辆（${ONLINE_MINUTES} 分钟内有定位），离线 ${features.length - online} 辆（灰色）`
         + (latest ? ` · 最近一次定位 ${dateTime(latest)}` : '') + ` · ${dateTime(new Date())} 更新`;
       window.citygrid.vehicles = { online, offline: features.length - online };
-      datalist.replaceChildren(...(doc.features || []).map((f) => el('option', { value: f.id ?? f.properties?.id }, f.properties?.plate || '')));
     } catch (error) {
       vehicleNote.textContent = `车辆位置加载失败：${explain(error)}`;
     }
@@ -156,7 +163,11 @@ export function initLive({ map, labels, maplibregl }) {
       && (!stateSel.value || (stateSel.value === 'open') === !a.end)
       && !(t < sinceMs());
   }
+  // Alarms arrive in bursts (500 + 200 at start-up, then the stream): each arrival only marks the map and the
+  // list's filter stale, and both are redone once per animation frame — one setData, not one per alarm.
+  let pending = 0;
   function applyFilter() {
+    if (pending) { cancelAnimationFrame(pending); pending = 0; }
     let n = 0;
     for (const li of alarmList.children) {
       const a = alarms.get(li.dataset.key);
@@ -169,6 +180,11 @@ export function initLive({ map, labels, maplibregl }) {
     window.citygrid.alarmsShown = n;
   }
   for (const sel of [kindSel, stateSel, timeSel]) sel.addEventListener('change', () => { if (sel === timeSel) loadAlarms(); applyFilter(); });
+
+  function refresh() {
+    if (pending) return;
+    pending = requestAnimationFrame(() => { pending = 0; applyFilter(); });
+  }
 
   function drawAlarms() {
     const features = [...alarms.values()].filter((a) => Number.isFinite(a.lon) && shown(a)).map((a) => ({
@@ -220,7 +236,7 @@ export function initLive({ map, labels, maplibregl }) {
     if (a.op === 'retracted') {
       alarms.delete(key);
       alarmList.querySelector(`li[data-alarm-id="${CSS.escape(domId(a))}"]`)?.remove();
-      drawAlarms();
+      refresh();
       return;
     }
     const known = alarms.has(key);
@@ -230,14 +246,13 @@ export function initLive({ map, labels, maplibregl }) {
     const old = alarmList.querySelector(`li[data-alarm-id="${CSS.escape(domId(a))}"]`);
     if (old && a.id !== undefined) old.replaceWith(node); else alarmList.prepend(node);
     while (alarmList.children.length > 200) alarmList.lastChild.remove();
-    drawAlarms();
     if (fresh && !known) {
       toast(`告警：${a.label || alarmName(a.kind)} · ${a.source === 'device' ? '' : '车辆 '}${who(a)}`, 'alarm', 6000);
       if (a.source === 'device') window.dispatchEvent(new CustomEvent('citygrid:device-alarm', { detail: a }));
       if (!$('#tab-live').classList.contains('active')) { unseen += 1; badge.textContent = unseen; badge.hidden = false; }
     }
     node.hidden = !shown(a);
-    applyFilter();
+    refresh();
   }
   $('.tabs button[data-tab="live"]').addEventListener('click', () => { unseen = 0; });
 

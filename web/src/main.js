@@ -78,6 +78,8 @@ async function boot() {
     style: baseStyle(doc, config),
     ...view,
     maxZoom: 20,
+    // no symbol fade: in a software-rendered browser a frame costs ~0.5 s, and each fade is frames more
+    fadeDuration: 0,
     dragRotate: false,
     pitchWithRotate: false,
     touchPitch: false,

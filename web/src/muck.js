@@ -2,7 +2,7 @@
 // on from here with their legend and counts, the registered 核准 routes, and the muck-truck alarms
 // (偷倒/乱倒, 未按核准路线, 夜间/限时禁行) listed, filtered by kind, state and period and drawn on the map.
 import { collection, explain, getJSON, has } from './api.js';
-import { $, dateTime, el, kv } from './ui.js';
+import { $, dateTime, el, kv, onFirstOpen } from './ui.js';
 import { EMPTY, classItems, districtMidnight, fitTo, layerToggle, legend, pointer } from './managed.js';
 
 //: The muck-truck alarm kinds (gis/fences/kinds.py) with a colour each; labels come from the server.
@@ -51,7 +51,7 @@ export function initMuck({ map, app, maplibregl }) {
       app.muck.siteAreas = a;
     } catch { /* the legend stays without counts */ }
   }
-  countSites();
+  onFirstOpen('special', countSites);
 
   // ---- permits (核准路线)
   const showRoutes = el('input', { type: 'checkbox', id: 'muck-routes-toggle' });

@@ -4,7 +4,7 @@
 // on post, seen outside the grid, or not seen at all, from /api/grids/on-post; those outside are drawn).
 import { explain, getJSON, has } from './api.js';
 import { setVisible, state as layerState } from './layers.js';
-import { dateTime, el, kv, metres, showInfo } from './ui.js';
+import { dateTime, el, kv, metres, onFirstOpen, showInfo } from './ui.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const STATUS = { on_post: ['在岗', '#2b8a3e'], off_post: ['跨网格（离开网格）', '#e8590c'], absent: ['脱岗（无定位）', '#c92a2a'] };
@@ -184,6 +184,6 @@ export function initPlans({ map, app, tab, vehicleName, vehicleIds, lastDay, off
       el('div', { class: 'row' }, el('label', { for: 'post-date' }, '日期'), sDay),
       el('div', { class: 'row' }, el('label', { for: 'post-from' }, '班次'), sFrom, el('span', {}, '至'), sTo),
       el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'post-run', class: 'primary', onclick: onPost }, '检查')), sNote, sList));
-  loadRoutes();
+  onFirstOpen('work', loadRoutes); // the fences tab lists the routes at start-up; this list waits for its tab
   return { vehiclesChanged: fillVehicles };
 }

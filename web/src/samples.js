@@ -5,7 +5,7 @@
 // assign) with each point's inspector in the list and its popup, and a 定位打卡 check of a drawn point by its
 // inspector: a position typed (GCJ-02 as phones report it) or picked on the map.
 import { collection, explain, getJSON, has, send } from './api.js';
-import { $, dateTime, el, kv, metres } from './ui.js';
+import { $, dateTime, el, kv, metres, onFirstOpen } from './ui.js';
 import { EMPTY, classItems, districtAreas, districtToday, fitTo, layerToggle, legend, pointer } from './managed.js';
 
 const CRS_CHOICES = [['GCJ02', 'GCJ-02（高德/腾讯/微信定位）'], ['EPSG:4490', 'CGCS2000（地图坐标）'], ['CRS84', 'WGS84'], ['BD09', 'BD-09（百度）']];
@@ -56,7 +56,7 @@ export function initSamples({ map, app, maplibregl }) {
       app.samples.available = n;
     } catch { /* legend without counts */ }
   }
-  countPoints();
+  onFirstOpen('special', countPoints);
 
   // ---- draw
   const area = el('select', { id: 'esp-area' }, el('option', { value: '' }, '全区'));

@@ -3,7 +3,7 @@
 // big-screen mode (`&bigscreen=16:9` or `32:9`) showing the scene's map with its key figures.
 import { explain, getJSON, has, send } from './api.js';
 import { setVisible, state as layerState, styleDoc } from './layers.js';
-import { $, dateTime, el, toast } from './ui.js';
+import { $, dateTime, el, onFirstOpen, toast } from './ui.js';
 
 const DEPARTMENTS = ['环卫', '城管执法', '市政', '绿化', '垃圾分类', '综合'];
 const BASEMAPS = { light: '浅色', dark: '深色' };
@@ -95,13 +95,12 @@ export function initScenes({ map, app }) {
     figuresBox.replaceChildren(...cards);
     figuresBox.hidden = false;
     try {
-      // days of the district's zone (the server reads a bare date so), not UTC days: near midnight they differ
+      // days of the district's zone (as the server counts them), not UTC days: they differ from 00:00 to 08:00
       const end = new Date();
-      const day = (d) => dateTime(d).slice(0, 10);
-      const from = day(new Date(end - 30 * 86400000));
+      const from = dateTime(new Date(end - 30 * 86400000)).slice(0, 10);
       const [cases, alarms] = await Promise.all([
         has('/api/stats/cases') ? getJSON(`/api/stats/cases?group=source&from=${from}`) : null,
-        has('/api/stats/alarms') ? getJSON(`/api/stats/alarms?group=kind&from=${day(end)}`) : null]);
+        has('/api/stats/alarms') ? getJSON(`/api/stats/alarms?group=kind&from=${dateTime(end).slice(0, 10)}`) : null]);
       if (cases) cards.push(el('div', { class: 'figure', dataset: { figure: 'cases' } }, el('b', {}, cases.total.toLocaleString('zh-CN')), '近 30 天案件'),
         ...cases.rows.map((r) => el('div', { class: 'figure small' }, el('b', {}, String(r.count)), cases.labels?.source?.[r.source] || r.source || '（未填写）')));
       if (alarms) cards.push(el('div', { class: 'figure', dataset: { figure: 'alarms' } }, el('b', {}, String(alarms.total)), '今日报警'));
@@ -138,12 +137,15 @@ export function initScenes({ map, app }) {
     el('div', { class: 'buttons' }, el('button', { type: 'button', id: 'scene-save', class: 'primary', onclick: save }, '保存场景'))));
 
   const q = new URLSearchParams(location.search);
-  load().then(() => {
+  let started = null;
+  const start = () => started || (started = load().then(() => {
     const wanted = q.get('scene');
     const scene = scenes.find((s) => s.slug === wanted);
     if (wanted && !scene) toast(`没有名为“${wanted}”的场景`, 'error');
     if (scene) apply(scene);
     if (q.get('bigscreen')) bigscreen(q.get('bigscreen') === '32:9' ? '32:9' : '16:9');
     app.scenesReady = true;
-  });
+  }));
+  // a shared link or a wall screen needs its scene at once; otherwise the list waits for its tab
+  if (q.get('scene') || q.get('bigscreen')) start(); else onFirstOpen('scenes', start);
 }

@@ -100,6 +100,14 @@ export function debounce(fn, ms) {
   return wrapped;
 }
 
+/** Runs `fn` once, when the sidebar tab `name` is first opened (at once if it is open already): a panel's
+ * lists and counts are fetched for the person who looks at them, not by every page load. */
+export function onFirstOpen(name, fn) {
+  const button = document.querySelector(`.tabs button[data-tab="${name}"]`);
+  if (!button || button.classList.contains('active')) { fn(); return; }
+  button.addEventListener('click', () => fn(), { once: true });
+}
+
 /** Shows the right-hand info panel with a title and content nodes. */
 export function showInfo(title, ...nodes) {
   $('#info-title').textContent = title;

@@ -6,7 +6,7 @@ import { collection, explain, getJSON, has } from './api.js';
 import { densityLayer } from './density.js';
 import { geocodedLayers } from './geocoded.js';
 import { initPlans } from './plans.js';
-import { $, dateTime, el, kv, showInfo, zoneOffset } from './ui.js';
+import { $, dateTime, el, kv, onFirstOpen, showInfo, zoneOffset } from './ui.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const pad = (n) => String(n).padStart(2, '0');
@@ -31,12 +31,14 @@ export function initWorkflows({ map, app, labels }) {
   map.addLayer({ id: 'overlay:work-points', type: 'circle', source: 'overlay:work-points',
     paint: { 'circle-color': ['coalesce', ['get', '_color'], '#7048e8'], 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
   const vehicles = new Map();
-  if (collection('vehicles')) {
+  // the vehicles' names for the lists of this tab, fetched when the tab is first opened
+  onFirstOpen('work', () => {
+    if (!collection('vehicles')) return;
     getJSON('/ogc/collections/vehicles/items?limit=1000&properties=plate,kind').then((fc) => {
       for (const f of fc.features || []) vehicles.set(String(f.id), f.properties || {});
       fillVehicles();
     }).catch(() => {});
-  }
+  });
   const vehicleName = (id) => {
     const v = vehicles.get(String(id));
     return v ? `${v.plate || id}（${vehicleKinds()[v.kind] || v.kind || ''}）` : String(id);
