@@ -63,11 +63,8 @@ def get_fence(fence_id: int, request: Request, conn: psycopg.Connection = Depend
 @router.put("/api/fences/{fence_id}", tags=["fences"], summary="Replace a fence (closes its open alarms)")
 def replace_fence(fence_id: int, request: Request, feature: Any = Body(...), conn: psycopg.Connection = Depends(db),
                   principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
-    area = area_of(request)
-    with conn.transaction():
-        scope.require_inside(conn, FENCES, area, fence_id, f"fence {fence_id} lies")
+    with scope.changed_inside(conn, FENCES, area_of(request), fence_id, "fence"):
         out = store.replace(conn, fence_id, feature)
-        scope.require_inside(conn, FENCES, area, fence_id, f"fence {fence_id} would lie")
     return out
 
 
@@ -75,9 +72,7 @@ def replace_fence(fence_id: int, request: Request, feature: Any = Body(...), con
                summary="Delete a fence (a route's corridor deletes its route)")
 def delete_fence(fence_id: int, request: Request, conn: psycopg.Connection = Depends(db),
                  principal: Any = Depends(require_role("planner"))) -> Response:
-    area = area_of(request)
-    with conn.transaction():
-        scope.require_inside(conn, FENCES, area, fence_id, f"fence {fence_id} lies")
+    with scope.changed_inside(conn, FENCES, area_of(request), fence_id, "fence"):
         route_id = route_engine.delete_fence(conn, fence_id)
     headers = {"X-CityGrid-Deleted-Route": str(route_id)} if route_id is not None else None
     return Response(status_code=204, headers=headers)

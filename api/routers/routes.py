@@ -66,20 +66,15 @@ def get_route(route_id: int, request: Request, conn: psycopg.Connection = Depend
 @router.put("/api/routes/{route_id}", summary="Edit a route (re-plans it and replaces its fences)")
 def replace_route(route_id: int, request: Request, body: Any = Body(...), conn: psycopg.Connection = Depends(db),
                   principal: Any = Depends(require_role("planner"))) -> dict[str, Any]:
-    area = area_of(request)
-    with conn.transaction():
-        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} lies")
+    with scope.changed_inside(conn, ROUTES, area_of(request), route_id, "route"):
         out = route_engine.replace(conn, route_id, body)
-        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} would lie")
     return out
 
 
 @router.delete("/api/routes/{route_id}", status_code=204, summary="Delete a route and its fences")
 def delete_route(route_id: int, request: Request, conn: psycopg.Connection = Depends(db),
                  principal: Any = Depends(require_role("planner"))) -> Response:
-    area = area_of(request)
-    with conn.transaction():
-        scope.require_inside(conn, ROUTES, area, route_id, f"route {route_id} lies")
+    with scope.changed_inside(conn, ROUTES, area_of(request), route_id, "route"):
         route_engine.delete(conn, route_id)
     return Response(status_code=204)
 

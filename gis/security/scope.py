@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -226,6 +228,17 @@ def require_inside(conn: psycopg.Connection, layer: Layer, area: Area | None, fi
     if area is not None and inside(conn, layer, area, fid) is False:
         raise Forbidden(f"{label} outside the area {area.label} this principal is limited to",
                         code="outside_area", extra={"area": area.code})
+
+
+@contextmanager
+def changed_inside(conn: psycopg.Connection, layer: Layer, area: Area | None, fid: object,
+                   noun: str) -> Iterator[None]:
+    """One transaction around a change of the row `fid` (replace, delete): 403 naming the area unless the
+    row lies inside it before the change and, when it is still there, after it."""
+    with conn.transaction():
+        require_inside(conn, layer, area, fid, f"{noun} {fid} lies")
+        yield
+        require_inside(conn, layer, area, fid, f"{noun} {fid} would lie")
 
 
 def keep(conn: psycopg.Connection, layer: Layer, area: Area | None, ids: list) -> set:
