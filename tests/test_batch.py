@@ -177,3 +177,22 @@ def test_cli_batch_locate_gathered_and_part_files_agree(clean_db: str, db: psyco
         with open(path, newline="", encoding="utf-8") as fh:
             parts.extend(list(csv.reader(fh))[1:])
     assert sorted(parts) == sorted(gathered[1:])
+
+
+def test_a_points_file_that_is_not_lon_lat_csv_is_refused_naming_the_problem(tmp_path) -> None:
+    from gis.batch.cli import read_points
+    from gis.errors import InvalidInput
+
+    cases = {"lon,lat,id\n121.4,31.3,a\nx,31.3,b\n": "line 3: lon/lat must be numbers",
+             "a,b\n1,2\n": "must name lon and lat", "": "must name lon and lat"}
+    for text, message in cases.items():
+        path = tmp_path / "points.csv"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InvalidInput, match=message):
+            read_points(path)
+    path.write_bytes(b"lon,lat\n121.4,31.3\n\xff\xfe,1\n")
+    with pytest.raises(InvalidInput, match="not UTF-8"):
+        read_points(path)
+    path.write_text("x,y,id\n121.4,31.3,a\n,,b\n", encoding="utf-8")
+    ids, x, y = read_points(path)
+    assert ids == ["a", "b"] and (x[0], y[0]) == (121.4, 31.3) and np.isnan(x[1]) and np.isnan(y[1])

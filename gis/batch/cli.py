@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from gis.errors import InvalidInput
+
 batch_app = typer.Typer(help="Batch work on Dask distributed (a LocalCluster unless --scheduler is given).",
                         no_args_is_help=True)
 
@@ -24,18 +26,30 @@ WORKERS = typer.Option(2, help="LocalCluster worker processes")
 
 
 def read_points(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """CSV with a header naming `lon` and `lat` (or `x` and `y`); an `id` column is carried through."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        head = [h.strip().lower() for h in next(reader)]
-        ix = head.index("lon") if "lon" in head else head.index("x")
-        iy = head.index("lat") if "lat" in head else head.index("y")
-        iid = head.index("id") if "id" in head else None
-        ids, xs, ys = [], [], []
-        for n, row in enumerate(reader):
-            ids.append(row[iid] if iid is not None else str(n + 1))
-            xs.append(float(row[ix]) if row[ix] else np.nan)
-            ys.append(float(row[iy]) if row[iy] else np.nan)
+    """CSV with a header naming `lon` and `lat` (or `x` and `y`); an `id` column is carried through. A file
+    that is not such a CSV is refused naming the problem (and the line), before any work starts."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            head = [h.strip().lower() for h in next(reader, [])]
+            cols = [next((head.index(c) for c in names if c in head), None) for names in (("lon", "x"), ("lat", "y"))]
+            if None in cols:
+                raise InvalidInput(f"{path}: the header must name lon and lat (or x and y) columns; it has "
+                                   f"{', '.join(head) or 'nothing'}")
+            ix, iy = cols
+            iid = head.index("id") if "id" in head else None
+            ids, xs, ys = [], [], []
+            for n, row in enumerate(reader):
+                try:
+                    xs.append(float(row[ix]) if row[ix] else np.nan)
+                    ys.append(float(row[iy]) if row[iy] else np.nan)
+                except (ValueError, IndexError):
+                    raise InvalidInput(f"{path}, line {n + 2}: lon/lat must be numbers, got "
+                                       f"{row[ix] if ix < len(row) else '(missing)'!r}, "
+                                       f"{row[iy] if iy < len(row) else '(missing)'!r}") from None
+                ids.append(row[iid] if iid is not None and iid < len(row) else str(n + 1))
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return ids, np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
 
 
