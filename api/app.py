@@ -95,6 +95,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         # Reads are open unless CITYGRID_READ_REQUIRES_KEY is set; writes check their own role.
         dependencies=[Depends(optional_principal)],
+        # FastAPI's built-in OpenTelemetry hooks look for configured providers on every request (~2 % of
+        # a one-feature answer); CityGrid's metrics are Prometheus (/metrics) and its logs JSON lines.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     settings = get_settings()

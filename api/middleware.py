@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
-import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import clientaddr
 from api.metrics import APP_CALLS
 from api.responses import dumps
+from gis import logs
 from gis.db import degraded
 from gis.logs import request_id as request_id_var
 from gis.security import audit
@@ -57,7 +58,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        rid = headers.get(b"x-request-id", b"").decode()[:64] or os.urandom(16).hex()
         token = request_id_var.set(rid)
         stale, stale_token = degraded.begin()
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -114,9 +115,8 @@ class RequestContext:
             route = _route_template(scope)
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
             if _access_logged(status, elapsed):
-                log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
-                                           "duration_ms": round(elapsed * 1000, 2),
-                                           "client": (scope.get("client") or ("",))[0]})
+                logs.access(log, method=scope["method"], path=scope["path"], status=status,
+                            duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("",))[0])
             request_id_var.reset(token)
             degraded.end(stale_token)
 

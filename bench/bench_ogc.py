@@ -71,7 +71,8 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 def python312() -> str | None:
     found = shutil.which("python3.12")
-    if found:
+    # A pyenv shim is on PATH even when 3.12 is not the selected version, and then fails to run.
+    if found and subprocess.run([found, "-c", ""], capture_output=True).returncode == 0:
         return found
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates = sorted(root.glob("versions/3.12*/bin/python3.12"))
