@@ -109,7 +109,7 @@ def nearest_sql(c: Collection, out: ocrs.OgcCrs, where: str) -> str:
                    AND ST_Distance({g}::geography, (SELECT g FROM p)::geography) <= least((SELECT r FROM bound), %(r)s)
                  ORDER BY d, {c.id_sql} LIMIT %(k)s)
         SELECT coalesce(string_agg(f, ',' ORDER BY d, k), ''), count(*)::int FROM (
-            SELECT {_feature_sql(c, out)} AS f, t.d, {c.id_sql} AS k FROM best AS t) s"""
+            SELECT {_feature_sql(c, out)} AS f, t.d, {c.id_sql} AS k FROM best AS t{c.joins_sql}) s"""
 
 
 async def nearest(st: OgcState, layer: str, x: float, y: float, crs: str | None, k: int, radius_m: float | None,

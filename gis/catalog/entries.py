@@ -46,7 +46,9 @@ SOURCE_FIELDS = (
 )
 ALIASES = (F("alias", "别名", "textarr", ("Alias", "别名")), F("old_name", "曾用名", "textarr", ("OldName", "曾用名")))
 
-_CATEGORY = "(SELECT c.{col} FROM categories c WHERE c.kind = t.kind AND c.major = t.major AND c.minor = t.minor)"
+#: Category names come from one join per query (Layer.joins), not a sub-select per property and row.
+_CATEGORY = "cat.{col}"
+_CATEGORY_JOIN = "LEFT JOIN categories cat ON cat.kind = t.kind AND cat.major = t.major AND cat.minor = t.minor"
 
 WASTE_FIELDS = (
     F("code", "编码", names=("code", "编码")),
@@ -290,7 +292,7 @@ LAYERS: tuple[Layer, ...] = (
          F("currency", "现势性", names=("currency", "现势性")),
          F("scale_denom", "源比例尺分母", "int", ("scale_denom", "源比例尺分母")),
          F("note", "备注", names=("note", "备注")), F("photo", "照片", names=("photo", "照片"))),
-        temporal=("init_date", None), depends=("components", "categories"), keywords=("部件",),
+        temporal=("init_date", None), depends=("components", "categories"), joins=_CATEGORY_JOIN, keywords=("部件",),
         tile_summary=("major", "minor"), tile_cluster_by=("major", "minor"), h3=True,
         heat=Heat("部件", category="class", rank=2),
         scope=Scope("unit_grid_code", 15),
@@ -370,6 +372,7 @@ LAYERS: tuple[Layer, ...] = (
          F("unit_grid_code", "所在单元网格", "code", ("unit_grid_code", "所在单元网格"), checks=("unit_grid",)),
          F("weight", "权重", "float", ("weight", "权重"))),
         id_type="integer", temporal=("reported_at", None), depends=("cases", "categories"), keywords=("案件",),
+        joins=_CATEGORY_JOIN,
         scope=Scope("unit_grid_code", 15),
         tile_summary=("kind", "major", "minor", "status"), h3=True,
         heat=Heat("案件", time="reported_at", rank=0, category="class", weights={"weight": "weight"},
