@@ -98,3 +98,9 @@ class RateLimited(CityGridError):
 
 class DatabaseUnavailable(CityGridError):
     code = "database_unavailable"
+
+
+class InvalidSetting(CityGridError):
+    """An environment variable (or .env line) that configures CityGrid has a value it cannot use."""
+
+    code = "invalid_setting"

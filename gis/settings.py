@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gis.errors import InvalidSetting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,6 +232,22 @@ class Settings(BaseSettings):
     worker_batch_entries: int = 16
 
 
+def _variable(name: str) -> str:
+    """The environment variable(s) a field is read from, as the user would write them (pydantic names
+    a field by its name, or an aliased one by its first alias)."""
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and name in (field, *alias.choices):
+            return " or ".join(str(choice) for choice in alias.choices)
+    return f"{Settings.model_config.get('env_prefix', '')}{name}".upper()
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; a value that cannot be used is refused naming its variable, not with a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{_variable(str(err['loc'][0]))}={err.get('input')!r}: {err['msg']}"
+                             if err.get("loc") else err["msg"] for err in exc.errors())
+        raise InvalidSetting(f"setting not usable: {problems}") from None

@@ -33,3 +33,21 @@ def test_a_broken_command_module_warns_and_the_rest_still_work(capsys) -> None:
     assert "command group 'broken' unavailable" in capsys.readouterr().err
     res = CliRunner().invoke(app, ["db", "--help"])
     assert res.exit_code == 0 and "migrate" in res.output
+
+
+def test_an_unusable_setting_is_refused_naming_its_variable() -> None:
+    """A bad environment value ends the command with exit 2 and one line naming the variable, not a
+    pydantic traceback (the console script, run as a user would)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("citygrid")
+    for env, variable in ({"CITYGRID_RETENTION_POSITIONS_MONTHS": "six"}, "CITYGRID_RETENTION_POSITIONS_MONTHS"), \
+                         ({"PORT": "http"}, "PORT or CITYGRID_PORT"):
+        res = subprocess.run([str(script), "db", "status"], env={**os.environ, **env}, capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.startswith(f"error: setting not usable: {variable}=")
+        assert "Traceback" not in res.stderr and "valid integer" in res.stderr
