@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -73,6 +73,24 @@ class Batch:
 def _ts_us(value: Any) -> int | None:
     dt = intake.instant(value)
     return None if dt is None else intake.epoch_us(dt)
+
+
+_ONE_US = timedelta(microseconds=1)
+
+
+def _ts_us_all(values: list[Any]) -> list[int] | None:
+    """µs since 1970 of every `ts`, or None if any is not an instant (`intake.instant`). First one pass of
+    `fromisoformat` and exact timedelta division (~0.5 µs a fix, the per-fix function layers cost ~2 µs:
+    half of what a broker-mode append costs the server); anything it does not take as it stands (not a
+    string, no offset, whitespace, a lowercase z) goes through `intake.instant`, which decides."""
+    try:
+        return [(_fromiso(v) - intake.EPOCH) // _ONE_US for v in values]
+    except (TypeError, ValueError):
+        ts = [_ts_us(v) for v in values]
+        return None if None in ts else ts
+
+
+_fromiso = datetime.fromisoformat
 
 
 def parse(body: bytes | list[Any], default_crs: str | None = None) -> Batch:
@@ -142,8 +160,8 @@ def _parse_fast(fixes: list[Any], default_crs: str | None) -> Batch | None:
             or not set(map(type, speed_l)) <= _OPT_NUM or not set(map(type, heading_l)) <= _OPT_NUM
             or len(crs_set) != 1):
         return None
-    ts = [_ts_us(t) for t in ts_l]
-    if None in ts:
+    ts = _ts_us_all(ts_l)
+    if ts is None:
         return None
     speed = np.array(speed_l, dtype=np.float64)   # None → NaN
     if (speed < 0).any() or np.isinf(speed).any():
