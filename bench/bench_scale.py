@@ -10,6 +10,8 @@ vehicles park inside a forbidden square or speed, so alarms happen. The same rep
   processes; fixes/s = fixes stored and evaluated ÷ time from the first POST to the last fix stored;
   alarm p95 = from the append of the oldest fix of the worker's transaction to the event's arrival on
   the alarm stream (a conservative end-to-end figure);
+- each broker run also prints the CPU µs per fix of each process (uvicorn, fence workers, redis-server,
+  PostgreSQL's processes, this client): on 2 shared cores the rate is bounded by their sum;
 - killed worker: 2 workers, one killed with SIGKILL half-way; lost = fixes not stored + alarms of the
   single-process run missing; duplicated = alarm events seen twice on the stream + alarms not in the
   single-process run.
