@@ -10,6 +10,8 @@ vehicles park inside a forbidden square or speed, so alarms happen. The same rep
   processes; fixes/s = fixes stored and evaluated ÷ time from the first POST to the last fix stored;
   alarm p95 = from the append of the oldest fix of the worker's transaction to the event's arrival on
   the alarm stream (a conservative end-to-end figure);
+- each broker run also prints the CPU µs per fix of each process (uvicorn, fence workers, redis-server,
+  PostgreSQL's processes, this client): on 2 shared cores the rate is bounded by their sum;
 - killed worker: 2 workers, one killed with SIGKILL half-way; lost = fixes not stored + alarms of the
   single-process run missing; duplicated = alarm events seen twice on the stream + alarms not in the
   single-process run.
@@ -51,7 +53,14 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import create_database, drop_database, load_average, server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    create_database,
+    drop_database,
+    load_average,
+    process_cpu_s,
+    server,
+    server_cpu_s,
+)
 from gis.db import migrate  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.db.seed import seed_reference_data  # noqa: E402
@@ -172,6 +181,24 @@ def run_single(url: str, bodies: list[bytes], n: int) -> tuple[float, set[tuple]
     return n / elapsed, alarm_set(url)
 
 
+def postgres_cpu_s(conn: psycopg.Connection) -> float:
+    """CPU seconds so far of the cluster's processes (children of the postmaster: backends, WAL writer,
+    checkpointer). A backend that exits in between takes its share with it; the bench's and the
+    workers' connections live through a run."""
+    data_dir = conn.execute("SHOW data_directory").fetchone()[0]
+    postmaster = Path(data_dir, "postmaster.pid").read_text().split()[0]
+    children = subprocess.run(["pgrep", "-P", postmaster], capture_output=True, text=True).stdout.split()
+    return sum(process_cpu_s(pid) for pid in children)
+
+
+def cpu_snapshot(base: str, procs: list[subprocess.Popen[bytes]], rs: RedisServer, conn: psycopg.Connection
+                 ) -> dict[str, float]:
+    """CPU seconds so far per part of broker mode: on 2 shared cores the rate is bounded by the CPU all of
+    them spend per fix, so this says which part to cut."""
+    return {"uvicorn": server_cpu_s(base), "workers": sum(process_cpu_s(p.pid) for p in procs),
+            "redis": process_cpu_s(rs.proc.pid), "postgres": postgres_cpu_s(conn), "bench": time.process_time()}
+
+
 def _worker(url: str, redis_url: str, name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "CITYGRID_REDIS_URL": redis_url, "CITYGRID_WORKER_LEASE_S": "2"}
     return subprocess.Popen([str(Path(sys.executable).with_name("citygrid")), "fence-worker", "--name", name],
@@ -220,14 +247,22 @@ def run_broker(url: str, rs: RedisServer, bodies: list[bytes], n: int, workers: 
             while conn.execute("SELECT count(*) FROM positions").fetchone()[0] < len(WARM):
                 assert time.monotonic() < deadline, "the fence workers did not store the warm-up fixes"
                 time.sleep(0.1)
+            cpu0 = cpu_snapshot(base, procs, rs, conn)
             t = time.perf_counter()
             accepted = post_all(base, key, bodies, killer if kill else None)
             posted = time.perf_counter() - t
             deadline = time.monotonic() + 1800
             total = n + len(WARM)
-            while conn.execute("SELECT count(*) FROM positions").fetchone()[0] < total and time.monotonic() < deadline:
-                time.sleep(0.1)
+            # Drained = every stream empty (a worker deletes entries once committed), then the count
+            # confirms: polling Redis every 10 ms costs next to nothing, a count(*) of positions every
+            # 100 ms took CPU from the workers and blurred a run of a second or two by up to 0.1 s.
+            while time.monotonic() < deadline:
+                if sum(r.xlen(f"citygrid:fixes:{p}") for p in range(PARTITIONS)) == 0 and \
+                        conn.execute("SELECT count(*) FROM positions").fetchone()[0] >= total:
+                    break
+                time.sleep(0.01)
             elapsed = time.perf_counter() - t
+            cpu = {k: v - cpu0[k] for k, v in cpu_snapshot(base, procs, rs, conn).items()}
             stored = conn.execute("SELECT count(*) FROM positions").fetchone()[0] - len(WARM)
         time.sleep(1.0)
     finally:
@@ -241,7 +276,8 @@ def run_broker(url: str, rs: RedisServer, bodies: list[bytes], n: int, workers: 
     lat_ms.sort()
     p95 = lat_ms[min(len(lat_ms) - 1, math.ceil(0.95 * len(lat_ms)) - 1)] if lat_ms else float("nan")
     return {"rate": stored / elapsed, "append_rate": accepted / posted, "stored": stored, "p95": p95,
-            "events": len(seen), "dup_events": sum(c - 1 for c in seen.values())}
+            "events": len(seen), "dup_events": sum(c - 1 for c in seen.values()),
+            "cpu_us": {k: v / max(stored, 1) * 1e6 for k, v in cpu.items()}}
 
 
 def reset(url: str) -> None:
@@ -273,6 +309,9 @@ def fence_part(args: argparse.Namespace) -> str:
                 print(f"{label:17s}: {res['rate']:,.0f} fixes/s end to end (HTTP append {res['append_rate']:,.0f}/s), "
                       f"alarm p95 {res['p95']:.0f} ms over {res['events']} events; "
                       f"alarms {len(got)} (single: {len(ref)}), lost {res['lost']}, duplicated {res['dup']}")
+                per = res["cpu_us"]
+                print(f"{'':17s}  CPU µs per fix: " + ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+                      + f"; total {sum(per.values()):.1f}; load average {load_average()}")
     finally:
         drop_database(admin, url)
     b1, b2, k = results["broker 1 worker"], results["broker 2 workers"], results["killed worker"]

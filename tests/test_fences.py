@@ -211,6 +211,23 @@ def test_duplicates_are_stored_and_evaluated_once(clean_db, db, http, api_keys):
     assert db.execute("SELECT count(*) FROM positions").fetchone()[0] == 13
 
 
+def test_a_batch_partly_stored_before_stores_the_rest_and_names_the_duplicates(clean_db, db, http, api_keys):
+    """The plain INSERT of the common case meets a stored fix: the batch falls back to the idempotent insert,
+    stores the new fixes once, reports the old ones as duplicates, and raises the same alarm as one post."""
+    add_vehicles(db, "v1", "v2")
+    _area(http, api_keys)
+    batch = drive("v1", base_time(), [(0, 0)] * 2 + [(400, 0)] * 8 + [(0, 0)] * 3)
+    other = drive("v2", base_time(), [(0, 0)] * 4)
+    first = post(http, api_keys["inspector"], batch[:5] + other[:2])
+    assert (first["accepted"], first["duplicates"]) == (7, 0)
+    again = post(http, api_keys["inspector"], other[2:] + batch + other[:2])
+    assert (again["accepted"], again["duplicates"], again["reasons"]) == (10, 7, {"duplicate": 7})
+    assert sorted(e["index"] for e in again["errors"]) == [2, 3, 4, 5, 6, 15, 16]
+    assert db.execute("SELECT count(*), count(DISTINCT (vehicle_id, ts)) FROM positions").fetchone() == (17, 17)
+    (a,) = alarms(http)
+    assert a["vehicle_id"] == "v1" and a["state"] == "closed"
+
+
 def test_out_of_order_fixes_are_judged_in_time_order(clean_db, db, http, api_keys):
     add_vehicles(db, "v1", "v2")
     fence(http, api_keys["planner"], square(200), kind="area", vehicles=["v1", "v2"])

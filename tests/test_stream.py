@@ -168,7 +168,7 @@ def test_commit_without_ack_is_recognised_and_not_redone(world, db, database_url
         p.xack = xack
         return p
 
-    w1.r.pipeline = crashing_pipeline   # publishing still works; acknowledging "crashes"
+    w1.r.pipeline = crashing_pipeline   # acknowledging "crashes" (with the events sent along, if any)
     with pytest.raises(Crash):
         while True:
             w1.step(block_ms=50)

@@ -289,7 +289,21 @@ def _track(ctx: _Ctx, f: Fence, kind: str, tr: Track | None, v: NDArray[np.int8]
     ts, lon, lat, out = ctx.fx.ts.tolist(), ctx.fx.lon.tolist(), ctx.fx.lat.tolist(), ctx.out
     vals = None if values is None else values.tolist()
     changed = False
-    for j, vj in enumerate(v.tolist()):
+    vs = v.tolist()
+    # While CLEAR (last_v is then 0: any violating fix leaves CLEAR at once), a fix that is not a violation
+    # changes nothing: jump to the next violating one. A vehicle crossing a forbidden square (a few stray
+    # fixes) thus costs those few steps, not one per fix of the batch for every square it touched.
+    ones = np.flatnonzero(v == 1).tolist()
+    k, n, j = 0, len(vs), 0   # k: next candidate in `ones`; j: the fix
+    while j < n:
+        if tr.mode == CLEAR:
+            while k < len(ones) and ones[k] < j:
+                k += 1
+            if k == len(ones):
+                tr.last_v = 0
+                break
+            j = ones[k]
+        vj = vs[j]
         if vj < 0:
             vj = tr.last_v
         tr.last_v = vj
@@ -322,6 +336,7 @@ def _track(ctx: _Ctx, f: Fence, kind: str, tr: Track | None, v: NDArray[np.int8]
                 alarm.details = {**alarm.details, "duration_s": round(alarm.end - alarm.start, 1)}
                 out[alarm.key] = alarm
                 tr.mode, tr.alarm, tr.clear_count = CLEAR, None, 0
+        j += 1
     if tr.mode == ALARMED and changed and tr.alarm is not None:
         tr.alarm.max_value = tr.max_value
         out[tr.alarm.key] = tr.alarm

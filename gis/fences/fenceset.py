@@ -1,8 +1,9 @@
 """The fences as the engine holds them in memory: projected to one metric CRS, prepared, indexed.
 
 Zones are judged in metres: each fence keeps its effective zone (`core`) and the zone grown by its
-hysteresis margin (`outer`). "Which zones contain which fix" is answered for a whole batch at once: an
-STRtree over the batch's fixes queried with every (prepared) zone.
+hysteresis margin (`outer`). "Which zones contain which fix" is answered for a whole batch at once: the
+batch's fixes queried against an STRtree of the zones (built once per fence set), the envelope candidates
+then tested with the prepared zones.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ class FenceSet:
     has_dwell: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     has_shift: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     signal_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    #: STRtrees over the core / outer zones of the broad fences (positions into `broad_idx`).
+    core_tree: shapely.STRtree | None = None
+    outer_tree: shapely.STRtree | None = None
 
     @classmethod
     def build(cls, rows: list[tuple[Any, ...]], version: tuple[Any, ...]) -> FenceSet:
@@ -116,6 +120,9 @@ class FenceSet:
         fs.position = {f.id: i for i, f in enumerate(fences)}
         fs.broad = np.array([len(f.vehicles) > NARROW_MAX or bool(f.groups) for f in fences], dtype=bool)
         fs.broad_idx = np.nonzero(fs.broad)[0]
+        if fs.broad_idx.size:
+            fs.core_tree = shapely.STRtree(fs.core_arr[fs.broad_idx])
+            fs.outer_tree = shapely.STRtree(fs.outer_arr[fs.broad_idx])
         by_vehicle: dict[str, list[int]] = {}
         by_group: dict[str, list[int]] = {}
         for i, f in enumerate(fences):
@@ -165,13 +172,19 @@ class FenceSet:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if not self.broad_idx.size or len(points) == 0:
             return empty, empty
-        # Index the fixes, not the zones: each (prepared) zone then tests only the fixes in its envelope.
-        tree = shapely.STRtree(points)
+        # Index the zones, once per fence set, not the fixes per batch: a tree of a batch's fixes queried
+        # with 25,000 zones cost ~20 ms per batch whatever its size (19 µs a fix for a stream entry of
+        # 1,250 fixes); the fixes queried against the zones' tree cost ~1 ms. The envelope candidates are
+        # then tested with the prepared zones (contains_xy: interior only, as `contains`).
+        x, y = shapely.get_x(points), shapely.get_y(points)
         out = []
-        for zones in (self.core_arr[self.broad_idx], self.outer_arr[self.broad_idx]):
-            fence_i, fix_i = tree.query(zones, predicate="contains")
+        for tree, zones in ((self.core_tree, self.core_arr), (self.outer_tree, self.outer_arr)):
+            fix_i, cand = tree.query(points)
+            fence_i = self.broad_idx[cand]
+            ok = shapely.contains_xy(zones[fence_i], x[fix_i], y[fix_i])
+            fix_i, fence_i = fix_i[ok], fence_i[ok]
             order = np.argsort(fix_i, kind="stable")
-            out.append((fix_i[order], self.broad_idx[fence_i[order]]))
+            out.append((fix_i[order], fence_i[order]))
         return out[0], out[1]
 
 

@@ -171,7 +171,15 @@ def to_feature(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def version(conn: psycopg.Connection) -> tuple[Any, ...]:
-    """Changes whenever any fence is created, replaced or deleted (cheap: one aggregate)."""
+    """Changes whenever any fence is created, replaced or deleted. Read on every evaluation, so it reads
+    the fences' change counter (`ogc_changes`, bumped by a statement trigger in the writing transaction:
+    visible exactly when the change is; the latest bump's time tells a truncated counter's restart
+    apart), not an aggregate over the fences: that one scanned 25,000 fences for every stream entry,
+    ~7 µs of PostgreSQL a fix. A database without the counter (no trigger yet) falls back to it."""
+    row = conn.execute(
+        "SELECT sum(version), max(changed_at) FROM ogc_changes WHERE table_name = 'fences'").fetchone()
+    if row is not None and row[1] is not None:
+        return ("changes", int(row[0]), row[1])
     return tuple(conn.execute(
         "SELECT count(*), coalesce(sum(id), 0), max(updated_at), max(created_at) FROM fences").fetchone())
 
