@@ -95,9 +95,10 @@ def probe_points(geoms: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     d = seg[:, 2:] - seg[:, :2]
     normal = np.column_stack([-d[:, 1], d[:, 0]]) / np.hypot(d[:, 0], d[:, 1])[:, None]
     pushed = [on + s * off * normal for off in (1e-10, 3e-9, 1e-7) for s in (1, -1)]
-    x = np.concatenate([rng.uniform(xmin - 0.005, xmax + 0.005, 30_000), seg[:, 0], on[:, 0], *[p[:, 0] for p in pushed]])
-    y = np.concatenate([rng.uniform(ymin - 0.005, ymax + 0.005, 30_000), seg[:, 1], on[:, 1], *[p[:, 1] for p in pushed]])
-    return x, y
+    xy = np.concatenate([np.column_stack([rng.uniform(xmin - 0.005, xmax + 0.005, 30_000),
+                                          rng.uniform(ymin - 0.005, ymax + 0.005, 30_000)]),
+                         seg[:, :2], on, *pushed])
+    return xy[:, 0].copy(), xy[:, 1].copy()
 
 
 @pytest.mark.parametrize("cells_per_polygon", [1, 32, 128, 4096])

@@ -73,15 +73,23 @@ def _cell_keys(x: NDArray[np.float64], y: NDArray[np.float64], order: int) -> ND
     The curve is computed once per cell (65,536 at order 8), then looked up per point: one gather instead
     of `order` rounds of array arithmetic over every point."""
     finite = np.isfinite(x) & np.isfinite(y)
-    x0, x1 = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (0.0, 1.0)
-    y0, y1 = (float(y[finite].min()), float(y[finite].max())) if finite.any() else (0.0, 1.0)
+    every = bool(finite.all())                                  # the usual case: no copies to drop NaN
+    fx, fy = (x, y) if every else (x[finite], y[finite])
+    x0, x1 = (float(fx.min()), float(fx.max())) if fx.size else (0.0, 1.0)
+    y0, y1 = (float(fy.min()), float(fy.max())) if fy.size else (0.0, 1.0)
     cells = 1 << order
     gx, gy = np.meshgrid(np.arange(cells, dtype=np.int64), np.arange(cells, dtype=np.int64))
     table = hilbert_key(gx.ravel(), gy.ravel(), order)          # row-major cell → curve position
-    with np.errstate(invalid="ignore"):
-        ix = np.clip((np.nan_to_num(x, nan=x0) - x0) * (cells / max(x1 - x0, 1e-12)), 0, cells - 1).astype(np.int32)
-        iy = np.clip((np.nan_to_num(y, nan=y0) - y0) * (cells / max(y1 - y0, 1e-12)), 0, cells - 1).astype(np.int32)
-    return table[iy * cells + ix]
+
+    def axis(v: NDArray[np.float64], v0: float, v1: float) -> NDArray[np.int32]:
+        f = v - v0
+        if not every:
+            f[~np.isfinite(f)] = 0.0
+        f *= cells / max(v1 - v0, 1e-12)
+        np.clip(f, 0, cells - 1, out=f)
+        return f.astype(np.int32)
+
+    return table[axis(y, y0, y1) * cells + axis(x, x0, x1)]
 
 
 def partition_labels(x: NDArray[np.float64], y: NDArray[np.float64], partitions: int, order: int = 8
@@ -173,8 +181,9 @@ def _sub_index(db_url: str, bbox: tuple[float, float, float, float], whole_max: 
 
 def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_INDEX_MAX_UNITS) -> dict[str, Any]:
     """One partition (`xy`: 2 × n storage coordinates). The answer is compact arrays, not per-point
-    records: per level an int32 index into the few codes the partition used (-1: none), and the work-grid
-    pairs as int32 (point, index into the partition's work codes), sorted by point then rank."""
+    records: per level an int32 index into the few codes the partition used (-1: none), and the work
+    grids as CSR without its pointer: per point how many (uint8 unless one has ≥ 256), then the int32
+    indices into the partition's work codes, by point then rank."""
     x, y = np.ascontiguousarray(xy[0]), np.ascontiguousarray(xy[1])
     ok = np.isfinite(x) & np.isfinite(y)
     bbox = ((float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max()))
@@ -190,7 +199,8 @@ def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_IND
         out[level] = (local, [layers[level].codes[i] for i in used.tolist()])
     local, used = _compact(got.work_grid, len(index.works))
     works = index.works
-    out["work"] = (got.work_point.astype(np.int32), local,
+    counts = np.bincount(got.work_point, minlength=x.size)
+    out["work"] = (counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32), local,
                    [f"{works.extra[g]['kind']}:{works.codes[g]}" for g in used.tolist()])
     return out
 
@@ -241,53 +251,62 @@ def locate_points(client: Any, db_url: str, x: NDArray[np.float64], y: NDArray[n
     this many unit grids a worker holds the whole index, else a bbox sub-index per task (`_sub_index`).
 
     Each partition's coordinates are scattered straight to a worker (not embedded in the task graph that
-    goes through the scheduler); answers come back as compact int32 arrays and are put in input order by
+    goes through the scheduler) and its task submitted at once, so the first worker starts while later
+    partitions are still cut; answers come back as compact arrays and are put in input order by
     vectorised scatters (partition indices are ascending, so no sort is needed)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     n = int(x.size)
     nworkers = max(1, len(client.scheduler_info()["workers"]))
     parts = spatial_partitions(x, y, partitions or default_partitions(n, nworkers))
-    data = client.scatter([np.stack([x[idx], y[idx]]) for idx in parts])
-    futures = [client.submit(locate_task, db_url, d, whole_max, pure=False) for d in data]
+    sent = [_submit(client, locate_task, (x, y), idx, db_url, whole_max) for idx in parts]
     index = {lv: np.full(n, -1, dtype=np.int32) for lv in LEVELS}
     codes: dict[str, list[str]] = {lv: [] for lv in LEVELS}
-    pieces: list[tuple[NDArray[np.int64], NDArray[np.int32]]] = []
+    counts = np.zeros(n, dtype=np.int64)
+    pieces: list[tuple[NDArray[np.int64], NDArray[np.integer], NDArray[np.int32]]] = []
     work_codes: list[str] = []
-    for idx, fut, d in zip(parts, futures, data, strict=True):
+    for idx, (d, fut) in zip(parts, sent, strict=True):
         res = fut.result()
         fut.release()
         d.release()
         for lv in LEVELS:
             local, names = res[lv]
-            index[lv][idx] = np.where(local >= 0, local + len(codes[lv]), -1)
+            remap = np.arange(len(codes[lv]), len(codes[lv]) + len(names) + 1, dtype=np.int32)
+            remap[-1] = -1                                      # local -1 (none) stays -1
+            index[lv][idx] = remap[local]
             codes[lv].extend(names)
-        wp, wg, wc = res["work"]
-        pieces.append((idx[wp], wg + len(work_codes)))
-        work_codes.extend(wc)
-    work_ptr, work_grid = _csr(n, pieces)
-    return BatchLocated(n, index, codes, work_ptr, work_grid, work_codes)
+        wc, wg, names = res["work"]
+        counts[idx] = wc
+        pieces.append((idx, wc, wg + np.int32(len(work_codes))))
+        work_codes.extend(names)
+    work_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=work_ptr[1:])
+    return BatchLocated(n, index, codes, work_ptr, _place(work_ptr, pieces), work_codes)
 
 
-def _csr(n: int, pieces: list[tuple[NDArray[np.int64], NDArray[np.int32]]]
-         ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """(point, grid) pairs from several partitions — each sorted by point, a point's pairs all in one
-    partition — into CSR in point order, by counting and placing (linear; no sort of all pairs)."""
-    if not pieces:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    counts = np.zeros(n, dtype=np.int64)
-    for pt, _ in pieces:
-        counts += np.bincount(pt, minlength=n)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
+def _submit(client: Any, task: Any, xy: tuple[NDArray[np.float64], NDArray[np.float64]], idx: NDArray[np.int64],
+            *args: Any) -> tuple[Any, Any]:
+    """One partition's coordinates (2 × n, gathered straight into one array) scattered to a worker without
+    hashing them (they are never scattered twice), and `task(args[0], data, *args[1:])` submitted on it."""
+    data = np.empty((2, idx.size))
+    np.take(xy[0], idx, out=data[0])
+    np.take(xy[1], idx, out=data[1])
+    d = client.scatter(data, hash=False, direct=True)
+    return d, client.submit(task, args[0], d, *args[1:], pure=False)
+
+
+def _place(ptr: NDArray[np.int64], pieces: list[tuple[NDArray[np.int64], NDArray[np.integer], NDArray[np.int32]]]
+           ) -> NDArray[np.int32]:
+    """The work grids of several partitions — each (its point indices, ascending; per point how many;
+    the grids, by point) — into one CSR `grid` over `ptr`: a point's run goes to ptr[point] on (linear;
+    no sort of all pairs)."""
     grid = np.empty(int(ptr[-1]), dtype=np.int32)
-    for pt, g in pieces:
-        if not pt.size:
+    for idx, counts, g in pieces:
+        if not g.size:
             continue
-        run_start = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
-        rank = np.arange(pt.size) - np.repeat(run_start, np.diff(np.r_[run_start, pt.size]))
-        grid[ptr[pt] + rank] = g
-    return ptr, grid
+        local = np.cumsum(counts, dtype=np.int64) - counts       # each point's run in `g`
+        grid[np.repeat(ptr[idx] - local, counts) + np.arange(g.size)] = g
+    return grid
 
 
 def code_columns(codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]]) -> list[NDArray[np.object_]]:
@@ -347,8 +366,9 @@ def locate_file_task(db_url: str, payload: tuple[NDArray[np.float64], Any], path
     a count goes back to the client. `payload`: 2 × n coordinates and the points' ids (or row numbers)."""
     xy, ids = payload
     res = locate_task(db_url, xy, whole_max)
-    wp, wg, wc = res["work"]
-    ptr, grid = _csr(res["n"], [(wp.astype(np.int64), wg)])
+    counts, grid, wc = res["work"]
+    ptr = np.zeros(res["n"] + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
     index = {lv: res[lv][0] for lv in LEVELS}
     codes = {lv: res[lv][1] for lv in LEVELS}
     tmp = f"{path}.tmp"
