@@ -104,8 +104,10 @@ def probe_points(geoms: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
 @pytest.mark.parametrize("cells_per_polygon", [1, 32, 128, 4096])
 def test_matches_intersects_xy_on_shared_edges_and_vertices(monkeypatch, cells_per_polygon: int) -> None:
     """Property-style: over random and adversarial points, every (point, polygon) answer equals
-    `shapely.intersects_xy`, at coarse and fine bucket sizes (which change every edge list)."""
+    `shapely.intersects_xy`, at coarse and fine bucket sizes (which change every edge list), with the
+    points taken in several passes (`test_matches_geos_everywhere` takes them in one)."""
     monkeypatch.setattr(pointindex, "CELLS_PER_POLYGON", cells_per_polygon)
+    monkeypatch.setattr(pointindex, "CHUNK_POINTS", 7_001)
     monkeypatch.setattr(pointindex, "MIN_CELLS", 1)
     geoms = hand_made()
     x, y = probe_points(geoms, np.random.default_rng(cells_per_polygon))
