@@ -3,8 +3,8 @@
 Why not `STRtree.query(points, predicate="intersects")`: measured on the demo district it spends most
 of its time building 10^5 shapely points and testing them unprepared (≈ 80,000 points/s for all the grid
 layers). Here points stay two numpy arrays: each falls in a bucket by arithmetic; a bucket lists, in
-polygon rank (= code) order, the polygons that touch it, and flags those that contain the whole bucket
-(`contains_properly` of the slightly grown bucket box), which need no test.
+polygon rank (= code) order, the polygons that touch it, and flags those that cover the whole bucket,
+which need no test. Both come from the polygons' edges alone (`_raster`), not from GEOS per bucket.
 
 Only points in boundary buckets are tested, by a vectorised crossing-number test (a ray from the point
 along x) — not over all of the polygon's edges but over the bucket's own short list for that polygon
@@ -28,6 +28,10 @@ from numpy.typing import NDArray
 NONE = -1
 MIN_CELLS = 1024
 MAX_CELLS = 1 << 21
+#: Measured on the demo district (10^4 unit grids, 915 work grids), CPU s per 10^6 points located / to
+#: build the index: 32 → 0.54 / 0.5, 64 → 0.50 / 0.7, 128 → 0.37–0.42 / 1.3, 256 → 0.39 / 2.1,
+#: 512 → 0.36 / 3.0. Finer buckets put fewer points in boundary buckets, until the fixed cost per point
+#: dominates; the memory (~25 bytes a bucket) and the build grow with them.
 CELLS_PER_POLYGON = 128
 EDGE_TOLERANCE = 1e-9        # degrees: nearer than this to an edge, GEOS decides
 CHUNK_ENTRIES = 1_000_000    # (point, edge) pairs per numpy batch, to bound memory
