@@ -217,9 +217,8 @@ def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_IND
 
 def _compact(idx: NDArray[np.int64], size: int) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """Indices into a layer of `size` → int32 indices into the sorted list of those used (-1 stays -1)."""
-    hit = idx >= 0
     seen = np.zeros(size + 1, dtype=bool)
-    seen[idx[hit]] = True
+    seen[idx] = True                                              # -1 marks seen[size], never used
     used = np.flatnonzero(seen[:size])
     remap = np.full(size + 1, -1, dtype=np.int32)                 # remap[-1] (= remap[size]) stays -1
     remap[used] = np.arange(used.size, dtype=np.int32)
