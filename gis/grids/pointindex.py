@@ -104,7 +104,7 @@ class PointIndex:
         # The smallest-rank candidate of each bucket, and whether it covers the bucket.
         first = self.indptr[:-1]
         has = self.indptr[1:] > first
-        self.first_poly = np.full(ncell, NONE, dtype=np.int64)
+        self.first_poly = np.full(ncell, NONE, dtype=np.int32)
         self.first_full = np.zeros(ncell, dtype=bool)
         self.first_poly[has] = self.cand_poly[first[has]]
         self.first_full[has] = self.cand_full[first[has]]
@@ -191,8 +191,8 @@ class PointIndex:
         cand, seg_of = cand[order], np.concatenate([e for _, e in picked])[order]
         self.eptr = np.zeros(ncand + 1, dtype=np.int64)
         np.cumsum(np.bincount(cand, minlength=ncand), out=self.eptr[1:])
-        self.sign = np.ones(ncand)
-        self.sign[nf[~right]] = -1.0
+        self.sign = np.ones(ncand, dtype=np.int8)
+        self.sign[nf[~right]] = -1
         s = self.sign[cand]
         ex1, ey1, ex2, ey2 = x1[seg_of], y1[seg_of], x2[seg_of], y2[seg_of]
         dx, dy = ex2 - ex1, ey2 - ey1
