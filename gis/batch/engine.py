@@ -191,9 +191,9 @@ def _sub_index(db_url: str, bbox: tuple[float, float, float, float], whole_max: 
 
 def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_INDEX_MAX_UNITS) -> dict[str, Any]:
     """One partition (`xy`: 2 × n storage coordinates). The answer is compact arrays, not per-point
-    records: per level an int32 index into the few codes the partition used (-1: none), and the work
-    grids as CSR without its pointer: per point how many (uint8 unless one has ≥ 256), then the int32
-    indices into the partition's work codes, by point then rank."""
+    records: per level an int16/int32 index into the few codes the partition used (-1: none), and the
+    work grids as CSR without its pointer: per point how many (uint8 unless one has ≥ 256), then the
+    int16/int32 indices into the partition's work codes, by point then rank."""
     x, y = np.ascontiguousarray(xy[0]), np.ascontiguousarray(xy[1])
     ok = np.isfinite(x) & np.isfinite(y)
     bbox = ((float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max()))
@@ -215,13 +215,16 @@ def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_IND
     return out
 
 
-def _compact(idx: NDArray[np.int64], size: int) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
-    """Indices into a layer of `size` → int32 indices into the sorted list of those used (-1 stays -1)."""
+def _compact(idx: NDArray[np.int64], size: int) -> tuple[NDArray[np.signedinteger], NDArray[np.int64]]:
+    """Indices into a layer of `size` → indices into the sorted list of those used (-1 stays -1): int16
+    when fewer than 32,767 are used (a compact partition uses a few thousand grids at most), halving
+    what travels back and is scattered on the client; else int32."""
     seen = np.zeros(size + 1, dtype=bool)
     seen[idx] = True                                              # -1 marks seen[size], never used
     used = np.flatnonzero(seen[:size])
-    remap = np.full(size + 1, -1, dtype=np.int32)                 # remap[-1] (= remap[size]) stays -1
-    remap[used] = np.arange(used.size, dtype=np.int32)
+    dtype = np.int16 if used.size < 32_767 else np.int32
+    remap = np.full(size + 1, -1, dtype=dtype)                    # remap[-1] (= remap[size]) stays -1
+    remap[used] = np.arange(used.size, dtype=dtype)
     return remap[idx], used
 
 
