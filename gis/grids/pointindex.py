@@ -109,6 +109,10 @@ class PointIndex:
         self.first_poly[has] = self.cand_poly[first[has]]
         self.first_full[has] = self.cand_full[first[has]]
         self._edge_lists(owner, seg, er, row, cell)
+        # Offsets into the candidates and edge lists fit int32 (2^21 buckets at most): half the memory.
+        if len(self.cand_poly) < 2**31 and self.eptr[-1] < 2**31:
+            self.indptr, self.small_end, self.eptr = (a.astype(np.int32) for a in (self.indptr, self.small_end,
+                                                                                   self.eptr))
 
     def _raster(self, owner: NDArray[np.int64], seg: NDArray[np.float64], er: NDArray[np.int64],
                 row: NDArray[np.int64]) -> tuple[NDArray, NDArray, NDArray, NDArray[np.bool_]]:
