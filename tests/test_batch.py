@@ -18,6 +18,7 @@ from grid_fixtures import load_district
 from gis.batch.engine import (
     LEVELS,
     WHOLE_INDEX_MAX_UNITS,
+    _compact,
     dask_client,
     heat,
     locate_points,
@@ -57,6 +58,16 @@ def test_partitions_cover_every_point_once() -> None:
     parts = spatial_partitions(x, y, 8)
     assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(10_000))
     assert len(parts) >= 8 and max(p.size for p in parts) <= 2 * 1_250
+
+
+def test_compact_indices_are_exact_as_int16_and_past_it() -> None:
+    """A partition's answers travel as indices into the codes it used: int16 up to 32,766 of them, int32
+    past that; either way they map back to the same grids, and -1 (none) stays -1."""
+    for used, dtype in ((5, np.int16), (40_000, np.int32)):
+        idx = np.r_[np.arange(used) * 2, -1, 0, 2 * used - 2]
+        local, codes = _compact(idx, 2 * used + 1)
+        assert local.dtype == dtype
+        assert np.array_equal(np.where(local >= 0, codes[local], -1), idx)
 
 
 @pytest.mark.parametrize("whole_max", [0, WHOLE_INDEX_MAX_UNITS], ids=["bbox-sub-indexes", "whole-index"])

@@ -21,7 +21,6 @@ uses a running cluster, whose workers need this package installed and the databa
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +34,14 @@ LEVELS = ("district", "street", "community", "unit_grid", "eval_grid")
 #: Up to this many unit grids a worker holds the whole grid index (see `_sub_index`).
 WHOLE_INDEX_MAX_UNITS = 50_000
 _cache_lock = threading.Lock()
+#: glibc malloc settings for LocalCluster workers. Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 so idle
+#: workers hand memory back; that also stops glibc raising its mmap threshold, so every temporary array of
+#: the numpy engines (MBs, thousands per task) is a fresh mmap whose pages fault in again. Measured on
+#: the demo district: 10^6 points located in a worker took 1.2–1.5 CPU s with Dask's setting, 0.5–0.6 s
+#: in a plain process. Here temporaries below 64 MiB come from the heap and up to 256 MiB of it is kept.
+#: Workers of a cluster given by address are configured by whoever runs them (the same two variables).
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+                  "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": str(64 << 20)}
 
 
 @contextlib.contextmanager
@@ -46,8 +53,11 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster) as client:
+    import dask
+
+    with dask.config.set(WORKER_ENVIRON), LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=40) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -73,15 +83,23 @@ def _cell_keys(x: NDArray[np.float64], y: NDArray[np.float64], order: int) -> ND
     The curve is computed once per cell (65,536 at order 8), then looked up per point: one gather instead
     of `order` rounds of array arithmetic over every point."""
     finite = np.isfinite(x) & np.isfinite(y)
-    x0, x1 = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (0.0, 1.0)
-    y0, y1 = (float(y[finite].min()), float(y[finite].max())) if finite.any() else (0.0, 1.0)
+    every = bool(finite.all())                                  # the usual case: no copies to drop NaN
+    fx, fy = (x, y) if every else (x[finite], y[finite])
+    x0, x1 = (float(fx.min()), float(fx.max())) if fx.size else (0.0, 1.0)
+    y0, y1 = (float(fy.min()), float(fy.max())) if fy.size else (0.0, 1.0)
     cells = 1 << order
     gx, gy = np.meshgrid(np.arange(cells, dtype=np.int64), np.arange(cells, dtype=np.int64))
     table = hilbert_key(gx.ravel(), gy.ravel(), order)          # row-major cell → curve position
-    with np.errstate(invalid="ignore"):
-        ix = np.clip((np.nan_to_num(x, nan=x0) - x0) * (cells / max(x1 - x0, 1e-12)), 0, cells - 1).astype(np.int32)
-        iy = np.clip((np.nan_to_num(y, nan=y0) - y0) * (cells / max(y1 - y0, 1e-12)), 0, cells - 1).astype(np.int32)
-    return table[iy * cells + ix]
+
+    def axis(v: NDArray[np.float64], v0: float, v1: float) -> NDArray[np.int32]:
+        f = v - v0
+        if not every:
+            f[~np.isfinite(f)] = 0.0
+        f *= cells / max(v1 - v0, 1e-12)
+        np.clip(f, 0, cells - 1, out=f)
+        return f.astype(np.int32)
+
+    return table[axis(y, y0, y1) * cells + axis(x, x0, x1)]
 
 
 def partition_labels(x: NDArray[np.float64], y: NDArray[np.float64], partitions: int, order: int = 8
@@ -173,8 +191,9 @@ def _sub_index(db_url: str, bbox: tuple[float, float, float, float], whole_max: 
 
 def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_INDEX_MAX_UNITS) -> dict[str, Any]:
     """One partition (`xy`: 2 × n storage coordinates). The answer is compact arrays, not per-point
-    records: per level an int32 index into the few codes the partition used (-1: none), and the work-grid
-    pairs as int32 (point, index into the partition's work codes), sorted by point then rank."""
+    records: per level an int16/int32 index into the few codes the partition used (-1: none), and the
+    work grids as CSR without its pointer: per point how many (uint8 unless one has ≥ 256), then the
+    int16/int32 indices into the partition's work codes, by point then rank."""
     x, y = np.ascontiguousarray(xy[0]), np.ascontiguousarray(xy[1])
     ok = np.isfinite(x) & np.isfinite(y)
     bbox = ((float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max()))
@@ -190,43 +209,52 @@ def locate_task(db_url: str, xy: NDArray[np.float64], whole_max: int = WHOLE_IND
         out[level] = (local, [layers[level].codes[i] for i in used.tolist()])
     local, used = _compact(got.work_grid, len(index.works))
     works = index.works
-    out["work"] = (got.work_point.astype(np.int32), local,
+    counts = np.bincount(got.work_point, minlength=x.size)
+    out["work"] = (counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32), local,
                    [f"{works.extra[g]['kind']}:{works.codes[g]}" for g in used.tolist()])
     return out
 
 
-def _compact(idx: NDArray[np.int64], size: int) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
-    """Indices into a layer of `size` → int32 indices into the sorted list of those used (-1 stays -1)."""
-    hit = idx >= 0
+def _compact(idx: NDArray[np.int64], size: int) -> tuple[NDArray[np.signedinteger], NDArray[np.int64]]:
+    """Indices into a layer of `size` → indices into the sorted list of those used (-1 stays -1): int16
+    when fewer than 32,767 are used (a compact partition uses a few thousand grids at most), halving
+    what travels back and is scattered on the client; else int32."""
     seen = np.zeros(size + 1, dtype=bool)
-    seen[idx[hit]] = True
+    seen[idx] = True                                              # -1 marks seen[size], never used
     used = np.flatnonzero(seen[:size])
-    remap = np.full(size + 1, -1, dtype=np.int32)                 # remap[-1] (= remap[size]) stays -1
-    remap[used] = np.arange(used.size, dtype=np.int32)
+    dtype = np.int16 if used.size < 32_767 else np.int32
+    remap = np.full(size + 1, -1, dtype=dtype)                    # remap[-1] (= remap[size]) stays -1
+    remap[used] = np.arange(used.size, dtype=dtype)
     return remap[idx], used
 
 
 @dataclass
 class BatchLocated:
     """Answers for n points in input order: per level an int32 index into `codes[level]` (-1: none); work
-    grids as CSR — point i's are `work_codes[work_grid[work_ptr[i]:work_ptr[i + 1]]]`, in rank order."""
+    grids as runs — point i's are `work_codes[work_grid[work_start[i]:work_start[i] + work_count[i]]]`, in
+    rank order. Runs, not one CSR pointer: the partitions' grid arrays are simply concatenated, in
+    partition order, instead of being re-placed into input order (that placement cost the client ~1 CPU s
+    per 10^7 points, while the workers waited)."""
 
     n: int
     index: dict[str, NDArray[np.int32]]
     codes: dict[str, list[str]]
-    work_ptr: NDArray[np.int64]
+    work_start: NDArray[np.int64]
+    work_count: NDArray[np.int32]
     work_grid: NDArray[np.int32]
     work_codes: list[str]
 
     def row(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {lv: (self.codes[lv][self.index[lv][i]] if self.index[lv][i] >= 0 else None)
                                for lv in LEVELS}
-        out["work_grids"] = sorted(self.work_codes[g] for g in self.work_grid[self.work_ptr[i]:self.work_ptr[i + 1]])
+        a = int(self.work_start[i])
+        out["work_grids"] = sorted(self.work_codes[g] for g in self.work_grid[a:a + int(self.work_count[i])])
         return out
 
     def write_csv(self, fh: Any, ids: Any) -> None:
         """All answers as CSV (`CSV_HEADER`), in input order."""
-        write_csv(fh, ids, self.codes, self.index, self.work_ptr, self.work_grid, self.work_codes)
+        write_csv(fh, ids, self.codes, self.index, self.work_start, self.work_count, self.work_grid,
+                  self.work_codes)
 
 
 def default_partitions(n: int, workers: int) -> int:
@@ -241,53 +269,54 @@ def locate_points(client: Any, db_url: str, x: NDArray[np.float64], y: NDArray[n
     this many unit grids a worker holds the whole index, else a bbox sub-index per task (`_sub_index`).
 
     Each partition's coordinates are scattered straight to a worker (not embedded in the task graph that
-    goes through the scheduler); answers come back as compact int32 arrays and are put in input order by
+    goes through the scheduler) and its task submitted at once, so the first worker starts while later
+    partitions are still cut; answers come back as compact arrays and are put in input order by
     vectorised scatters (partition indices are ascending, so no sort is needed)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     n = int(x.size)
     nworkers = max(1, len(client.scheduler_info()["workers"]))
     parts = spatial_partitions(x, y, partitions or default_partitions(n, nworkers))
-    data = client.scatter([np.stack([x[idx], y[idx]]) for idx in parts])
-    futures = [client.submit(locate_task, db_url, d, whole_max, pure=False) for d in data]
+    sent = [_submit(client, locate_task, (x, y), idx, db_url, whole_max) for idx in parts]
     index = {lv: np.full(n, -1, dtype=np.int32) for lv in LEVELS}
     codes: dict[str, list[str]] = {lv: [] for lv in LEVELS}
-    pieces: list[tuple[NDArray[np.int64], NDArray[np.int32]]] = []
+    start = np.zeros(n, dtype=np.int64)
+    count = np.zeros(n, dtype=np.int32)
+    grids: list[NDArray[np.int32]] = []
+    done = 0                                                      # work grids of the partitions so far
     work_codes: list[str] = []
-    for idx, fut, d in zip(parts, futures, data, strict=True):
+    for idx, (d, fut) in zip(parts, sent, strict=True):
         res = fut.result()
         fut.release()
         d.release()
         for lv in LEVELS:
             local, names = res[lv]
-            index[lv][idx] = np.where(local >= 0, local + len(codes[lv]), -1)
+            remap = np.arange(len(codes[lv]), len(codes[lv]) + len(names) + 1, dtype=np.int32)
+            remap[-1] = -1                                      # local -1 (none) stays -1
+            index[lv][idx] = remap[local]
             codes[lv].extend(names)
-        wp, wg, wc = res["work"]
-        pieces.append((idx[wp], wg + len(work_codes)))
-        work_codes.extend(wc)
-    work_ptr, work_grid = _csr(n, pieces)
-    return BatchLocated(n, index, codes, work_ptr, work_grid, work_codes)
+        wc, wg, names = res["work"]
+        count[idx] = wc
+        local = np.cumsum(wc, dtype=np.int64)
+        local -= wc
+        local += done
+        start[idx] = local
+        done += wg.size
+        grids.append(wg + np.int32(len(work_codes)))
+        work_codes.extend(names)
+    grid = np.concatenate(grids) if grids else np.zeros(0, dtype=np.int32)
+    return BatchLocated(n, index, codes, start, count, grid, work_codes)
 
 
-def _csr(n: int, pieces: list[tuple[NDArray[np.int64], NDArray[np.int32]]]
-         ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """(point, grid) pairs from several partitions — each sorted by point, a point's pairs all in one
-    partition — into CSR in point order, by counting and placing (linear; no sort of all pairs)."""
-    if not pieces:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    counts = np.zeros(n, dtype=np.int64)
-    for pt, _ in pieces:
-        counts += np.bincount(pt, minlength=n)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    grid = np.empty(int(ptr[-1]), dtype=np.int32)
-    for pt, g in pieces:
-        if not pt.size:
-            continue
-        run_start = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
-        rank = np.arange(pt.size) - np.repeat(run_start, np.diff(np.r_[run_start, pt.size]))
-        grid[ptr[pt] + rank] = g
-    return ptr, grid
+def _submit(client: Any, task: Any, xy: tuple[NDArray[np.float64], NDArray[np.float64]], idx: NDArray[np.int64],
+            *args: Any) -> tuple[Any, Any]:
+    """One partition's coordinates (2 × n, gathered straight into one array) scattered to a worker without
+    hashing them (they are never scattered twice), and `task(args[0], data, *args[1:])` submitted on it."""
+    data = np.empty((2, idx.size))
+    np.take(xy[0], idx, out=data[0])
+    np.take(xy[1], idx, out=data[1])
+    d = client.scatter(data, hash=False, direct=True)
+    return d, client.submit(task, args[0], d, *args[1:], pure=False)
 
 
 def code_columns(codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]]) -> list[NDArray[np.object_]]:
@@ -296,14 +325,15 @@ def code_columns(codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]
     return [np.array([*codes[lv], ""], dtype=object)[index[lv]] for lv in LEVELS]
 
 
-def work_column(ptr: NDArray[np.int64], grid: NDArray[np.int32], names: list[str]) -> NDArray[np.object_]:
-    """Per point, its work grids as 'kind:code;…' sorted; points with the same set share one string
-    (a dict over slices: measured 7× faster than `np.unique(axis=0)` over a padded matrix of the sets)."""
-    bounds = ptr.tolist()
+def work_column(start: NDArray[np.int64], count: NDArray[np.integer], grid: NDArray[np.int32],
+                names: list[str]) -> NDArray[np.object_]:
+    """Per point, its work grids (`grid[start:start + count]`) as 'kind:code;…' sorted; points with the
+    same set share one string (a dict over slices: measured 7× faster than `np.unique(axis=0)` over a
+    padded matrix of the sets)."""
     g = grid.tolist()
     built: dict[tuple[int, ...], str] = {}
     out = []
-    for a, b in itertools.pairwise(bounds):
+    for a, b in zip(start.tolist(), (start + count).tolist(), strict=True):
         key = tuple(g[a:b])
         s = built.get(key)
         if s is None:
@@ -321,13 +351,14 @@ def _quote(value: str) -> str:
 
 
 def write_csv(fh: Any, ids: Any, codes: dict[str, list[str]], index: dict[str, NDArray[np.int32]],
-              ptr: NDArray[np.int64], grid: NDArray[np.int32], names: list[str], header: bool = True) -> None:
+              start: NDArray[np.int64], count: NDArray[np.integer], grid: NDArray[np.int32], names: list[str],
+              header: bool = True) -> None:
     """Answers as CSV rows (`CSV_HEADER`, as csv.writer writes them), built column-wise: each column an
     object array of str, the lines made by numpy's element-wise `+` over those arrays (a C loop) and
     written as one string — csv.writerows cost ~3× more per row, more than locating the point."""
     quoted = {lv: [_quote(c) for c in codes[lv]] for lv in LEVELS}
     cols = code_columns(quoted, index)
-    works = work_column(ptr, grid, names)
+    works = work_column(start, count, grid, names)
     if any(_quote(n) != n for n in names):          # never for real codes: the slow path stays correct
         works = np.array([_quote(w) for w in works], dtype=object)
     if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
@@ -347,13 +378,13 @@ def locate_file_task(db_url: str, payload: tuple[NDArray[np.float64], Any], path
     a count goes back to the client. `payload`: 2 × n coordinates and the points' ids (or row numbers)."""
     xy, ids = payload
     res = locate_task(db_url, xy, whole_max)
-    wp, wg, wc = res["work"]
-    ptr, grid = _csr(res["n"], [(wp.astype(np.int64), wg)])
+    counts, grid, wc = res["work"]
+    start = np.cumsum(counts, dtype=np.int64) - counts
     index = {lv: res[lv][0] for lv in LEVELS}
     codes = {lv: res[lv][1] for lv in LEVELS}
     tmp = f"{path}.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        write_csv(fh, ids, codes, index, ptr, grid, wc)
+        write_csv(fh, ids, codes, index, start, counts, grid, wc)
     import os
 
     os.replace(tmp, path)       # a part file is whole or absent
