@@ -152,3 +152,13 @@ def test_a_batch_committed_just_before_the_connection_broke_is_stored_once(
     with psycopg.connect(chain_url, autocommit=True) as conn:
         _assert_one_chain(conn, 1)
         assert _links(conn)[0][0] == got and len(calls) == 1
+
+
+def test_an_append_on_an_idle_connection_without_autocommit_is_committed(chain_url: str) -> None:
+    """The CLI's connections are not autocommit: the entry must be stored when `record` returns, not
+    when (or if) the caller commits."""
+    conn = psycopg.connect(chain_url)
+    got = audit.record(conn, "tester", "cli", "things")
+    conn.close()  # without commit: a rollback
+    with psycopg.connect(chain_url, autocommit=True) as check:
+        assert [r[0] for r in _links(check)] == [got]

@@ -148,18 +148,13 @@ def _batch(entries: Sequence[Entry], after: Head) -> tuple[str, list[int], Head]
 
 
 def _execute(conn: psycopg.Connection, payload: str) -> None:
-    """Stores one batch (atomic by itself on an idle autocommit connection; in a savepoint otherwise,
-    so a collision leaves the caller's transaction usable). UniqueViolation when another append took
-    the batch's first id first."""
-    if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        conn.execute(_APPEND, (payload,), prepare=True)
-    else:
-        with conn.transaction():
-            conn.execute(_APPEND, (payload,), prepare=True)
+    """Stores one batch on the writer's autocommit connection: one statement, atomic by itself.
+    UniqueViolation when another append took the batch's first id first."""
+    conn.execute(_APPEND, (payload,), prepare=True)
 
 
 def append(conn: psycopg.Connection, entries: Sequence[Entry]) -> list[int]:
-    """Appends `entries` in order, chained, as one statement on `conn` (a batch costs about what one
+    """Appends `entries` in order, chained, with one INSERT on `conn` (a batch costs about what one
     entry does); inside the caller's transaction if one is open. Returns their ids.
 
     Why no lock: each append takes the ids right after the head it read, and `id` is the primary key,
@@ -170,9 +165,11 @@ def append(conn: psycopg.Connection, entries: Sequence[Entry]) -> list[int]:
     if not entries:
         return []
     for _ in range(_RETRIES):
-        payload, ids, _ = _batch(entries, head(conn))
         try:
-            _execute(conn, payload)
+            # Its own transaction, committed here, on an idle connection; a savepoint in the caller's.
+            with conn.transaction():
+                payload, ids, _ = _batch(entries, head(conn))
+                conn.execute(_APPEND, (payload,), prepare=True)
             return ids
         except psycopg.errors.UniqueViolation:
             continue
@@ -257,6 +254,8 @@ class Writer:
             held = self._connect()
             self._conn = held.__enter__()
             self._held = held
+            if not self._conn.autocommit:  # each batch must commit by itself (see _execute)
+                self._conn.autocommit = True
         return self._conn
 
     def _release(self, exc: BaseException | None) -> None:
