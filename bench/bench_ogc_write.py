@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import load_average, server, server_cpu_s, throwaway_database  # noqa: E402
+from bench.harness import load_average, process_cpu_s, server, server_cpu_s, throwaway_database  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.security.keys import create_key  # noqa: E402
 
@@ -70,6 +70,22 @@ def wrk_post(base: str, duration: int, key: str, box: tuple[float, float, float,
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, p99, int(bad.group(1)) if bad else 0
+
+
+def postgres_cpu_s(conn: psycopg.Connection) -> dict[int, float]:
+    """CPU seconds used so far by each process of the PostgreSQL cluster behind `conn` (the postmaster's
+    children: backends, WAL writer, checkpointer …): the database's share of a write, which has to fit
+    on the machine's other core. A process that ends between two readings loses its share."""
+    postmaster = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    found: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] == postmaster:
+                    found[int(proc.name)] = process_cpu_s(proc.name)
+            except OSError:
+                continue
+    return found
 
 
 def latencies(client: httpx.Client, url: str, params: dict, samples: int) -> tuple[float, float, int]:
@@ -112,14 +128,16 @@ def main() -> None:
         env = {"CITYGRID_RATE_LIMIT_PER_KEY": "1000000"}
         with server(url, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
             print(f"load average at start: {load_average()}")
-            cpu0 = server_cpu_s(base)
+            cpu0, pg0 = server_cpu_s(base), postgres_cpu_s(conn)
             rps, p99, bad = wrk_post(base, args.duration, key, box)
             cpu = server_cpu_s(base) - cpu0
+            pg = sum(v - pg0.get(pid, 0.0) for pid, v in postgres_cpu_s(conn).items())
             after = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
             audited = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] - audit_before
             print(f"Part 4 POST …/cases/items (wrk -t2 -c16 -d{args.duration}s): {rps:,.0f} req/s, p99 {p99:.1f} ms, "
                   f"non-2xx {bad}; rows created {after - before:,}, audit entries {audited:,} (goal >= 1,000/s); "
-                  f"server CPU {1000 * cpu / max(after - before, 1):.2f} ms per POST")
+                  f"server CPU {1000 * cpu / max(after - before, 1):.2f} ms per POST, "
+                  f"PostgreSQL CPU {1000 * pg / max(after - before, 1):.2f} ms per POST; load {load_average()}")
             day_s = day.strftime("%Y-%m-%d")
             p50, p95, size = latencies(client, f"/ogc/collections/vehicle_tracks/items/{vid}/tgsequence",
                                        {"datetime": f"{day_s}T00:00:00Z/{day_s}T23:59:59.999999Z"}, args.samples)

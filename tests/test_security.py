@@ -248,8 +248,8 @@ def test_reads_can_require_a_key(http: httpx.Client, api_keys: dict, monkeypatch
 
 
 def test_the_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(chain_db: psycopg.Connection) -> None:
-    """Entries that queue while an append waits for the chain's lock go in together, chained in the
-    order they were submitted, and each waiting caller learns its own id."""
+    """Entries that queue while an append waits for another one on the same head go in together,
+    chained in the order they were submitted, and each waiting caller learns its own id."""
     import contextlib
 
     url = chain_db.info.dsn
@@ -262,7 +262,8 @@ def test_the_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(chai
 
     writer = audit.Writer(connect)
     holder = psycopg.connect(url, password=password)
-    holder.execute("SELECT pg_advisory_xact_lock(%s)", (audit._LOCK,))  # the chain is busy
+    holder.execute("SELECT 1")  # the chain is busy: an append on its head, not committed yet
+    audit.append(holder, [audit.Entry("tester", "test.hold", "things")])
     try:
         futures = [writer.submit(audit.Entry("tester", "test.batch", "things", (str(i),))) for i in range(50)]
     finally:

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -211,31 +212,44 @@ def _convert(values: NDArray, f: Field, source: str, errors: dict[int, list[str]
     return out
 
 
-def map_fields(raw: RawTable, spec: LayerSpec) -> Mapped:
-    """Matches the file's fields to the layer's columns and converts every value."""
+@lru_cache(maxsize=256)
+def _matching(spec: LayerSpec, names: tuple[str, ...]) -> tuple[tuple[tuple[Field, int], ...], tuple[int, ...],
+                                                                  tuple[Field, ...]]:
+    """Which of the file's fields (by index) each column takes, the indices no column takes, and the
+    required columns without a field. A function of the layer and the names alone, so cached: the
+    bodies of Part 4 writes repeat a few key sets, and matching them was half of a write's `prepare`."""
     by_norm: dict[str, int] = {}
-    for i, name in enumerate(raw.fields):
+    for i, name in enumerate(names):
         by_norm.setdefault(norm(name), i)
-    errors: dict[int, list[str]] = {}
-    columns: dict[str, list[Any]] = {}
-    sources: dict[str, str] = {}
     used: set[int] = set()
+    taken: list[tuple[Field, int]] = []
     for f in spec.fields:
         for name in f.accepted_names():
             i = by_norm.get(norm(name))
             if i is not None and i not in used:
                 used.add(i)
-                sources[f.column] = raw.fields[i]
-                columns[f.column] = _convert(raw.values[i], f, raw.fields[i], errors)
+                taken.append((f, i))
                 break
-    missing = [f for f in spec.fields if f.required and f.column not in columns and f.column not in _DERIVABLE]
+    found = {f.column for f, _ in taken}
+    missing = tuple(f for f in spec.fields if f.required and f.column not in found and f.column not in _DERIVABLE)
+    return tuple(taken), tuple(i for i in range(len(names)) if i not in used), missing
+
+
+def map_fields(raw: RawTable, spec: LayerSpec) -> Mapped:
+    """Matches the file's fields to the layer's columns and converts every value."""
+    taken, unused, missing = _matching(spec, tuple(str(name) for name in raw.fields))
+    errors: dict[int, list[str]] = {}
+    columns: dict[str, list[Any]] = {}
+    sources: dict[str, str] = {}
+    for f, i in taken:
+        sources[f.column] = raw.fields[i]
+        columns[f.column] = _convert(raw.values[i], f, raw.fields[i], errors)
     if missing:
         names = "; ".join(f"{f.column} (one of {', '.join(dict.fromkeys(f.accepted_names()))})" for f in missing)
         raise ImportRejected(f"the file has no field for the required column(s) {names}", rows=[],
                              code="missing_columns",
                              extra={"missing": [{"column": f.column, "title": f.title} for f in missing]})
     warnings: list[str] = []
-    unused = [i for i in range(len(raw.fields)) if i not in used]
     if unused and spec.extra_json:
         extra = [{raw.fields[i]: _jsonable(raw.values[i][r]) for i in unused
                   if _jsonable(raw.values[i][r]) is not None} for r in range(raw.n)]
@@ -255,7 +269,7 @@ def map_fields(raw: RawTable, spec: LayerSpec) -> Mapped:
 
 
 #: Required columns the loader can derive from others (e.g. components.major from the id).
-_DERIVABLE: set[str] = set()
+_DERIVABLE: frozenset[str] = frozenset()
 
 _LEVELS = {6: "district", 9: "street", 12: "community"}
 _HOUSE_NUM = re.compile(r"^\s*([0-9]{1,9})")

@@ -16,6 +16,7 @@ so prepared statements are reused.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,6 +56,16 @@ def spec_of(layer: Layer) -> LayerSpec:
     if layer.write is None:
         raise InvalidInput(f"collection {layer.id} is read-only")
     return get_layer(layer.id)
+
+
+#: EWKB of a 2D point with an SRID, little-endian (what shapely.to_wkb(hex=True, include_srid=True) gives).
+_POINT_EWKB = struct.Struct("<BIIdd")
+
+
+def _point_ewkb(x: float, y: float) -> str:
+    """The hex EWKB of a point in the storage CRS, packed directly: shapely's set-up for one point (a
+    geometry object, set_srid, to_wkb) cost ~15 µs, a quarter of a plain create's `prepare`."""
+    return _POINT_EWKB.pack(1, 0x20000001, STORAGE_SRID, x, y).hex().upper()
 
 
 def _ewkb(geom: Any) -> str | None:
@@ -135,9 +146,7 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         if raw_geom is None:
             raise InvalidInput(f"geometry: missing; collection {layer.id} takes a {spec.geometry}")
         point = _plain_point(raw_geom, spec.geometry, ref, flip)
-        if point is not None:
-            geometry = shapely.Point(point)
-        else:
+        if point is None:
             geometry = _shape(raw_geom, "geometry")
             if flip:
                 geometry = shapely.transform(geometry, lambda c: c[:, ::-1])
@@ -154,7 +163,7 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     columns = dict(mapped.columns)
     geom_hex = None
     if point is not None:  # already known to pass fit_type, to_storage and check_valid unchanged
-        geom_hex = _ewkb(geometry)
+        geom_hex = _point_ewkb(*point)
     elif geometry is not None:
         geoms = ggeom.fit_type(np.array([geometry], dtype=object), spec.geometry, errors)
         geoms = ggeom.check_valid(ggeom.to_storage(geoms, ref, errors), errors)
@@ -237,39 +246,64 @@ def create_sql(p: Prepared) -> tuple[str, list]:
     if not _checks(p.spec):
         sql, params = insert_sql(p)
         return f"WITH _ins AS ({sql}) SELECT '{{}}'::text[], _ins.* FROM _ins", params
-    head, params = _stage(p, None)
-    staged = {f.column for f in p.spec.fields} | ({"geom"} if p.spec.geometry else set())
+    _, params = _stage(p, None)
+    values = _target_values(p)
+    staged = _staged_columns(p.spec)
+    targets = _target_casts(p.spec)
+    params += [v for (column, _), v in zip(targets, values, strict=True) if v is not None and column not in staged]
+    return _create_text(p.spec, tuple(v is None for v in values)), params
+
+
+@lru_cache(maxsize=64)
+def _staged_columns(spec: LayerSpec) -> frozenset[str]:
+    return frozenset(f.column for f in spec.fields) | ({"geom"} if spec.geometry else frozenset())
+
+
+@lru_cache(maxsize=1024)
+def _create_text(spec: LayerSpec, nulls: tuple[bool, ...]) -> str:
+    """create_sql's text for a layer and the pattern of NULL values (cached: the same few patterns recur,
+    and one str object per pattern keeps psycopg's per-query caches from hashing kilobytes each time)."""
+    staged = _staged_columns(spec)
     cols, exprs = [], []
-    for column, cast, value in _targets(p):
-        if cast is None:
+    for (column, cast), null in zip(_target_casts(spec), nulls, strict=True):
+        if null:
             continue
         cols.append(column)
-        if column in staged:
-            exprs.append(f"s.{column}")
-        else:
-            exprs.append(f"%s::{cast}")
-            params.append(value)
-    layer = p.spec.layer
-    sql = (f"{head}, _ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) SELECT {', '.join(exprs)} "
-           f"FROM {checks.STAGE} s, _reasons r WHERE cardinality(r.reasons) = 0 {returning(layer)}) "
-           "SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
-    return sql, params
+        exprs.append(f"s.{column}" if column in staged else f"%s::{cast}")
+    layer = spec.layer
+    return (f"{_stage_sql(spec)}, _ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) "
+            f"SELECT {', '.join(exprs)} FROM {checks.STAGE} s, _reasons r WHERE cardinality(r.reasons) = 0 "
+            f"{returning(layer)}) SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
+
+
+@lru_cache(maxsize=64)
+def _target_casts(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
+    """(column, SQL cast) of every stored column a write sets, in `_targets` order."""
+    out = [(f.column, PG_TYPES[f.type]) for f in spec.fields]
+    out += [(column, "text") for column in spec.fixed]
+    if spec.keeps_h3:
+        out.append(("h3_cell", "bigint"))
+    if spec.geometry:
+        out.append(("geom", "geometry"))
+    return tuple(out)
+
+
+def _target_values(p: Prepared) -> list[Any]:
+    """The values of `_target_casts`' columns (None: NULL, the column's DEFAULT applies)."""
+    spec = p.spec
+    out = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    out += list(spec.fixed.values())
+    if spec.keeps_h3:
+        out.append(p.h3)
+    if spec.geometry:
+        out.append(p.geom)
+    return out
 
 
 def _targets(p: Prepared) -> list[tuple[str, str | None, Any]]:
     """(column, SQL cast or None for DEFAULT, value) of every stored column a write sets."""
-    spec = p.spec
-    out: list[tuple[str, str | None, Any]] = []
-    for f in spec.fields:
-        value = p.columns[f.column]
-        out.append((f.column, None if value is None else PG_TYPES[f.type], _param(value, f.type)))
-    for column, value in spec.fixed.items():
-        out.append((column, "text", value))
-    if spec.keeps_h3:
-        out.append(("h3_cell", None if p.h3 is None else "bigint", p.h3))
-    if spec.geometry:
-        out.append(("geom", "geometry", p.geom))
-    return out
+    return [(column, None if value is None else cast, value)
+            for (column, cast), value in zip(_target_casts(p.spec), _target_values(p), strict=True)]
 
 
 def returning(layer: Layer) -> str:

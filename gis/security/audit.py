@@ -3,12 +3,14 @@
 Each row's `hash` is an HMAC-SHA256, keyed by a secret kept outside the database, over the row's content
 and the previous row's hash. `verify` recomputes the chain and names the first row that does not fit:
 a changed row breaks its own hash, a deleted row breaks its successor's link, an inserted row cannot be
-given a valid hash without the key. Appends are serialised with a transaction-scoped advisory lock; the
-server batches its entries through one `Writer` (group commit).
+given a valid hash without the key. An append takes the ids right after the chain's head and `id` is the
+primary key, so two appends on one head cannot both be stored (see `append`); the server batches its
+entries through one `Writer` (group commit, one round trip per batch).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -57,7 +59,8 @@ def cli_actor() -> str:
         return f"cli:uid{os.getuid()}"
 
 
-def _canonical(row: dict[str, Any]) -> bytes:
+def _canonical_text(row: dict[str, Any]) -> str:
+    """The signed text of a row: its fields as compact JSON with sorted keys."""
     body = {
         "id": row["id"],
         "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
@@ -69,7 +72,11 @@ def _canonical(row: dict[str, Any]) -> bytes:
         "detail": row["detail"],
         "prev_hash": row["prev_hash"],
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical(row: dict[str, Any]) -> bytes:
+    return _canonical_text(row).encode()
 
 
 def _sign(row: dict[str, Any]) -> str:
@@ -89,34 +96,84 @@ class Entry:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-_INSERT = ("INSERT INTO audit_log (id, at, actor, action, target, ids, remote, detail, prev_hash, hash) "
-           "VALUES (%(id)s, %(at)s, %(actor)s, %(action)s, %(target)s, %(ids)s, %(remote)s, %(detail)s, "
-           "%(prev_hash)s, %(hash)s)")
+#: The chain's head: the row of the highest id (appends take ids head+1, head+2, … in chain order).
+_HEAD = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+
+#: A batch in one statement: the rows arrive as one JSON array (the canonical texts plus their hashes,
+#: so nothing is serialised twice); the serial's sequence is moved past them, so an INSERT relying on
+#: the column's DEFAULT (none does in the code; hand-made rows do) cannot take an id inside the chain.
+_APPEND = ("WITH ins AS (INSERT INTO audit_log (id, at, actor, action, target, ids, remote, detail, prev_hash, hash) "
+           "SELECT id, at, actor, action, target, ids, remote, detail, prev_hash, hash "
+           "FROM jsonb_populate_recordset(NULL::audit_log, %s::jsonb) RETURNING id) "
+           "SELECT setval('audit_log_id_seq', GREATEST(max(ins.id), (SELECT last_value FROM audit_log_id_seq))) "
+           "FROM ins")
+
+#: Appends built on a head that another writer moved in the meantime are re-signed and re-sent at most
+#: this many times (each retry means someone else's batch went in: the chain as a whole moves on).
+_RETRIES = 50
+
+
+class ChainBusy(RuntimeError):
+    """Other writers moved the chain's head before every one of `_RETRIES` attempts of a batch."""
+
+
+Head = tuple[int, str]  # (id, hash) of the chain's last row
+
+
+def head(conn: psycopg.Connection) -> Head:
+    """The chain's last row (id 0 and the genesis hash for an empty log)."""
+    row = conn.execute(_HEAD).fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def _batch(entries: Sequence[Entry], after: Head) -> tuple[str, list[int], Head]:
+    """The JSON array of `entries` chained after `after`: ids after.id + 1, …, each row's prev_hash the
+    hash before it. Returns it, the ids and the new head."""
+    key = _key()
+    last_id, prev = after
+    parts: list[str] = []
+    ids: list[int] = []
+    for e in entries:
+        last_id += 1
+        row = {
+            "id": last_id, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
+            "ids": [str(i) for i in e.ids], "remote": e.remote,
+            "detail": json.loads(json.dumps(e.detail, default=str)), "prev_hash": prev,
+        }
+        text = _canonical_text(row)
+        prev = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        parts.append(f'{text[:-1]},"hash":"{prev}"}}')  # the canonical object plus its hash
+        ids.append(last_id)
+    return "[" + ",".join(parts) + "]", ids, (last_id, prev)
+
+
+def _execute(conn: psycopg.Connection, payload: str) -> None:
+    """Stores one batch on the writer's autocommit connection: one statement, atomic by itself.
+    UniqueViolation when another append took the batch's first id first."""
+    conn.execute(_APPEND, (payload,), prepare=True)
 
 
 def append(conn: psycopg.Connection, entries: Sequence[Entry]) -> list[int]:
-    """Appends `entries` in order, chained, in one transaction block on `conn` (one lock, one commit:
-    a batch costs about what one entry does). Returns their ids."""
+    """Appends `entries` in order, chained, with one INSERT on `conn` (a batch costs about what one
+    entry does); inside the caller's transaction if one is open. Returns their ids.
+
+    Why no lock: each append takes the ids right after the head it read, and `id` is the primary key,
+    so two appends built on the same head collide on their first id; the one that loses re-reads the
+    head and signs its rows again. Every row's predecessor is thus the row before it by id: the chain
+    cannot fork. (Reading the head after an advisory lock cost a round trip of its own: the lock has to
+    be taken in an earlier statement than the read, or the read's snapshot misses the last append.)"""
     if not entries:
         return []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-        last = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-        ids = sorted(r[0] for r in conn.execute(
-            "SELECT nextval('audit_log_id_seq') FROM generate_series(1, %s)", (len(entries),)))
-        prev = last[0] if last else GENESIS
-        rows = []
-        for entry_id, e in zip(ids, entries, strict=True):
-            row = {
-                "id": entry_id, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
-                "ids": [str(i) for i in e.ids], "remote": e.remote,
-                "detail": json.loads(json.dumps(e.detail, default=str)), "prev_hash": prev,
-            }
-            row["hash"] = prev = _sign(row)
-            rows.append({**row, "detail": psycopg.types.json.Jsonb(row["detail"])})
-        with conn.cursor() as cur:
-            cur.executemany(_INSERT, rows)
-    return ids
+    for _ in range(_RETRIES):
+        try:
+            # Its own transaction, committed here, on an idle connection; a savepoint in the caller's.
+            with conn.transaction():
+                payload, ids, _ = _batch(entries, head(conn))
+                conn.execute(_APPEND, (payload,), prepare=True)
+            return ids
+        except psycopg.errors.UniqueViolation:
+            continue
+    raise ChainBusy(f"the audit chain moved under each of {_RETRIES} attempts to append")
 
 
 def record(
@@ -134,14 +191,22 @@ def record(
 
 class Writer:
     """Group commit for a server's audit entries. Requests hand their entry to `submit` and wait for
-    its future: a background thread appends everything that queued meanwhile in one transaction, so
+    its future: a background thread appends everything that queued meanwhile in one statement, so
     the entry is stored before the client hears of success, while N concurrent writes cost one
-    advisory lock and one commit instead of N serialised ones (the chain forbids parallel appends)."""
+    round trip and one commit instead of N (the chain forbids parallel appends).
+
+    Per batch the thread pays one round trip: it keeps one connection from `connect` open (a hand-out
+    per batch cost a check of the connection, a round trip of its own) and the chain's head in memory
+    (the head it wrote last). When another writer (another server process, the CLI) moved the head,
+    the INSERT collides on its first id; the head is read again and the batch re-signed."""
 
     def __init__(self, connect: Callable[[], AbstractContextManager[psycopg.Connection]],
                  max_batch: int = 1000) -> None:
         self._connect = connect
         self._max_batch = max_batch
+        self._held: AbstractContextManager[psycopg.Connection] | None = None
+        self._conn: psycopg.Connection | None = None
+        self._head: Head | None = None
         self._queue: queue.SimpleQueue[tuple[Entry, Future[int]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="audit-writer", daemon=True)
         self._thread.start()
@@ -175,14 +240,64 @@ class Writer:
             if not batch:
                 continue
             try:
-                with self._connect() as conn:
-                    stored = append(conn, [entry for entry, _ in batch])
+                stored = self._store([entry for entry, _ in batch])
             except Exception as exc:  # each waiting request learns its entry was not stored
                 for _, done in batch:
                     done.set_exception(exc)
             else:
                 for (_, done), entry_id in zip(batch, stored, strict=True):
                     done.set_result(entry_id)
+        self._release(None)
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None:
+            held = self._connect()
+            self._conn = held.__enter__()
+            self._held = held
+            if not self._conn.autocommit:  # each batch must commit by itself (see _execute)
+                self._conn.autocommit = True
+        return self._conn
+
+    def _release(self, exc: BaseException | None) -> None:
+        """Gives the held connection back (to the pool, which drops a broken one); forgets the head."""
+        held, self._held, self._conn, self._head = self._held, None, None, None
+        if held is not None:
+            with contextlib.suppress(Exception):  # gone either way; the batch's error is what callers hear
+                held.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    def _store(self, entries: list[Entry]) -> list[int]:
+        # (ids, head after them) of an attempt whose outcome a broken connection left unknown
+        unknown: tuple[list[int], Head] | None = None
+        reconnected = False
+        for _ in range(_RETRIES):
+            try:
+                conn = self._connection()
+                if self._head is None:
+                    self._head = head(conn)
+                    if unknown is not None and self._head == unknown[1]:
+                        return unknown[0]  # it had been committed: the head is its last row exactly
+                    unknown = None
+                payload, ids, after = _batch(entries, self._head)
+                try:
+                    _execute(conn, payload)
+                except psycopg.OperationalError:
+                    unknown = (ids, after)
+                    raise
+                self._head = after
+                return ids
+            except psycopg.errors.UniqueViolation:
+                self._head = None  # another writer moved the chain: read its head, sign again
+            except psycopg.OperationalError as exc:
+                # A connection kept for minutes may have been closed by the server (a restart, an idle
+                # timeout): one more try on a fresh connection, then the error goes to the callers.
+                self._release(exc)
+                if reconnected:
+                    raise
+                reconnected = True
+            except Exception as exc:
+                self._release(exc)
+                raise
+        raise ChainBusy(f"the audit chain moved under each of {_RETRIES} attempts to append")
 
 
 @dataclass

@@ -1,0 +1,164 @@
+"""The audit chain with several writers at once: server writers (group commit, one statement per batch),
+direct appends (the CLI's), a writer whose connection broke. Whatever the interleaving, `verify` must
+pass, every stored entry must be one link of one chain (no fork, no gap in the ids), and every caller
+must learn the id of exactly its own entry."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from gis.security import audit
+
+
+@pytest.fixture
+def chain_url(database_url: str) -> Iterator[str]:
+    """A database of its own, so these chains do not mix with other tests' entries."""
+    from gis.db import migrate
+
+    name = f"citygrid_chain_{uuid.uuid4().hex[:8]}"
+    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _connector(url: str, opened: list[psycopg.Connection] | None = None):
+    @contextlib.contextmanager
+    def connect() -> Iterator[psycopg.Connection]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if opened is not None:
+                opened.append(conn)
+            yield conn
+    return connect
+
+
+def _links(conn: psycopg.Connection) -> list[tuple[int, str, str, str]]:
+    return conn.execute("SELECT id, action, prev_hash, hash FROM audit_log ORDER BY id").fetchall()
+
+
+def _assert_one_chain(conn: psycopg.Connection, expected_rows: int) -> None:
+    result = audit.verify(conn)
+    assert result.ok, result.problems
+    rows = _links(conn)
+    assert len(rows) == expected_rows == result.checked
+    assert [r[0] for r in rows] == list(range(rows[0][0], rows[0][0] + len(rows)))  # no gap
+    assert len({r[2] for r in rows}) == len(rows)  # no two rows follow the same row: no fork
+    for before, after in itertools.pairwise(rows):
+        assert after[2] == before[3]
+
+
+def test_several_server_writers_and_direct_appends_make_one_chain(chain_url: str) -> None:
+    writers = [audit.Writer(_connector(chain_url)) for _ in range(3)]
+    futures: list[list] = [[] for _ in writers]
+    direct: list[list[int]] = [[], []]
+    start = threading.Barrier(len(writers) + len(direct))
+
+    def submit(i: int) -> None:
+        start.wait()
+        for n in range(150):
+            futures[i].append(writers[i].submit(audit.Entry("tester", f"writer{i}", "things", (str(n),))))
+
+    def append(i: int) -> None:
+        with psycopg.connect(chain_url, autocommit=True) as conn:
+            start.wait()
+            for n in range(40):
+                if n % 2:
+                    direct[i].append(audit.record(conn, "tester", f"direct{i}", "things", [str(n)]))
+                else:  # a batch of three, as partition maintenance appends its reports
+                    direct[i].extend(audit.append(conn, [audit.Entry("tester", f"direct{i}", "things", (str(n),))
+                                                         for _ in range(3)]))
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(writers))]
+    threads += [threading.Thread(target=append, args=(i,)) for i in range(len(direct))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    ids = [[f.result(timeout=60) for f in fs] for fs in futures]
+    for w in writers:
+        w.close()
+
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        _assert_one_chain(conn, 3 * 150 + 2 * (20 + 20 * 3))
+        stored = {r[0]: r[1] for r in conn.execute("SELECT id, action || ':' || ids[1] FROM audit_log")}
+        for i, got in enumerate(ids):  # each caller got its own entry's id, in the order submitted
+            assert [stored[x] for x in got] == [f"writer{i}:{n}" for n in range(150)]
+            assert got == sorted(got)
+        for i, got in enumerate(direct):
+            assert all(stored[x].startswith(f"direct{i}:") for x in got) and got == sorted(got)
+        # A row inserted by hand with the column's DEFAULT id lands after the chain, not inside it.
+        top = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+        assert conn.execute("SELECT nextval('audit_log_id_seq')").fetchone()[0] > top
+
+
+def test_an_append_inside_a_transaction_waits_for_a_rival_and_then_follows_it(chain_url: str) -> None:
+    """An append in a caller's open transaction (partition maintenance) holds its ids until commit;
+    a writer on the same head waits for it, then chains after it."""
+    with psycopg.connect(chain_url) as holder:
+        holder.execute("SELECT 1")
+        held = audit.append(holder, [audit.Entry("tester", "held", "things")])
+        writer = audit.Writer(_connector(chain_url))
+        after = writer.submit(audit.Entry("tester", "after", "things"))
+        with pytest.raises(TimeoutError):
+            after.result(timeout=1)  # blocked on the uncommitted first id
+        holder.commit()
+    got = after.result(timeout=30)
+    writer.close()
+    assert got == held[0] + 1
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        _assert_one_chain(conn, 2)
+
+
+def test_the_writer_reconnects_after_its_connection_was_closed(chain_url: str) -> None:
+    opened: list[psycopg.Connection] = []
+    writer = audit.Writer(_connector(chain_url, opened))
+    first = writer.submit(audit.Entry("tester", "first", "things")).result(timeout=30)
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (opened[0].info.backend_pid,))
+        second = writer.submit(audit.Entry("tester", "second", "things")).result(timeout=30)
+        writer.close()
+        assert second == first + 1 and len(opened) == 2
+        _assert_one_chain(conn, 2)
+
+
+def test_a_batch_committed_just_before_the_connection_broke_is_stored_once(
+        chain_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reply to the INSERT is lost: whether it was committed is read from the chain's head."""
+    real = audit._execute
+    calls = []
+
+    def lost_reply(conn: psycopg.Connection, payload: str) -> None:
+        calls.append(payload)
+        real(conn, payload)
+        if len(calls) == 1:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(audit, "_execute", lost_reply)
+    writer = audit.Writer(_connector(chain_url))
+    got = writer.submit(audit.Entry("tester", "once", "things")).result(timeout=30)
+    writer.close()
+    with psycopg.connect(chain_url, autocommit=True) as conn:
+        _assert_one_chain(conn, 1)
+        assert _links(conn)[0][0] == got and len(calls) == 1
+
+
+def test_an_append_on_an_idle_connection_without_autocommit_is_committed(chain_url: str) -> None:
+    """The CLI's connections are not autocommit: the entry must be stored when `record` returns, not
+    when (or if) the caller commits."""
+    conn = psycopg.connect(chain_url)
+    got = audit.record(conn, "tester", "cli", "things")
+    conn.close()  # without commit: a rollback
+    with psycopg.connect(chain_url, autocommit=True) as check:
+        assert [r[0] for r in _links(check)] == [got]
