@@ -5,6 +5,8 @@ Drives headless Chromium (Debian's) against a server on the main database (the d
 
     .venv/bin/python bench/bench_web.py                 # starts its own server on a free port
     .venv/bin/python bench/bench_web.py --url http://127.0.0.1:8000 --runs 3
+    .venv/bin/python bench/bench_web.py --profile        # where the first render's time goes
+    .venv/bin/python bench/bench_web.py --only frames    # what one frame of the first view costs, per layer
 
 Figures:
   * components (cold): fresh browser, page opened with the component layer off; then the layer is
@@ -130,6 +132,53 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     return out
 
 
+FRAME_JS = """async (hide) => {
+    const m = window.citygrid.map;
+    const repaint = () => new Promise((r) => { m.once('idle', r); m.triggerRepaint(); });
+    const saved = {};
+    for (const l of m.getStyle().layers) {
+        const off = hide === '*' ? l.id !== 'background' : hide.some((h) => l.id === h || l.id.startsWith(`${h}:`));
+        if (!off) continue;
+        saved[l.id] = m.getLayoutProperty(l.id, 'visibility') || 'visible';
+        m.setLayoutProperty(l.id, 'visibility', 'none');
+    }
+    await repaint();
+    const times = [];
+    for (let i = 0; i < 5; i++) { const t = performance.now(); await repaint(); times.push(performance.now() - t); }
+    for (const [id, v] of Object.entries(saved)) m.setLayoutProperty(id, 'visibility', v);
+    await repaint();
+    return times.sort((a, b) => a - b)[2];
+}"""
+
+
+def frame_costs(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
+    """What one frame of the first view costs (median of 5 repaints, nothing else changing) as the page draws
+    it, with each drawn district layer hidden in turn, with every overlay hidden, and with the background
+    alone: in software GL the first render is nearly all frames, so this says which layers it pays for."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}{path}")
+    page.wait_for_function("window.citygrid && window.citygrid.ready", timeout=120_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = page.evaluate("""() => { const m = window.citygrid.map, z = m.getZoom();
+        return m.getStyle().layers.filter((l) => (l.layout || {}).visibility !== 'none'
+            && !(l.minzoom > z) && !(l.maxzoom <= z)).map((l) => l.id); }""")
+    print(f"zoom {page.evaluate('window.citygrid.map.getZoom()'):.2f}; layers drawn: {', '.join(drawn)}")
+    district = list(dict.fromkeys(i.split(":")[0] for i in drawn if ":" in i and not i.startswith("overlay:")))
+
+    def cost(label: str, hide: object) -> None:
+        ms = page.evaluate(FRAME_JS, hide)
+        print(f"  {label:<34} {ms:6.0f} ms a frame   (load {Path('/proc/loadavg').read_text().split()[0]})")
+
+    cost("as drawn", [])
+    for layer in district:
+        cost(f"without {layer}", [layer])
+    cost("without any overlay:*", ["overlay"])
+    cost("background only", "*")
+    cost("as drawn (again)", [])
+    context.close()
+
+
 def profile(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
     """Where the first render's time goes: every request with its duration (server wait + download), the
     main thread's busiest functions (CDP CPU profile, self time) and the long tasks, up to the first idle."""
@@ -196,7 +245,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: where the first render's time goes (requests, CPU, long tasks)")
     parser.add_argument("--path", default="/", help="page path of --profile (e.g. /?hide=components)")
-    parser.add_argument("--only", choices=["components", "page", "panels"], action="append",
+    parser.add_argument("--only", choices=["components", "page", "panels", "frames"], action="append",
                         help="measure only these (repeatable; default all)")
     args = parser.parse_args()
 
@@ -204,13 +253,15 @@ def main() -> None:
 
     base, server = (args.url.rstrip("/"), None) if args.url else start_server()
     print(f"server {base}, viewport {args.width}x{args.height}, {args.runs} runs, Chromium with SwiftShader (no GPU)")
-    only = set(args.only or ["components", "page", "panels"])
+    only = set(args.only or ["components", "page", "panels"])  # frames: only when asked
     comp, pages, panels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         if args.profile:
             profile(browser, base, args.width, args.height, args.path)
             only = set()
+        if "frames" in only:
+            frame_costs(browser, base, args.width, args.height, args.path)
         if "components" in only:
             comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
         if "page" in only:
