@@ -90,7 +90,9 @@ def page_first_render(browser: object, base: str, width: int, height: int) -> tu
 
 
 def panels_open(browser: object, base: str, width: int, height: int) -> dict[str, float]:
-    """Seconds from a click to the panel showing its data (fresh page each run: the charts chunk is cold)."""
+    """Seconds from a click to the panel showing its data (fresh page each run: the charts chunk is cold).
+    Each clock starts on a map at rest (`whenIdle`): a panel opened while the map still draws the previous
+    panel's result would wait for those frames (in software GL ~0.3–1 s each) and be charged for them."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(f"{base}/")
@@ -98,32 +100,41 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     page.evaluate("window.citygrid.whenIdle()")
     out: dict[str, float] = {}
     page.locator(".tabs button[data-tab=stats]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#stats-run").click()
     page.wait_for_function("window.citygrid.stats && window.citygrid.stats.ready", timeout=60_000)
     out["案件统计 (chart + table + areas)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#stats-table tbody tr").first.click()
     page.wait_for_function("window.citygrid.stats.selected", timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")  # drawn on the map, not only fetched
     out["案件统计 bar → cases on map + list"] = time.perf_counter() - t
     page.locator(".tabs button[data-tab=work]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#census-run").click()
     page.wait_for_function("window.citygrid.work && window.citygrid.work.census", timeout=60_000)
     out["普查成果 (streets)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.select_option("#census-density", "")
     page.wait_for_function("window.citygrid.density", timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")  # drawn on the map, not only fetched
     out["普查成果 部件密度 choropleth (streets)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#passed-run").click()
     page.wait_for_function("window.citygrid.work.passed", timeout=60_000)
     out["违规反查 (view, last day of data)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#post-run").click()
     page.wait_for_function("window.citygrid.work.onPost", timeout=60_000)
     out["跨网格/脱岗 (last day of data, 08–18)"] = time.perf_counter() - t
     page.locator(".tabs button[data-tab=layers]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#layer-tree input[data-layer=cases]").check()
     page.wait_for_function("window.citygrid.caseWindow && window.citygrid.caseWindow.cases", timeout=60_000)
