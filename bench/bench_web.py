@@ -5,6 +5,8 @@ Drives headless Chromium (Debian's) against a server on the main database (the d
 
     .venv/bin/python bench/bench_web.py                 # starts its own server on a free port
     .venv/bin/python bench/bench_web.py --url http://127.0.0.1:8000 --runs 3
+    .venv/bin/python bench/bench_web.py --profile        # where the first render's time goes
+    .venv/bin/python bench/bench_web.py --only frames    # what one frame of the first view costs, per layer
 
 Figures:
   * components (cold): fresh browser, page opened with the component layer off; then the layer is
@@ -88,7 +90,9 @@ def page_first_render(browser: object, base: str, width: int, height: int) -> tu
 
 
 def panels_open(browser: object, base: str, width: int, height: int) -> dict[str, float]:
-    """Seconds from a click to the panel showing its data (fresh page each run: the charts chunk is cold)."""
+    """Seconds from a click to the panel showing its data (fresh page each run: the charts chunk is cold).
+    Each clock starts on a map at rest (`whenIdle`): a panel opened while the map still draws the previous
+    panel's result would wait for those frames (in software GL ~0.3–1 s each) and be charged for them."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(f"{base}/")
@@ -96,38 +100,94 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     page.evaluate("window.citygrid.whenIdle()")
     out: dict[str, float] = {}
     page.locator(".tabs button[data-tab=stats]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#stats-run").click()
     page.wait_for_function("window.citygrid.stats && window.citygrid.stats.ready", timeout=60_000)
     out["案件统计 (chart + table + areas)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#stats-table tbody tr").first.click()
     page.wait_for_function("window.citygrid.stats.selected", timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")  # drawn on the map, not only fetched
     out["案件统计 bar → cases on map + list"] = time.perf_counter() - t
     page.locator(".tabs button[data-tab=work]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#census-run").click()
     page.wait_for_function("window.citygrid.work && window.citygrid.work.census", timeout=60_000)
     out["普查成果 (streets)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.select_option("#census-density", "")
     page.wait_for_function("window.citygrid.density", timeout=60_000)
+    page.evaluate("window.citygrid.whenIdle()")  # drawn on the map, not only fetched
     out["普查成果 部件密度 choropleth (streets)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#passed-run").click()
     page.wait_for_function("window.citygrid.work.passed", timeout=60_000)
     out["违规反查 (view, last day of data)"] = time.perf_counter() - t
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#post-run").click()
     page.wait_for_function("window.citygrid.work.onPost", timeout=60_000)
     out["跨网格/脱岗 (last day of data, 08–18)"] = time.perf_counter() - t
     page.locator(".tabs button[data-tab=layers]").click()
+    page.evaluate("window.citygrid.whenIdle()")
     t = time.perf_counter()
     page.locator("#layer-tree input[data-layer=cases]").check()
     page.wait_for_function("window.citygrid.caseWindow && window.citygrid.caseWindow.cases", timeout=60_000)
     out["案件 layer on (30 days loaded, clustered)"] = time.perf_counter() - t
     context.close()
     return out
+
+
+FRAME_JS = """async (hide) => {
+    const m = window.citygrid.map;
+    const repaint = () => new Promise((r) => { m.once('idle', r); m.triggerRepaint(); });
+    const saved = {};
+    for (const l of m.getStyle().layers) {
+        const off = hide === '*' ? l.id !== 'background' : hide.some((h) => l.id === h || l.id.startsWith(`${h}:`));
+        if (!off) continue;
+        saved[l.id] = m.getLayoutProperty(l.id, 'visibility') || 'visible';
+        m.setLayoutProperty(l.id, 'visibility', 'none');
+    }
+    await repaint();
+    const times = [];
+    for (let i = 0; i < 5; i++) { const t = performance.now(); await repaint(); times.push(performance.now() - t); }
+    for (const [id, v] of Object.entries(saved)) m.setLayoutProperty(id, 'visibility', v);
+    await repaint();
+    return times.sort((a, b) => a - b)[2];
+}"""
+
+
+def frame_costs(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
+    """What one frame of the first view costs (median of 5 repaints, nothing else changing) as the page draws
+    it, with each drawn district layer hidden in turn, with every overlay hidden, and with the background
+    alone: in software GL the first render is nearly all frames, so this says which layers it pays for."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{base}{path}")
+    page.wait_for_function("window.citygrid && window.citygrid.ready", timeout=120_000)
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = page.evaluate("""() => { const m = window.citygrid.map, z = m.getZoom();
+        return m.getStyle().layers.filter((l) => (l.layout || {}).visibility !== 'none'
+            && !(l.minzoom > z) && !(l.maxzoom <= z)).map((l) => l.id); }""")
+    print(f"zoom {page.evaluate('window.citygrid.map.getZoom()'):.2f}; layers drawn: {', '.join(drawn)}")
+    district = list(dict.fromkeys(i.split(":")[0] for i in drawn if ":" in i and not i.startswith("overlay:")))
+
+    def cost(label: str, hide: object) -> None:
+        ms = page.evaluate(FRAME_JS, hide)
+        print(f"  {label:<34} {ms:6.0f} ms a frame   (load {Path('/proc/loadavg').read_text().split()[0]})")
+
+    cost("as drawn", [])
+    for layer in district:
+        cost(f"without {layer}", [layer])
+    cost("without any overlay:*", ["overlay"])
+    cost("background only", "*")
+    cost("as drawn (again)", [])
+    context.close()
 
 
 def profile(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
@@ -196,7 +256,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: where the first render's time goes (requests, CPU, long tasks)")
     parser.add_argument("--path", default="/", help="page path of --profile (e.g. /?hide=components)")
-    parser.add_argument("--only", choices=["components", "page", "panels"], action="append",
+    parser.add_argument("--only", choices=["components", "page", "panels", "frames"], action="append",
                         help="measure only these (repeatable; default all)")
     args = parser.parse_args()
 
@@ -204,13 +264,15 @@ def main() -> None:
 
     base, server = (args.url.rstrip("/"), None) if args.url else start_server()
     print(f"server {base}, viewport {args.width}x{args.height}, {args.runs} runs, Chromium with SwiftShader (no GPU)")
-    only = set(args.only or ["components", "page", "panels"])
+    only = set(args.only or ["components", "page", "panels"])  # frames: only when asked
     comp, pages, panels = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         if args.profile:
             profile(browser, base, args.width, args.height, args.path)
             only = set()
+        if "frames" in only:
+            frame_costs(browser, base, args.width, args.height, args.path)
         if "components" in only:
             comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
         if "page" in only:

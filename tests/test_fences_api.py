@@ -282,3 +282,50 @@ def test_ingest_and_alarms_are_counted_in_metrics(clean_db, db, http, api_keys):
     assert answer["accepted"] == len(fixes)
     assert _metric(http, "citygrid_fixes_total", 'result="accepted"') == accepted + len(fixes)
     assert _metric(http, "citygrid_alarm_events_total", 'kind="forbidden",op="opened"') >= opened + 1
+
+
+def test_passed_plans_agree_on_crossings_gaps_and_margins(clean_db, db, http, api_keys):
+    """违规反查 has two exact plans (a window over every fix near the area; per-fix look-ups of the previous
+    fix for a box filling most of its near box): both give the same vehicles, first/last times and counts
+    inside — fixes inside, moves across between fixes, moves across after a gap of more than 5 minutes
+    (not counted), previous fixes in the margin — and the API answers what they answer."""
+    import random
+
+    from gis.tracks import queries
+
+    rng = random.Random(19)
+    ids = [f"w{i}" for i in range(24)]
+    add_vehicles(db, *ids)
+    t0 = base_time()
+    fixes = []
+    for n, v in enumerate(ids):
+        e, no = rng.uniform(-1500, 1500), rng.uniform(-1500, 1500)
+        t = t0 + timedelta(seconds=n)
+        for _ in range(40):
+            fixes.append(fix(v, t, e, no))
+            # long jumps: many moves cross a small box with no fix inside it; some after a 6-minute gap
+            e, no = e + rng.uniform(-700, 700), no + rng.uniform(-700, 700)
+            t += timedelta(seconds=rng.choice([10, 30, 60, 360]))
+    post(http, api_keys["inspector"], fixes)
+    start, end = t0 - timedelta(minutes=1), t0 + timedelta(hours=5)
+    params = {"a": start, "b": end, "buf": 25.0}
+    boxes = [(-9000, -9000, 9000, 9000), (-300, -300, 300, 300), (-60, -60, 60, 60), (200, -900, 260, 900)]
+    crossing_only = 0
+    for x0, y0, x1, y1 in boxes:
+        (ax, ay), (bx, by) = ll(x0, y0), ll(x1, y1)
+        p = dict(params, x0=ax, y0=ay, x1=bx, y1=by)
+        area = "ST_SetSRID(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4490), 4490)"
+        window = db.execute(queries.PASSED_WINDOW.format(area=area, near=queries.NEAR_DEG), p).fetchall()
+        probe = db.execute(queries.PASSED_PROBE.format(area=area, near=queries.NEAR_DEG), p).fetchall()
+        assert sorted(window) == sorted(probe)
+        crossing_only += sum(1 for r in window if r[3] == 0)
+        api = http.get("/api/tracks/passed", params={"bbox": f"{ax},{ay},{bx},{by}", "from": start.isoformat(),
+                                                     "to": end.isoformat()}).json()
+        assert sorted((v["vehicle_id"], v["fixes_inside"]) for v in api["vehicles"]) \
+            == sorted((r[0], r[3]) for r in window)
+    assert crossing_only > 0  # the data do exercise moves across a box with no fix inside
+    # the big box fills most of its near box: the API takes the look-up plan there
+    (ax, ay), (bx, by) = ll(-9000, -9000), ll(9000, 9000)
+    assert queries._fill_ratio([ax, bx], [ay, by]) >= 0.75
+    (ax, ay), (bx, by) = ll(-60, -60), ll(60, 60)
+    assert queries._fill_ratio([ax, bx], [ay, by]) < 0.75

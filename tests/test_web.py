@@ -69,6 +69,41 @@ def test_page_loads_clean_and_stays_local(map_page: Watched) -> None:
     assert map_page.outside == []
 
 
+def test_empty_overlays_are_not_drawn_until_they_have_features(map_page: Watched) -> None:
+    """An overlay with nothing in it is hidden (MapLibre would still pay stencil passes for its tiles every
+    frame); it shows when its panel gives it features and hides again when emptied. A panel's own switch
+    (the live vehicles) still rules over a filled overlay."""
+    page = map_page.page
+
+    def visibility(layer: str) -> str:
+        return page.evaluate(f"window.citygrid.map.getLayoutProperty('{layer}', 'visibility') || 'visible'")
+
+    page.evaluate("window.citygrid.whenIdle()")
+    for layer in ("overlay:heat-hex", "overlay:choropleth", "overlay:work-track", "overlay:work-points"):
+        assert visibility(layer) == "none", layer
+    point = ("{type: 'FeatureCollection', features: [{type: 'Feature', properties: {},"
+             " geometry: {type: 'Point', coordinates: [121.486, 31.3805]}}]}")
+    page.evaluate(f"window.citygrid.map.getSource('overlay:work-points').setData({point})")
+    assert visibility("overlay:work-points") == "visible"
+    page.evaluate("window.citygrid.whenIdle()")
+    assert page.evaluate("window.citygrid.map.queryRenderedFeatures({layers: ['overlay:work-points']}).length") == 1
+    page.evaluate("window.citygrid.map.getSource('overlay:work-points')"
+                  ".setData({type: 'FeatureCollection', features: []})")
+    assert visibility("overlay:work-points") == "none"
+    # the vehicles' checkbox: off hides them whatever they hold; on shows them only while there are some
+    page.locator(".tabs button[data-tab=live]").click()
+    page.wait_for_function("window.citygrid.vehicles", timeout=20_000)
+    if page.evaluate("window.citygrid.vehicles.online + window.citygrid.vehicles.offline") == 0:
+        assert visibility("overlay:vehicles") == "none"
+        page.evaluate(f"window.citygrid.map.getSource('overlay:vehicles').setData({point})")
+    assert visibility("overlay:vehicles") == "visible"
+    page.locator("#show-vehicles").uncheck()
+    assert visibility("overlay:vehicles") == "none"
+    page.locator("#show-vehicles").check()
+    assert visibility("overlay:vehicles") == "visible"
+    assert map_page.errors == []
+
+
 def test_layers_toggle(map_page: Watched) -> None:
     page = map_page.page
     before = rendered(page, "components:")

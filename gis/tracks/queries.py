@@ -79,6 +79,45 @@ def track(conn: psycopg.Connection, vehicle_id: str, start: datetime | None, end
     }
 
 
+#: Fixes this far (degrees) around the area are the candidates for a move across it (their previous fix).
+NEAR_DEG = 0.01
+
+#: Vehicles passing the area: a fix inside, or a move from the previous fix near the area (≤ 5 min) across it.
+PASSED_WINDOW = """
+    WITH area AS (SELECT {area} AS g),
+    near AS (
+        SELECT p.vehicle_id, p.ts, p.geom, lag(p.geom) OVER w AS pgeom, lag(p.ts) OVER w AS pts
+        FROM positions p, area
+        WHERE p.ts >= %(a)s AND p.ts <= %(b)s AND p.geom && ST_Expand(area.g, {near})
+        WINDOW w AS (PARTITION BY p.vehicle_id ORDER BY p.ts))
+    SELECT n.vehicle_id, min(n.ts), max(n.ts), count(*) FILTER (WHERE ST_Intersects(n.geom, area.g))
+    FROM near n, area
+    WHERE ST_Intersects(n.geom, area.g)
+       OR (n.pgeom IS NOT NULL AND n.ts - n.pts <= interval '5 minutes'
+           AND ST_Intersects(ST_MakeLine(n.pgeom, n.geom), area.g))
+    GROUP BY n.vehicle_id ORDER BY min(n.ts)"""
+
+#: The same answer with no sort of every fix: the previous fix looked up only for the fixes outside the area.
+PASSED_PROBE = """
+    SELECT n.vehicle_id, min(n.ts), max(n.ts), count(*) FILTER (WHERE n.inside)
+    FROM (SELECT p.vehicle_id, p.ts, p.geom, ST_Intersects(p.geom, {area}) AS inside FROM positions p
+          WHERE p.ts >= %(a)s AND p.ts <= %(b)s AND p.geom && ST_Expand({area}, {near})) n
+    WHERE n.inside OR EXISTS (
+        SELECT 1 FROM (SELECT q.geom FROM positions q
+                       WHERE q.vehicle_id = n.vehicle_id AND q.ts < n.ts
+                         AND q.ts >= n.ts - interval '5 minutes' AND q.ts >= %(a)s
+                         AND q.geom && ST_Expand({area}, {near})
+                       ORDER BY q.ts DESC LIMIT 1) prev
+        WHERE ST_Intersects(ST_MakeLine(prev.geom, n.geom), {area}))
+    GROUP BY n.vehicle_id ORDER BY min(n.ts)"""
+
+
+def _fill_ratio(x: Any, y: Any) -> float:
+    """The share of a box's near box (grown by NEAR_DEG) that the box itself covers."""
+    w, h = float(x[1] - x[0]), float(y[1] - y[0])
+    return (w * h) / ((w + 2 * NEAR_DEG) * (h + 2 * NEAR_DEG))
+
+
 def passed(conn: psycopg.Connection, *, bbox: tuple[float, float, float, float] | None = None,
            segment: tuple[float, float, float, float] | None = None, buffer_m: float = 30.0,
            start: datetime, end: datetime, crs: str | None = None) -> list[dict[str, Any]]:
@@ -99,23 +138,16 @@ def passed(conn: psycopg.Connection, *, bbox: tuple[float, float, float, float] 
             raise InvalidInput("buffer_m must be > 0")
         area_sql = ("ST_Buffer(ST_MakeLine(ST_MakePoint(%(x0)s, %(y0)s), ST_MakePoint(%(x1)s, %(y1)s))::geography,"
                     " %(buf)s)::geometry")
-    rows = conn.execute(
-        f"""WITH area AS (SELECT ST_SetSRID({area_sql}, 4490) AS g),
-            near AS (
-                SELECT p.vehicle_id, p.ts, p.geom,
-                       lag(p.geom) OVER w AS pgeom, lag(p.ts) OVER w AS pts
-                FROM positions p, area
-                WHERE p.ts >= %(a)s AND p.ts <= %(b)s AND p.geom && ST_Expand(area.g, 0.01)
-                WINDOW w AS (PARTITION BY p.vehicle_id ORDER BY p.ts))
-            SELECT n.vehicle_id, min(n.ts), max(n.ts), count(*) FILTER (WHERE ST_Intersects(n.geom, area.g))
-            FROM near n, area
-            WHERE ST_Intersects(n.geom, area.g)
-               OR (n.pgeom IS NOT NULL AND n.ts - n.pts <= interval '5 minutes'
-                   AND ST_Intersects(ST_MakeLine(n.pgeom, n.geom), area.g))
-            GROUP BY n.vehicle_id ORDER BY min(n.ts)""",
-        {"x0": float(x[0]), "y0": float(y[0]), "x1": float(x[1]), "y1": float(y[1]), "buf": buffer_m,
-         "a": start, "b": end},
-    ).fetchall()
+    area = f"ST_SetSRID({area_sql}, 4490)"  # immutable: folded to a constant when planned
+    params = {"x0": float(x[0]), "y0": float(y[0]), "x1": float(x[1]), "y1": float(y[1]), "buf": buffer_m,
+              "a": start, "b": end}
+    # Two exact plans. The window over every fix near the area (within NEAR_DEG) sorts them all: ~1 s for
+    # the district's box over a day (151,000 fixes). A box that fills most of its near box has few fixes
+    # in the margin: its fixes inside are counted as they come, and only those of the margin look up
+    # their previous fix (primary key backwards, within 5 minutes): 2–4× faster for the page's default
+    # (the district in view). For small boxes and road segments the margin dominates and the window wins.
+    sql = PASSED_PROBE if bbox is not None and _fill_ratio(x, y) >= 0.75 else PASSED_WINDOW
+    rows = conn.execute(sql.format(area=area, near=NEAR_DEG), params).fetchall()
     return [{"vehicle_id": r[0], "first": r[1].isoformat(), "last": r[2].isoformat(), "fixes_inside": r[3]}
             for r in rows]
 

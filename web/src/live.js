@@ -4,6 +4,7 @@
 import { collection, explain, getJSON, has, pathLike } from './api.js';
 import { $, dateTime, el, localInput, metres, toast } from './ui.js';
 import { lineLength } from './measure.js';
+import { setOverlayVisible } from './overlays.js';
 
 const POLL_MS = 3000;
 // Online = reported within this many minutes (the signal timeout of the fence engine's default).
@@ -104,8 +105,8 @@ export function initLive({ map, labels, maplibregl }) {
   }
   function schedule() {
     clearInterval(timer);
-    map.setLayoutProperty('overlay:vehicles', 'visibility', showVehicles.checked ? 'visible' : 'none');
-    map.setLayoutProperty('overlay:vehicles-label', 'visibility', showVehicles.checked ? 'visible' : 'none');
+    setOverlayVisible(map, 'overlay:vehicles', showVehicles.checked);
+    setOverlayVisible(map, 'overlay:vehicles-label', showVehicles.checked);
     if (showVehicles.checked && vehiclesAvailable) { poll(); timer = setInterval(poll, POLL_MS); }
   }
   if (!vehiclesAvailable) vehicleNote.textContent = '车辆位置服务暂不可用';

@@ -1,0 +1,63 @@
+// Overlays with nothing to draw are not drawn. Every panel adds its GeoJSON overlay (heat, flows, fences,
+// track, statistics, density, plans, shops …) at start-up, empty until the panel is used. MapLibre still
+// keeps tiles of an empty source for every visible layer and, before each fill or line layer whose source
+// differs from the previous layer's, draws the tiles' clipping masks into the stencil buffer — two
+// full-viewport passes, in the opaque and again in the translucent pass — whether or not the layer has
+// anything in it. With ~15 empty overlay sources that was most of a frame in software GL (measured with
+// bench/bench_web.py --only frames: 0.8 s a frame with the overlays, 0.3 s without). So a layer of an
+// empty overlay source is hidden, and shown again (as its panel wants it) when the source gets features.
+//
+// Panels keep calling `setData` as before; a panel that switches an overlay layer on or off itself
+// (live.js: the vehicles) goes through `setOverlayVisible`, so an empty source never shows it.
+
+/** Layer ids of each watched source; the visibility each layer's panel wants; sources holding features. */
+const layersOf = new Map();
+const wanted = new Map();
+const filled = new Map();
+
+/** True for a FeatureCollection without features (a URL or a single Feature counts as something). */
+export function isEmptyData(data) {
+  return !!data && typeof data === 'object' && data.type === 'FeatureCollection' && !(data.features || []).length;
+}
+
+function apply(map, sourceId) {
+  for (const layerId of layersOf.get(sourceId) || []) {
+    if (!map.getLayer(layerId)) continue;
+    const visibility = filled.get(sourceId) ? wanted.get(layerId) : 'none';
+    if ((map.getLayoutProperty(layerId, 'visibility') || 'visible') !== visibility) {
+      map.setLayoutProperty(layerId, 'visibility', visibility);
+    }
+  }
+}
+
+/** Watches every `overlay:` GeoJSON source of the map's style: its layers are drawn only while it has features. */
+export function hideEmptyOverlays(map) {
+  const style = map.getStyle();
+  for (const [sourceId, spec] of Object.entries(style.sources)) {
+    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId)) continue;
+    const layers = style.layers.filter((l) => l.source === sourceId).map((l) => l.id);
+    for (const layerId of layers) wanted.set(layerId, map.getLayoutProperty(layerId, 'visibility') || 'visible');
+    layersOf.set(sourceId, layers);
+    filled.set(sourceId, !isEmptyData(spec.data));
+    const source = map.getSource(sourceId);
+    const setData = source.setData.bind(source);
+    source.setData = (data, ...rest) => {
+      // emptying what is empty changes nothing drawn, but would still reload the source's tiles and paint
+      // a frame (the alarm list filtered to nothing, a panel's 清除 pressed twice)
+      if (!filled.get(sourceId) && isEmptyData(data)) return rest[0] === true ? Promise.resolve() : source;
+      const result = setData(data, ...rest);
+      filled.set(sourceId, !isEmptyData(data));
+      apply(map, sourceId);
+      return result;
+    };
+    apply(map, sourceId);
+  }
+}
+
+/** Switches an overlay layer on or off as a panel wants it; it still stays hidden while its source is empty. */
+export function setOverlayVisible(map, layerId, visible) {
+  wanted.set(layerId, visible ? 'visible' : 'none');
+  const sourceId = map.getLayer(layerId)?.source;
+  if (sourceId && layersOf.has(sourceId)) apply(map, sourceId);
+  else map.setLayoutProperty(layerId, 'visibility', visible ? 'visible' : 'none');
+}
