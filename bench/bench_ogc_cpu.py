@@ -40,7 +40,10 @@ def postgres_cpu_s(conn: psycopg.Connection) -> float:
 
 
 def checkout(rev: str) -> Path:
-    path = VAR / f"base-{rev}"
+    """A worktree of `rev`, named by its commit (a name like HEAD moves; its old worktree must not be reused)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    path = VAR / f"base-{commit[:12]}"
     if not path.exists():
         VAR.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True,
@@ -70,6 +73,7 @@ def main() -> None:
     ap.add_argument("--base", required=True, help="the commit to compare with (e.g. a tag or a hash)")
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rows", default="", help="only the rows whose title contains this text (e.g. 'by id')")
     args = ap.parse_args()
     url = database_url()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -87,6 +91,7 @@ def main() -> None:
                  f"/ogc/collections/components/items?limit=1000&bbox={bbox}", None),
                 ("unit grids, limit=500", "/ogc/collections/unit_grids/items?limit=500", None),
                 ("components MVT tile, z=15", f"/ogc/collections/components/tiles/WebMercatorQuad/{z}/{y}/{x}", None)]
+        rows = [r for r in rows if args.rows in r[0]]
         base_root = checkout(args.base)
         figures: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         with server(url, root=base_root) as old, server(url) as new:
