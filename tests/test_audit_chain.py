@@ -162,3 +162,48 @@ def test_an_append_on_an_idle_connection_without_autocommit_is_committed(chain_u
     conn.close()  # without commit: a rollback
     with psycopg.connect(chain_url, autocommit=True) as check:
         assert [r[0] for r in _links(check)] == [got]
+
+
+def test_the_first_writers_of_a_fresh_install_share_one_whole_key(tmp_path, monkeypatch) -> None:
+    """Several threads needing the audit key of an install that has none yet: every one gets the same,
+    complete key (before, one could read the file half-written or fail on its O_EXCL create)."""
+    import secrets
+    import time
+
+    from gis import settings as settings_module
+
+    token_hex = secrets.token_hex
+
+    def slow_token_hex(n: int) -> str:   # widens the window between creating the file and filling it
+        time.sleep(0.05)
+        return token_hex(n)
+
+    monkeypatch.setattr(audit.secrets, "token_hex", slow_token_hex)
+    monkeypatch.delenv("CITYGRID_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("CITYGRID_VAR_DIR", str(tmp_path))
+    settings_module.get_settings.cache_clear()
+    try:
+        for attempt in range(5):
+            (tmp_path / "secrets" / "audit.key").unlink(missing_ok=True)
+            audit._key.cache_clear()   # the key is read once per process
+            start = threading.Barrier(8)
+            keys: list[bytes | BaseException] = []
+
+            def take(start: threading.Barrier = start, keys: list = keys) -> None:
+                start.wait()
+                try:
+                    keys.append(audit._key())
+                except BaseException as exc:  # the failure is the finding
+                    keys.append(exc)
+
+            threads = [threading.Thread(target=take) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert len(set(keys)) == 1, (attempt, keys)
+            assert len(keys[0]) == 64   # 32 random bytes as hex
+            assert sorted(p.name for p in (tmp_path / "secrets").iterdir()) == ["audit.key"]
+    finally:
+        settings_module.get_settings.cache_clear()
+        audit._key.cache_clear()

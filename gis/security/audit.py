@@ -42,10 +42,19 @@ def _key() -> bytes:
         return settings.audit_key.encode()
     path = Path(settings.var_dir) / "secrets" / "audit.key"
     if not path.exists():
+        # Made whole under a private name, then linked into place: the first writers of a fresh install
+        # may race here, and none may read a half-written key or sign with a key that lost the race.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".audit.key.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)   # atomic; the first one wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip().encode()
 
 
