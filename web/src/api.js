@@ -19,21 +19,15 @@ export class ApiError extends Error {
 
 /** Reads the server's OpenAPI document and the OGC collections list (when the OGC API is there). */
 export async function discover() {
-  try {
-    const doc = await getJSON('/openapi.json');
-    paths = new Set(Object.keys(doc.paths || {}));
-  } catch {
-    paths = new Set();
-  }
+  // both at once (the page waits for them before the map is made); the collections count only if the
+  // OpenAPI document offers them
+  const [api, list] = await Promise.all([
+    getJSON('/openapi.json').catch(() => null),
+    getJSON('/ogc/collections').catch(() => null),
+  ]);
+  paths = new Set(Object.keys(api?.paths || {}));
   collections = new Map();
-  if (has('/ogc/collections')) {
-    try {
-      const doc = await getJSON('/ogc/collections');
-      for (const c of doc.collections || []) collections.set(c.id, c);
-    } catch {
-      collections = new Map();
-    }
-  }
+  if (has('/ogc/collections')) for (const c of list?.collections || []) collections.set(c.id, c);
   return { paths, collections };
 }
 
