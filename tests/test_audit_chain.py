@@ -80,12 +80,21 @@ def test_several_server_writers_and_direct_appends_make_one_chain(chain_url: str
                     direct[i].extend(audit.append(conn, [audit.Entry("tester", f"direct{i}", "things", (str(n),))
                                                          for _ in range(3)]))
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(writers))]
-    threads += [threading.Thread(target=append, args=(i,)) for i in range(len(direct))]
+    failures: list[BaseException] = []
+
+    def guarded(target, i: int) -> None:   # a thread's exception is a finding, not a silent short count
+        try:
+            target(i)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(submit, i)) for i in range(len(writers))]
+    threads += [threading.Thread(target=guarded, args=(append, i)) for i in range(len(direct))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert failures == []
     ids = [[f.result(timeout=60) for f in fs] for fs in futures]
     for w in writers:
         w.close()
