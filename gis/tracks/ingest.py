@@ -335,6 +335,7 @@ def store(conn: psycopg.Connection, b: Batch) -> np.ndarray:
     idx = idx[np.lexsort((b.ts_us[idx], b.code[idx]))]
     # Vehicle ids as a number into the batch's few distinct ids, every column as a binary array encoded
     # by numpy (gis.tracks.pgarrays): no Python object per fix on the way to the server.
+    pgarrays.register(conn)
     args = (b.names, pgarrays.encode(b.code[idx] + 1, "int4"), pgarrays.encode(b.ts_us[idx], "int8"),
             pgarrays.encode(b.lon[idx], "float8"), pgarrays.encode(b.lat[idx], "float8"),
             pgarrays.encode(b.speed[idx], "float4"), pgarrays.encode(b.heading[idx], "float4"))

@@ -35,6 +35,13 @@ class _BinaryArrayDumper(Dumper):
 psycopg.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
 
 
+def register(conn: psycopg.Connection) -> None:
+    """Makes `conn` send BinaryArray parameters as they are. A connection's adapters are a copy-on-write view
+    of psycopg's global ones: a connection whose map was copied before this module was imported (the demo
+    loader's) would otherwise send them as `bytea`, which the query's `::int4[]` cast refuses."""
+    conn.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
+
+
 def encode(values: np.ndarray, pg_type: str) -> BinaryArray:
     """`values` (any numeric dtype, one dimension) as a binary `pg_type[]` parameter."""
     oid, dtype = _TYPES[pg_type]
