@@ -17,6 +17,12 @@ const filled = new Map();
 /** Per source, the number of its latest setData (a show waiting for older data does not apply). */
 const pending = new Map();
 
+/**
+ * Sources left visible while empty: only circle and symbol layers (no stencil masks to pay), filled at a
+ * moment where the frame that switching them on would cost is itself the figure (the 案件统计 bar's cases).
+ */
+export const ALWAYS_SHOWN = new Set();
+
 /** True for a FeatureCollection without features (a URL or a single Feature counts as something). */
 export function isEmptyData(data) {
   return !!data && typeof data === 'object' && data.type === 'FeatureCollection' && !(data.features || []).length;
@@ -36,7 +42,7 @@ function apply(map, sourceId) {
 export function hideEmptyOverlays(map) {
   const style = map.getStyle();
   for (const [sourceId, spec] of Object.entries(style.sources)) {
-    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId)) continue;
+    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId) || ALWAYS_SHOWN.has(sourceId)) continue;
     const layers = style.layers.filter((l) => l.source === sourceId).map((l) => l.id);
     for (const layerId of layers) wanted.set(layerId, map.getLayoutProperty(layerId, 'visibility') || 'visible');
     layersOf.set(sourceId, layers);

@@ -4,6 +4,7 @@
 // that area's cases of the same range and filters. Every value is shown with the server's Chinese label.
 import { collection, explain, getJSON, has } from './api.js';
 import { $, dateTime as formatLocal, el, showInfo } from './ui.js';
+import { ALWAYS_SHOWN } from './overlays.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const CASE_GROUPS = [['source', '来源'], ['major', '大类'], ['minor', '小类'], ['street', '街道'], ['community', '社区'],
@@ -97,6 +98,7 @@ export function initStats({ map, app }) {
 
   // the cases behind a bar, clustered at low zoom, and the areas of an area grouping
   map.addSource('overlay:stats-cases', { type: 'geojson', data: EMPTY, cluster: true, clusterRadius: 40, clusterMaxZoom: 15 });
+  ALWAYS_SHOWN.add('overlay:stats-cases'); // circles and counts only: shown while empty, no frame to switch on
   map.addSource('overlay:stats-areas', { type: 'geojson', data: EMPTY });
   map.addLayer({ id: 'overlay:stats-areas', type: 'fill', source: 'overlay:stats-areas',
     paint: { 'fill-color': ['coalesce', ['get', 'color'], '#74c0fc'], 'fill-opacity': 0.45, 'fill-outline-color': '#1864ab' } });
