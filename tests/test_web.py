@@ -84,7 +84,9 @@ def test_empty_overlays_are_not_drawn_until_they_have_features(map_page: Watched
     point = ("{type: 'FeatureCollection', features: [{type: 'Feature', properties: {},"
              " geometry: {type: 'Point', coordinates: [121.486, 31.3805]}}]}")
     page.evaluate(f"window.citygrid.map.getSource('overlay:work-points').setData({point})")
-    assert visibility("overlay:work-points") == "visible"
+    # shown once the worker has parsed the data (showing it before would only cost an empty frame)
+    page.wait_for_function("window.citygrid.map.getLayoutProperty('overlay:work-points', 'visibility') === 'visible'",
+                           timeout=10_000)
     page.evaluate("window.citygrid.whenIdle()")
     assert page.evaluate("window.citygrid.map.queryRenderedFeatures({layers: ['overlay:work-points']}).length") == 1
     page.evaluate("window.citygrid.map.getSource('overlay:work-points')"
@@ -96,7 +98,8 @@ def test_empty_overlays_are_not_drawn_until_they_have_features(map_page: Watched
     if page.evaluate("window.citygrid.vehicles.online + window.citygrid.vehicles.offline") == 0:
         assert visibility("overlay:vehicles") == "none"
         page.evaluate(f"window.citygrid.map.getSource('overlay:vehicles').setData({point})")
-    assert visibility("overlay:vehicles") == "visible"
+    page.wait_for_function("(window.citygrid.map.getLayoutProperty('overlay:vehicles', 'visibility') || 'visible')"
+                           " === 'visible'", timeout=10_000)
     page.locator("#show-vehicles").uncheck()
     assert visibility("overlay:vehicles") == "none"
     page.locator("#show-vehicles").check()

@@ -14,6 +14,14 @@
 const layersOf = new Map();
 const wanted = new Map();
 const filled = new Map();
+/** Per source, the number of its latest setData (a show waiting for older data does not apply). */
+const pending = new Map();
+
+/**
+ * Sources left visible while empty: only circle and symbol layers (no stencil masks to pay), filled at a
+ * moment where the frame that switching them on would cost is itself the figure (the 案件统计 bar's cases).
+ */
+export const ALWAYS_SHOWN = new Set();
 
 /** True for a FeatureCollection without features (a URL or a single Feature counts as something). */
 export function isEmptyData(data) {
@@ -34,7 +42,7 @@ function apply(map, sourceId) {
 export function hideEmptyOverlays(map) {
   const style = map.getStyle();
   for (const [sourceId, spec] of Object.entries(style.sources)) {
-    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId)) continue;
+    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId) || ALWAYS_SHOWN.has(sourceId)) continue;
     const layers = style.layers.filter((l) => l.source === sourceId).map((l) => l.id);
     for (const layerId of layers) wanted.set(layerId, map.getLayoutProperty(layerId, 'visibility') || 'visible');
     layersOf.set(sourceId, layers);
@@ -45,9 +53,22 @@ export function hideEmptyOverlays(map) {
       // emptying what is empty changes nothing drawn, but would still reload the source's tiles and paint
       // a frame (the alarm list filtered to nothing, a panel's 清除 pressed twice)
       if (!filled.get(sourceId) && isEmptyData(data)) return rest[0] === true ? Promise.resolve() : source;
+      const wasFilled = filled.get(sourceId);
       const result = setData(data, ...rest);
       filled.set(sourceId, !isEmptyData(data));
-      apply(map, sourceId);
+      const mine = (pending.get(sourceId) || 0) + 1;
+      pending.set(sourceId, mine);
+      if (wasFilled || !filled.get(sourceId)) apply(map, sourceId);
+      else {
+        // shown once the worker has parsed the data, not at once: a layer shown before would cost a
+        // frame (0.2–1 s in software GL) that draws nothing new
+        const show = (e) => {
+          if (e.sourceId !== sourceId || e.sourceDataType !== 'metadata') return;
+          map.off('sourcedata', show);
+          if (pending.get(sourceId) === mine) apply(map, sourceId);
+        };
+        map.on('sourcedata', show);
+      }
       return result;
     };
     apply(map, sourceId);

@@ -4,6 +4,7 @@
 // that area's cases of the same range and filters. Every value is shown with the server's Chinese label.
 import { collection, explain, getJSON, has } from './api.js';
 import { $, dateTime as formatLocal, el, showInfo } from './ui.js';
+import { ALWAYS_SHOWN } from './overlays.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const CASE_GROUPS = [['source', '来源'], ['major', '大类'], ['minor', '小类'], ['street', '街道'], ['community', '社区'],
@@ -14,6 +15,7 @@ const COMPARES = [['', '不对比'], ['yoy', '同比'], ['mom', '环比']];
 const AREA = new Set(['street', 'community', 'unit_grid', 'eval_grid']);
 const COLORS = ['#1864ab', '#e8590c', '#2b8a3e', '#c2255c', '#5f3dc4', '#0b7285', '#e67700', '#495057'];
 const MAX_POINTS = 5000;
+const LIST_PROPERTIES = 'code,major_name,minor_name,source,status,reported_at,address';
 
 const pad = (n) => String(n).padStart(2, '0');
 const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -96,6 +98,7 @@ export function initStats({ map, app }) {
 
   // the cases behind a bar, clustered at low zoom, and the areas of an area grouping
   map.addSource('overlay:stats-cases', { type: 'geojson', data: EMPTY, cluster: true, clusterRadius: 40, clusterMaxZoom: 15 });
+  ALWAYS_SHOWN.add('overlay:stats-cases'); // circles and counts only: shown while empty, no frame to switch on
   map.addSource('overlay:stats-areas', { type: 'geojson', data: EMPTY });
   map.addLayer({ id: 'overlay:stats-areas', type: 'fill', source: 'overlay:stats-areas',
     paint: { 'fill-color': ['coalesce', ['get', 'color'], '#74c0fc'], 'fill-opacity': 0.45, 'fill-outline-color': '#1864ab' } });
@@ -226,7 +229,10 @@ export function initStats({ map, app }) {
     const { doc, group: g } = current;
     const d = describe(doc, row, g);
     const filter = await caseFilter(doc, g, row, current.period);
-    const p = new URLSearchParams({ filter, 'filter-lang': 'cql2-text', limit: String(MAX_POINTS), sortby: '-reported_at' });
+    // only the properties the list shows: a district-wide bar is thousands of cases, and the descriptions
+    // were most of the answer's bytes
+    const p = new URLSearchParams({ filter, 'filter-lang': 'cql2-text', limit: String(MAX_POINTS), sortby: '-reported_at',
+      properties: LIST_PROPERTIES });
     let fc;
     try {
       fc = await getJSON(`/ogc/collections/cases/items?${p}`);
@@ -250,11 +256,25 @@ export function initStats({ map, app }) {
         + (features.length < matched ? `，地图显示最近 ${features.length} 件` : '，已全部显示在地图上') + (features.length > 200 ? '；列表列出最近 200 件' : '')),
       list);
     app.stats.selected = { key: d.key, label: d.label, matched, shown: features.length, count: row.count };
-    if (features.length && !fromMap) {
-      const xs = features.map((f) => f.geometry.coordinates[0]);
-      const ys = features.map((f) => f.geometry.coordinates[1]);
-      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 60, maxZoom: 16, duration: 0 });
-    }
+    if (features.length && !fromMap) fitIfNeeded(features);
+  }
+
+  /**
+   * Brings a selection into view, but moves the map only when that shows it better: when some of its
+   * cases lie outside the view, or when they sit in a corner small enough to zoom in on by a level or
+   * more. A district-wide bar on the district view keeps the camera: a move of a fraction of a zoom
+   * level would load a new set of basemap tiles and draw several more frames (each 0.2–1 s in
+   * software GL) for a picture that shows the same cases.
+   */
+  function fitIfNeeded(features) {
+    const xs = features.map((f) => f.geometry.coordinates[0]);
+    const ys = features.map((f) => f.geometry.coordinates[1]);
+    const bounds = [[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]];
+    const view = map.getBounds();
+    const inside = view.contains(bounds[0]) && view.contains(bounds[1]);
+    const camera = map.cameraForBounds(bounds, { padding: 60, maxZoom: 16 });
+    if (inside && (!camera || camera.zoom - map.getZoom() < 1)) return;
+    map.fitBounds(bounds, { padding: 60, maxZoom: 16, duration: 0 });
   }
 
   function download() {
