@@ -206,12 +206,17 @@ def test_track_playback_passed_query_and_mileage(clean_db, db, http, api_keys):
 
 
 def test_stops_and_trips_per_day(clean_db, db, http, api_keys):
-    add_vehicles(db, "v1")
-    t0 = base_time()
-    pts = [(i * 100, 0) for i in range(10)] + [(900, 0)] * 40 + [(900, i * 100) for i in range(1, 10)]
-    post(http, api_keys["inspector"], drive("v1", t0, pts))
     from zoneinfo import ZoneInfo
 
+    add_vehicles(db, "v1")
+    pts = [(i * 100, 0) for i in range(10)] + [(900, 0)] * 40 + [(900, i * 100) for i in range(1, 10)]
+    t0 = base_time()
+    # The ten-minute drive must lie in one district day (the stats count by day): three hours ago is
+    # 23:50–00:00 China time when the test runs at 18:50–19:00 UTC.
+    if (t0 + timedelta(seconds=10 * len(pts))).astimezone(ZoneInfo("Asia/Shanghai")).date() \
+            != t0.astimezone(ZoneInfo("Asia/Shanghai")).date():
+        t0 -= timedelta(hours=1)
+    post(http, api_keys["inspector"], drive("v1", t0, pts))
     day = t0.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     s = http.get("/api/vehicles/v1/stats", params={"date": day}).json()
     assert len(s["stops"]) == 1 and 390 <= s["stops"][0]["duration_s"] <= 410

@@ -173,16 +173,27 @@ def append(conn: psycopg.Connection, entries: Sequence[Entry]) -> list[int]:
     be taken in an earlier statement than the read, or the read's snapshot misses the last append.)"""
     if not entries:
         return []
-    for _ in range(_RETRIES):
+    for attempt in range(_RETRIES):
         try:
             # Its own transaction, committed here, on an idle connection; a savepoint in the caller's.
             with conn.transaction():
+                if attempt:
+                    _hold_chain(conn)
                 payload, ids, _ = _batch(entries, head(conn))
                 conn.execute(_APPEND, (payload,), prepare=True)
             return ids
         except psycopg.errors.UniqueViolation:
             continue
     raise ChainBusy(f"the audit chain moved under each of {_RETRIES} attempts to append")
+
+
+def _hold_chain(conn: psycopg.Connection) -> None:
+    """After a lost race: no other append can land until this transaction ends, so the head read next is
+    the one the INSERT follows. Why: a busy server's writer keeps the head in memory and appends in one
+    round trip, so an appender that must read the head first (two round trips) can lose every race while
+    the server is busy (seen in CI: 50 losses in a row). SHARE ROW EXCLUSIVE excludes every INSERT (ROW
+    EXCLUSIVE) and other holders, not readers; the fast path takes no lock, so a lone writer pays nothing."""
+    conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
 
 
 def record(
@@ -277,25 +288,30 @@ class Writer:
     def _store(self, entries: list[Entry]) -> list[int]:
         # (ids, head after them) of an attempt whose outcome a broken connection left unknown
         unknown: tuple[list[int], Head] | None = None
-        reconnected = False
+        reconnected = contended = False
         for _ in range(_RETRIES):
             try:
                 conn = self._connection()
-                if self._head is None:
-                    self._head = head(conn)
-                    if unknown is not None and self._head == unknown[1]:
-                        return unknown[0]  # it had been committed: the head is its last row exactly
-                    unknown = None
-                payload, ids, after = _batch(entries, self._head)
-                try:
-                    _execute(conn, payload)
-                except psycopg.OperationalError:
+                # After a lost race the batch goes in under the chain's lock (see _hold_chain), so a writer
+                # cannot lose every race to a busier one.
+                with conn.transaction() if contended else contextlib.nullcontext():
+                    if contended:
+                        _hold_chain(conn)
+                        self._head = None
+                    if self._head is None:
+                        self._head = head(conn)
+                        if unknown is not None and self._head == unknown[1]:
+                            return unknown[0]  # it had been committed: the head is its last row exactly
+                    payload, ids, after = _batch(entries, self._head)
+                    # Kept until success: a broken connection may have lost the reply of a commit that was
+                    # made (the head then ends in this batch's last hash, which nothing else can have).
                     unknown = (ids, after)
-                    raise
+                    _execute(conn, payload)
                 self._head = after
                 return ids
             except psycopg.errors.UniqueViolation:
                 self._head = None  # another writer moved the chain: read its head, sign again
+                contended = True
             except psycopg.OperationalError as exc:
                 # A connection kept for minutes may have been closed by the server (a restart, an idle
                 # timeout): one more try on a fresh connection, then the error goes to the callers.
