@@ -183,7 +183,8 @@ def test_schedule_limits_when_a_fence_applies(clean_db, db, http, api_keys):
     on = f"{local - timedelta(minutes=30):%H:%M}-{local + timedelta(minutes=30):%H:%M}"
     fence(http, api_keys["planner"], square(200), kind="area", vehicles=["v1"], schedule={"hours": [off]})
     fence(http, api_keys["planner"], square(200), kind="area", vehicles=["v2"],
-          schedule={"days": [local.isoweekday()], "hours": [on]})
+          # the day the window starts on: a window past midnight belongs to the day before (schedule.py)
+          schedule={"days": [(local - timedelta(minutes=30)).isoweekday()], "hours": [on]})
     pts = [(0, 0)] * 2 + [(400, 0)] * 8 + [(0, 0)] * 3
     post(http, api_keys["inspector"], drive("v1", t0, pts) + drive("v2", t0, pts))
     assert [(a["vehicle_id"], a["kind"]) for a in alarms(http)] == [("v2", "out_of_area")]
