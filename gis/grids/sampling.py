@@ -93,8 +93,5 @@ def list_draws(conn: psycopg.Connection, limit: int = 50, area: Area | None = No
     out = [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], "city_class": r[3], "seed": r[4], **r[5]}
            for r in rows]
     if area is not None:
-        mine = scope.keep(conn, catalog.get("eval_grids"), area, list({g["code"] for d in out for g in d["grids"]}))
-        for d in out:
-            d["grids"] = [g for g in d["grids"] if g["code"] in mine]
-            d.pop("available", None)
+        scope.trim_draws(conn, catalog.get("eval_grids"), area, out, "grids", "code")
     return out

@@ -102,10 +102,7 @@ def list_draws(conn: psycopg.Connection, limit: int = 50, area: Area | None = No
                         f"WHERE {overlaps} ORDER BY id DESC LIMIT %s", (*values, limit)).fetchall()
     out = [{"id": r[0], "drawn_at": r[1].isoformat(), "actor": r[2], **r[4], **r[5]} for r in rows]
     if area is not None:
-        mine = scope.keep(conn, catalog.get("eval_samples"), area, list({p["id"] for d in out for p in d["points"]}))
-        for d in out:
-            d["points"] = [p for p in d["points"] if p["id"] in mine]
-            d.pop("available", None)
+        scope.trim_draws(conn, catalog.get("eval_samples"), area, out, "points", "id")
     return out
 
 

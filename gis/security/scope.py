@@ -241,6 +241,16 @@ def changed_inside(conn: psycopg.Connection, layer: Layer, area: Area | None, fi
         require_inside(conn, layer, area, fid, f"{noun} {fid} would lie")
 
 
+def trim_draws(conn: psycopg.Connection, layer: Layer, area: Area, draws: list[dict], items: str, key: str) -> None:
+    """Stored draws (evaluation grids, sample points) as a caller limited to `area` sees them: each keeps
+    only its `items` whose `key` (a feature id of `layer`) lies inside the area, and loses the city-wide
+    pool sizes (`available`)."""
+    mine = keep(conn, layer, area, list({item[key] for d in draws for item in d[items]}))
+    for d in draws:
+        d[items] = [item for item in d[items] if item[key] in mine]
+        d.pop("available", None)
+
+
 def keep(conn: psycopg.Connection, layer: Layer, area: Area | None, ids: list) -> set:
     """Those of `ids` (feature ids of `layer`) that lie inside `area` (all of them without an area): for
     readers that assemble their answer elsewhere and filter it here, by the same condition."""
