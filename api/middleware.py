@@ -7,7 +7,6 @@ Endpoints may add detail to the audit entry with `request.state.audit = {"target
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -163,7 +162,7 @@ async def _audit(scope: Scope, state: dict[str, Any], status: int) -> None:
         detail={"status": status, "request_id": state.get("request_id"), **(extra.get("detail") or {})},
     )
     try:
-        await asyncio.wrap_future(scope["app"].state.services.audit.submit(entry))
+        await scope["app"].state.services.audit.append(entry)
     except Exception:  # the write succeeded; a lost audit entry is logged loudly, never silent
         audit_log.exception("audit entry could not be written for %s %s", scope["method"], scope["path"])
 

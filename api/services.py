@@ -28,7 +28,7 @@ from geocoder.index import IndexCache as AddressIndexes
 from gis.db.breaker import Breaker, get_breaker, stop_breaker
 from gis.db.pool import Pool, make_pool
 from gis.grids.locate import IndexCache as GridIndexes
-from gis.security import audit
+from gis.security.audit_loop import LoopWriter
 from gis.security.oidc import Issuer
 from gis.security.scope import Areas
 from gis.security.usage import Usage
@@ -48,7 +48,7 @@ class Services:
     holding: anyio.Semaphore          # connections held by request dependencies
     imports: ImportJobs = field(default_factory=ImportJobs)   # HTTP uploads running in worker threads
     webhooks: Any = None              # the alarm webhook worker (gis.fences.webhooks.Worker), when enabled
-    audit: audit.Writer | None = None  # group commit of the requests' audit entries (set by start)
+    audit: LoopWriter | None = None  # group commit of the requests' audit entries, on the loop (set by start)
     areas: Areas = field(default_factory=Areas)  # principals' areas, resolved once (gis/security/scope.py)
     principals: PrincipalCache = field(default_factory=PrincipalCache)  # API keys' principals, a few seconds
     limits: Limiter = field(default_factory=Limiter)  # failed-attempt lock-out per client, token bucket per caller
@@ -67,7 +67,7 @@ class Services:
             layers=LayerCache(), acquiring=anyio.CapacityLimiter(64),
             holding=anyio.Semaphore(max(1, settings.db_pool_size - settings.endpoint_threads)),
         )
-        services.audit = audit.Writer(services.connection)
+        services.audit = LoopWriter(services.audit_connection)
         services.usage = Usage(services.connection)
         services.usage.start()
         return services
@@ -76,7 +76,7 @@ class Services:
         if self.usage is not None:
             await anyio.to_thread.run_sync(self.usage.close)
         if self.audit is not None:
-            self.audit.close()
+            await self.audit.aclose()
         await self.ogc.close()
         self.pool.close()
         stop_breaker(self.breaker)
@@ -87,6 +87,17 @@ class Services:
         DatabaseUnavailable at once while the breaker is open."""
         with self.pool.connection() as conn:
             yield conn
+
+    async def audit_connection(self) -> psycopg.AsyncConnection:
+        """The audit writer's own autocommit connection (held between batches, like the thread writer's
+        pooled one); DatabaseUnavailable at once while the breaker is open."""
+        self.breaker.check()
+        try:
+            return await psycopg.AsyncConnection.connect(self.breaker.url, autocommit=True,
+                                                         connect_timeout=self.breaker.timeout_s)
+        except psycopg.OperationalError:
+            self.breaker.record_failure()
+            raise
 
     @contextmanager
     def connection_or_none(self) -> Iterator[psycopg.Connection | None]:

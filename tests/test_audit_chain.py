@@ -1,10 +1,12 @@
-"""The audit chain with several writers at once: server writers (group commit, one statement per batch),
+"""The audit chain with several writers at once: server writers (group commit, one statement per batch;
+the thread `audit.Writer` and the event loop's `audit_loop.LoopWriter`, each test run with both),
 direct appends (the CLI's), a writer whose connection broke. Whatever the interleaving, `verify` must
 pass, every stored entry must be one link of one chain (no fork, no gap in the ids), and every caller
 must learn the id of exactly its own entry."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import threading
@@ -15,7 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from gis.security import audit
+from gis.security import audit, audit_loop
 
 
 @pytest.fixture
@@ -44,6 +46,41 @@ def _connector(url: str, opened: list[psycopg.Connection] | None = None):
     return connect
 
 
+class _OnLoop:
+    """A LoopWriter driven from the test's threads: its own event loop in a thread; `submit` gives a
+    concurrent Future, as the thread writer's does."""
+
+    def __init__(self, url: str, opened: list | None = None) -> None:
+        async def connect() -> psycopg.AsyncConnection:
+            conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+            if opened is not None:
+                opened.append(conn)
+            return conn
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.writer = audit_loop.LoopWriter(connect)
+
+    def submit(self, entry: audit.Entry):
+        return asyncio.run_coroutine_threadsafe(self.writer.append(entry), self.loop)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.writer.aclose(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture(params=["thread", "loop"])
+def make_writer(request: pytest.FixtureRequest):
+    """A server writer of either kind on a URL (connections it opens go to `opened`)."""
+    def make(url: str, opened: list | None = None):
+        return audit.Writer(_connector(url, opened)) if request.param == "thread" else _OnLoop(url, opened)
+    make.kind = request.param
+    return make
+
+
 def _links(conn: psycopg.Connection) -> list[tuple[int, str, str, str]]:
     return conn.execute("SELECT id, action, prev_hash, hash FROM audit_log ORDER BY id").fetchall()
 
@@ -59,8 +96,8 @@ def _assert_one_chain(conn: psycopg.Connection, expected_rows: int) -> None:
         assert after[2] == before[3]
 
 
-def test_several_server_writers_and_direct_appends_make_one_chain(chain_url: str) -> None:
-    writers = [audit.Writer(_connector(chain_url)) for _ in range(3)]
+def test_several_server_writers_and_direct_appends_make_one_chain(chain_url: str, make_writer) -> None:
+    writers = [make_writer(chain_url) for _ in range(3)]
     futures: list[list] = [[] for _ in writers]
     direct: list[list[int]] = [[], []]
     start = threading.Barrier(len(writers) + len(direct))
@@ -112,13 +149,13 @@ def test_several_server_writers_and_direct_appends_make_one_chain(chain_url: str
         assert conn.execute("SELECT nextval('audit_log_id_seq')").fetchone()[0] > top
 
 
-def test_an_append_inside_a_transaction_waits_for_a_rival_and_then_follows_it(chain_url: str) -> None:
+def test_an_append_inside_a_transaction_waits_for_a_rival_and_then_follows_it(chain_url: str, make_writer) -> None:
     """An append in a caller's open transaction (partition maintenance) holds its ids until commit;
     a writer on the same head waits for it, then chains after it."""
     with psycopg.connect(chain_url) as holder:
         holder.execute("SELECT 1")
         held = audit.append(holder, [audit.Entry("tester", "held", "things")])
-        writer = audit.Writer(_connector(chain_url))
+        writer = make_writer(chain_url)
         after = writer.submit(audit.Entry("tester", "after", "things"))
         with pytest.raises(TimeoutError):
             after.result(timeout=1)  # blocked on the uncommitted first id
@@ -130,9 +167,9 @@ def test_an_append_inside_a_transaction_waits_for_a_rival_and_then_follows_it(ch
         _assert_one_chain(conn, 2)
 
 
-def test_the_writer_reconnects_after_its_connection_was_closed(chain_url: str) -> None:
-    opened: list[psycopg.Connection] = []
-    writer = audit.Writer(_connector(chain_url, opened))
+def test_the_writer_reconnects_after_its_connection_was_closed(chain_url: str, make_writer) -> None:
+    opened: list = []
+    writer = make_writer(chain_url, opened)
     first = writer.submit(audit.Entry("tester", "first", "things")).result(timeout=30)
     with psycopg.connect(chain_url, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (opened[0].info.backend_pid,))
@@ -143,19 +180,30 @@ def test_the_writer_reconnects_after_its_connection_was_closed(chain_url: str) -
 
 
 def test_a_batch_committed_just_before_the_connection_broke_is_stored_once(
-        chain_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        chain_url: str, monkeypatch: pytest.MonkeyPatch, make_writer) -> None:
     """The reply to the INSERT is lost: whether it was committed is read from the chain's head."""
-    real = audit._execute
     calls = []
+    if make_writer.kind == "thread":
+        real = audit._execute
 
-    def lost_reply(conn: psycopg.Connection, payload: str) -> None:
-        calls.append(payload)
-        real(conn, payload)
-        if len(calls) == 1:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        def lost_reply(conn: psycopg.Connection, payload: str) -> None:
+            calls.append(payload)
+            real(conn, payload)
+            if len(calls) == 1:
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(audit, "_execute", lost_reply)
-    writer = audit.Writer(_connector(chain_url))
+        monkeypatch.setattr(audit, "_execute", lost_reply)
+    else:
+        real_async = audit_loop._execute
+
+        async def lost_reply_async(conn: psycopg.AsyncConnection, payload: str) -> None:
+            calls.append(payload)
+            await real_async(conn, payload)
+            if len(calls) == 1:
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(audit_loop, "_execute", lost_reply_async)
+    writer = make_writer(chain_url)
     got = writer.submit(audit.Entry("tester", "once", "things")).result(timeout=30)
     writer.close()
     with psycopg.connect(chain_url, autocommit=True) as conn:

@@ -293,3 +293,57 @@ def test_a_failed_batch_reaches_every_waiting_caller() -> None:
         with pytest.raises(psycopg.OperationalError):
             f.result(timeout=10)
     writer.close()
+
+
+def test_the_loop_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(
+        chain_db: psycopg.Connection) -> None:
+    """The server's writer on its event loop (gis/security/audit_loop.py) batches as the thread writer
+    does: entries queued while an append waits go in together, in order, each caller getting its id."""
+    import asyncio
+
+    from gis.security.audit_loop import LoopWriter
+
+    url = chain_db.info.dsn
+    password = chain_db.info.password
+
+    async def run() -> list[int]:
+        writer = LoopWriter(lambda: psycopg.AsyncConnection.connect(url, password=password, autocommit=True))
+        holder = psycopg.connect(url, password=password)
+        holder.execute("SELECT 1")  # the chain is busy: an append on its head, not committed yet
+        audit.append(holder, [audit.Entry("tester", "test.hold", "things")])
+        try:
+            tasks = [asyncio.create_task(writer.append(audit.Entry("tester", "test.loop", "things", (str(i),))))
+                     for i in range(50)]
+            await asyncio.sleep(0.5)  # the first batch is waiting on the held id; the rest queue behind it
+        finally:
+            holder.rollback()
+            holder.close()
+        ids = await asyncio.gather(*tasks)
+        await writer.aclose()
+        return ids
+
+    ids = asyncio.run(run())
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    rows = chain_db.execute(
+        "SELECT ids[1], xmin::text FROM audit_log WHERE action = 'test.loop' ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [str(i) for i in range(50)]
+    assert len({r[1] for r in rows}) <= 2          # at most the first entry alone, then the rest in one commit
+    assert audit.verify(chain_db).ok
+
+
+def test_a_failed_loop_batch_reaches_every_waiting_caller() -> None:
+    import asyncio
+
+    from gis.security.audit_loop import LoopWriter
+
+    async def broken() -> psycopg.AsyncConnection:
+        raise psycopg.OperationalError("no database")
+
+    async def run() -> list:
+        writer = LoopWriter(broken)
+        got = await asyncio.gather(*(writer.append(audit.Entry("tester", "test.fail", "things")) for _ in range(3)),
+                                   return_exceptions=True)
+        await writer.aclose()
+        return got
+
+    assert all(isinstance(r, psycopg.OperationalError) for r in asyncio.run(run()))
