@@ -255,3 +255,37 @@ def test_a_posted_case_is_stored_as_the_same_case_imported_from_a_file(
     assert rows["SAME-POST"] == rows["SAME-FILE"]
     stored = dict(zip(cols, rows["SAME-POST"], strict=True))
     assert stored["h3_cell"] is not None and stored["unit_grid_code"] == "310113003001001"
+
+
+def test_checks_left_out_for_null_values_cannot_fire_on_them(db: psycopg.Connection) -> None:
+    """A one-feature create leaves out the checks that need a value the feature does not have
+    (`Check.needs`): each such check, run on a staged row of NULLs, must indeed not fire."""
+    from gis.io import checks as io_checks
+    from gis.io import write
+    from gis.io.layers import _SPECS
+
+    tried = 0
+    for spec in _SPECS.values():
+        stage = write._stage_sql(spec).split(", _reasons AS")[0]  # the staged row: one placeholder a column
+        n_params = stage.count("%s")
+        for check in write._checks(spec):
+            if not check.needs:
+                continue
+            sql = stage + " SELECT ({}) IS TRUE FROM {} s".format(check.where.replace("%", "%%"), io_checks.STAGE)
+            assert db.execute(sql, [None] * n_params).fetchone()[0] is False, (spec.table, check)
+            tried += 1
+    assert tried >= 5
+
+
+def test_a_create_without_code_or_grid_leaves_their_checks_out() -> None:
+    from api.ogc import crs as ocrs
+    from gis import catalog
+    from gis.io import write
+
+    ref = ocrs.lookup(None, "Content-Crs").ref
+    plain, _ = write.create_sql(write.prepare(catalog.get("cases"), case(code=None), ref))
+    full, _ = write.create_sql(write.prepare(catalog.get("cases"), case(code="C9", unit_grid_code="310113003001004"),
+                                             ref))
+    for reason in ("already in the database", "unit grid %%s does not exist", "must be 15 digits"):
+        assert reason not in plain and reason in full, reason
+    assert "no %%s type" in plain and "outside the loaded district" in plain  # the others stay

@@ -24,6 +24,10 @@ STAGE = "_import_stage"
 class Check:
     where: str      # SQL condition over the staging row `s`
     message: str    # SQL text expression (format(...)) giving the reason
+    #: staging columns the check cannot fire without: `where` is NULL or false when one of them is NULL
+    #: (its first conjunct tests the column). A one-feature write leaves the check out of its statement
+    #: when one is NULL: a subplan fewer for PostgreSQL to set up on every POST (gis/io/write.py).
+    needs: tuple[str, ...] = ()
 
 
 # -- building blocks -------------------------------------------------------------------------------
@@ -31,7 +35,7 @@ class Check:
 
 def _digits(col: str, n: int, label: str, what: str) -> Check:
     return Check(f"s.{col} IS NOT NULL AND s.{col} !~ '^[0-9]{{{n}}}$'",
-                 f"format('{label} %s must be {n} digits ({what})', s.{col})")
+                 f"format('{label} %s must be {n} digits ({what})', s.{col})", (col,))
 
 
 _LEVEL_SEGMENT = """CASE
@@ -49,14 +53,14 @@ def _unit_grid(col: str, ident: str, noun: str) -> list[Check]:
     return [
         _digits(col, 15, col, "community 12 + sequence 3"),
         Check(f"s.{col} ~ '^[0-9]{{15}}$' AND NOT EXISTS (SELECT 1 FROM unit_grids g WHERE g.code = s.{col})",
-              f"format('unit grid %s does not exist', s.{col})"),
+              f"format('unit grid %s does not exist', s.{col})", (col,)),
         Check(f"""s.{col} ~ '^[0-9]{{15}}$' AND s.geom IS NOT NULL
                  AND EXISTS (SELECT 1 FROM unit_grids g WHERE g.code = s.{col})
                  AND s.{col} IS DISTINCT FROM (SELECT min(g.code) FROM unit_grids g
                                                WHERE ST_Intersects(g.geom, s.geom))""",
               f"""format('unit grid %s given for {noun} %s but its position lies in %s', s.{col}, s.{ident},
                  coalesce((SELECT min(g.code) FROM unit_grids g WHERE ST_Intersects(g.geom, s.geom)),
-                          'no unit grid'))"""),
+                          'no unit grid'))""", (col, "geom")),
     ]
 
 
@@ -318,6 +322,7 @@ def key_checks(spec: LayerSpec, append: bool, *, other_than: str | None = None) 
     return [Check(
         f"{not_null} AND EXISTS (SELECT 1 FROM {spec.table} d WHERE {same})",
         f"format('{label} %s is already in the database{hint}', {shown})",
+        tuple(key),
     )]
 
 

@@ -204,16 +204,18 @@ def _checks(spec: LayerSpec) -> tuple[checks.Check, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=64)
-def _stage_sql(spec: LayerSpec) -> str:
+@lru_cache(maxsize=256)
+def _stage_sql(spec: LayerSpec, absent: frozenset[str] = frozenset()) -> str:
     """`WITH <stage> AS (one row of the feature's values), _reasons AS (the failed checks' messages)`:
-    the text depends on the layer alone, so it is built once."""
+    the text depends on the layer alone (and on `absent`, staged columns known to be NULL: the checks
+    that need one of them cannot fire and are left out), so it is built once."""
     cols = [f"%s::{PG_TYPES[f.type]} AS {f.column}" for f in spec.fields]
     if spec.geometry:
         cols.append("%s::geometry AS geom")
     cols.append(f"%s::{spec.layer.key_sql_type} AS {SELF}")
     # The checks' messages are format() strings: their % must reach the server as written.
-    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in _checks(spec)).replace("%", "%%")
+    cases = ", ".join(f"CASE WHEN {c.where} THEN ({c.message})::text END" for c in _checks(spec)
+                      if absent.isdisjoint(c.needs)).replace("%", "%%")
     return (f"WITH {checks.STAGE} AS (SELECT 1 AS row_no, {', '.join(cols)}), "
             f"_reasons AS (SELECT array_remove(ARRAY[{cases}]::text[], NULL) AS reasons FROM {checks.STAGE} s)")
 
@@ -264,6 +266,8 @@ def _create_text(spec: LayerSpec, nulls: tuple[bool, ...]) -> str:
     """create_sql's text for a layer and the pattern of NULL values (cached: the same few patterns recur,
     and one str object per pattern keeps psycopg's per-query caches from hashing kilobytes each time)."""
     staged = _staged_columns(spec)
+    absent = frozenset(column for (column, _), null in zip(_target_casts(spec), nulls, strict=True)
+                       if null and column in staged)
     cols, exprs = [], []
     for (column, cast), null in zip(_target_casts(spec), nulls, strict=True):
         if null:
@@ -271,7 +275,7 @@ def _create_text(spec: LayerSpec, nulls: tuple[bool, ...]) -> str:
         cols.append(column)
         exprs.append(f"s.{column}" if column in staged else f"%s::{cast}")
     layer = spec.layer
-    return (f"{_stage_sql(spec)}, _ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) "
+    return (f"{_stage_sql(spec, absent)}, _ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) "
             f"SELECT {', '.join(exprs)} FROM {checks.STAGE} s, _reasons r WHERE cardinality(r.reasons) = 0 "
             f"{returning(layer)}) SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
 
