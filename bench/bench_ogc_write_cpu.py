@@ -113,10 +113,16 @@ def main() -> None:
                           f"{got['audit batch']:.1f}; load {load_average()}",
                           flush=True)
         print("medians (ms CPU per POST):")
+        old_runs, new_runs = figures[args.base], figures["this checkout"]
         for who, runs in figures.items():
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             print(f"  {who:>14}: server {med['server']:.3f}  PostgreSQL {med['postgres']:.3f}  wrk {med['wrk']:.3f}  "
                   f"total {med['server'] + med['postgres'] + med['wrk']:.3f}; {med['req/s']:,.0f} req/s")
+        # Each round's two runs are back to back: their difference cancels the machine's slower drifts.
+        diff = {k: statistics.median(n[k] - o[k] for n, o in zip(new_runs, old_runs, strict=True))
+                for k in ("server", "postgres", "wrk")}
+        print(f"median of the rounds' differences (this checkout - {args.base}): server {diff['server']:+.3f}  "
+              f"PostgreSQL {diff['postgres']:+.3f}  wrk {diff['wrk']:+.3f} ms CPU per POST")
 
 
 if __name__ == "__main__":
