@@ -78,15 +78,24 @@ def components_cold(browser: object, base: str, width: int, height: int) -> tupl
     return ms / 1000, count
 
 
-def page_first_render(browser: object, base: str, width: int, height: int) -> tuple[float, float]:
+COUNT_FRAMES = """window.__frames = 0;
+    const hook = setInterval(() => {
+        const m = window.citygrid && window.citygrid.map; if (!m) return; clearInterval(hook);
+        m.on('render', () => { if (!window.citygrid.firstIdle) window.__frames += 1; }); }, 5);"""
+
+
+def page_first_render(browser: object, base: str, width: int, height: int) -> tuple[float, float, int]:
+    """Seconds to the map's first idle and to DOMContentLoaded, and the frames painted before that idle
+    (in software GL each costs 0.1–0.9 s of CPU: the figure that says why a run was slow on a busy machine)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    page.add_init_script(COUNT_FRAMES)
     page.goto(f"{base}/")
     page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=60_000)
-    first_idle, dom = page.evaluate(
-        "[window.citygrid.firstIdle, performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd]")
+    first_idle, dom, frames = page.evaluate("""[window.citygrid.firstIdle,
+        performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, window.__frames]""")
     context.close()
-    return first_idle / 1000, dom / 1000
+    return first_idle / 1000, dom / 1000, frames
 
 
 def panels_open(browser: object, base: str, width: int, height: int) -> dict[str, float]:
@@ -217,12 +226,14 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     page.on("requestfinished", done)
     page.goto(f"{base}{path}")
     page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=120_000)
-    first_idle, nav = page.evaluate("[window.citygrid.firstIdle, performance.timeOrigin]")
+    first_idle, nav, held = page.evaluate(
+        "[window.citygrid.firstIdle, performance.timeOrigin, window.citygrid.firstFrames || []]")
     prof = cdp.send("Profiler.stop")["profile"]
     long_tasks = page.evaluate("window.__long")
     frames, sources = page.evaluate("[window.__frames, window.__sources]")
     context.close()
     print(f"first idle {first_idle / 1000:.2f} s after navigation start ({path})")
+    print("first view's frames held (web/src/firstframes.js; ms): " + ", ".join(f"{what} {t}" for what, t in held))
     print("requests (start → end, ms after navigation; longest 25):")
     rows = sorted(((a - nav, b, u) for a, b, u in requests), key=lambda r: -r[1])[:25]
     for a, b, u in sorted(rows):
@@ -294,6 +305,7 @@ def main() -> None:
     if pages:
         print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}  (goal ≤ 2 s)")
         print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
+        print(f"frames painted before the first idle:               {', '.join(str(p[2]) for p in pages)}")
     for name in panels[0] if panels else []:
         print(f"panel {name:<42} {fmt([p[name] for p in panels])}  (goal ≤ 1 s)")
 

@@ -247,10 +247,12 @@ export function initFences({ map, labels }) {
     else if (pathLike('/ogc/collections/{}/items') && collectionExists()) url = '/ogc/collections/fences/items?limit=500';
     if (!url) { status.textContent = '围栏列表服务暂不可用'; return; }
     // the map gets the fences as soon as they come, not after the route list (the list names their routes)
+    const fencesDone = getJSON(url);
     const routesDone = routesPanel.refresh();
     routesDone.catch(() => {}); // its failure is reported below, or by the route list itself
+    fencesDone.catch(() => {});
     try {
-      const doc = await getJSON(url);
+      const doc = await fencesDone;
       fences = doc.features || (Array.isArray(doc) ? doc : []);
       draw(fences);
       await routesDone;
