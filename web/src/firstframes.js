@@ -17,10 +17,9 @@
 /** The longest the first view waits for its tiles before it is painted with what has come. */
 export const HOLD_MS = 1500;
 
-function vectorSourcesReady(map) {
-  return Object.entries(map.getStyle().sources)
-    .filter(([, spec]) => spec.type === 'vector')
-    .every(([id]) => map.getSource(id)?.loaded());
+/** The style's vector sources (read once: `getStyle()` serialises the whole style, GeoJSON data and all). */
+function vectorSources(map) {
+  return Object.entries(map.getStyle().sources).filter(([, spec]) => spec.type === 'vector').map(([id]) => id);
 }
 
 /**
@@ -34,6 +33,8 @@ export function drawFirstViewAtOnce(map, log = []) {
   let state = 'adding';
   let wanted = false;
   let painting = false;
+  let vector = [];
+  const vectorSourcesReady = () => vector.every((id) => map.getSource(id)?.loaded());
   let timer = setTimeout(() => release('timeout'), HOLD_MS);
   const note = (what) => log.push([what, Math.round(performance.now())]);
 
@@ -73,7 +74,7 @@ export function drawFirstViewAtOnce(map, log = []) {
     note('held');
   }
   function onData(e) {
-    if (state === 'waiting' && e.sourceDataType === 'metadata' && vectorSourcesReady(map)) ask();
+    if (state === 'waiting' && e.sourceDataType === 'metadata' && vectorSourcesReady()) ask();
     else if (state === 'held' && map.areTilesLoaded()) release('tiles loaded');
   }
   map.triggerRepaint = () => {
@@ -89,8 +90,9 @@ export function drawFirstViewAtOnce(map, log = []) {
     if (state !== 'adding') return;
     state = 'waiting';
     note('layers added');
+    vector = vectorSources(map);
     clearTimeout(timer);
     timer = setTimeout(() => release('timeout'), HOLD_MS);
-    if (vectorSourcesReady(map)) ask();
+    if (vectorSourcesReady()) ask();
   };
 }
