@@ -12,7 +12,9 @@ Figures:
   * components (cold): fresh browser, page opened with the component layer off; then the layer is
     switched on and timed until every tile is loaded and drawn (idle). Run first, so the server's tile
     cache is cold too.
-  * page first render: fresh browser, from navigation start to the map's first idle (all default layers).
+  * page first render: fresh browser, from navigation start to the map's first idle (all default layers);
+    with the frames painted before it and the CPU Chromium's processes used (per process type) — on a
+    shared machine these say more than the wall clock.
   * panels (issue 19): from the click to the panel showing its data — 案件统计 (the ECharts chunk loads
     on first use), a bar's cases on the map, 普查成果 and its 部件密度 map, 违规反查, 跨网格/脱岗, and the
     案件 layer switched on (its 30-day window loaded, clustered and drawn).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import socket
 import statistics
 import sys
@@ -78,15 +81,57 @@ def components_cold(browser: object, base: str, width: int, height: int) -> tupl
     return ms / 1000, count
 
 
-def page_first_render(browser: object, base: str, width: int, height: int) -> tuple[float, float]:
+def browser_cpu() -> dict[str, float]:
+    """CPU seconds used so far by this script's Chromium processes, per process type (gpu-process, renderer,
+    browser …; from /proc). On a machine shared with others the wall clock says little; what the page costs
+    in CPU does not depend on who else runs."""
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    stack = list(tree.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        stack += tree.get(pid, [])
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        if "chrom" not in cmd:
+            continue
+        kind = next((a.split("=", 1)[1] for a in cmd.split() if a.startswith("--type=")), "browser")
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+COUNT_FRAMES = """window.__frames = 0;
+    const hook = setInterval(() => {
+        const m = window.citygrid && window.citygrid.map; if (!m) return; clearInterval(hook);
+        m.on('render', () => { if (!window.citygrid.firstIdle) window.__frames += 1; }); }, 5);"""
+
+
+def page_first_render(browser: object, base: str, width: int, height: int) -> tuple[float, float, int, dict]:
+    """Seconds to the map's first idle and to DOMContentLoaded, the frames painted before that idle (in
+    software GL each costs 0.1–0.9 s of CPU: the figure that says why a run was slow on a busy machine), and
+    the CPU seconds Chromium's processes used from navigation to that idle, per process type."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    page.add_init_script(COUNT_FRAMES)
+    cpu = browser_cpu()
     page.goto(f"{base}/")
     page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=60_000)
-    first_idle, dom = page.evaluate(
-        "[window.citygrid.firstIdle, performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd]")
+    used = {kind: seconds - cpu.get(kind, 0.0) for kind, seconds in browser_cpu().items()}
+    first_idle, dom, frames = page.evaluate("""[window.citygrid.firstIdle,
+        performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, window.__frames]""")
     context.close()
-    return first_idle / 1000, dom / 1000
+    return first_idle / 1000, dom / 1000, frames, used
 
 
 def panels_open(browser: object, base: str, width: int, height: int) -> dict[str, float]:
@@ -217,12 +262,14 @@ def profile(browser: object, base: str, width: int, height: int, path: str = "/"
     page.on("requestfinished", done)
     page.goto(f"{base}{path}")
     page.wait_for_function("window.citygrid && window.citygrid.firstIdle", timeout=120_000)
-    first_idle, nav = page.evaluate("[window.citygrid.firstIdle, performance.timeOrigin]")
+    first_idle, nav, held = page.evaluate(
+        "[window.citygrid.firstIdle, performance.timeOrigin, window.citygrid.firstFrames || []]")
     prof = cdp.send("Profiler.stop")["profile"]
     long_tasks = page.evaluate("window.__long")
     frames, sources = page.evaluate("[window.__frames, window.__sources]")
     context.close()
     print(f"first idle {first_idle / 1000:.2f} s after navigation start ({path})")
+    print("first view's frames held (web/src/firstframes.js; ms): " + ", ".join(f"{what} {t}" for what, t in held))
     print("requests (start → end, ms after navigation; longest 25):")
     rows = sorted(((a - nav, b, u) for a, b, u in requests), key=lambda r: -r[1])[:25]
     for a, b, u in sorted(rows):
@@ -294,6 +341,11 @@ def main() -> None:
     if pages:
         print(f"page first render (navigation → map idle):          {fmt([p[0] for p in pages])}  (goal ≤ 2 s)")
         print(f"page DOMContentLoaded:                              {fmt([p[1] for p in pages])}")
+        print(f"frames painted before the first idle:               {', '.join(str(p[2]) for p in pages)}")
+        cpu = {k: statistics.median(p[3].get(k, 0.0) for p in pages) for k in {k for p in pages for k in p[3]}}
+        print("Chromium CPU, navigation → first idle (median s):  all "
+              f"{statistics.median(sum(p[3].values()) for p in pages):.2f}; "
+              + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
     for name in panels[0] if panels else []:
         print(f"panel {name:<42} {fmt([p[name] for p in panels])}  (goal ≤ 1 s)")
 

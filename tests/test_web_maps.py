@@ -483,3 +483,55 @@ def test_batch_result_kept_as_a_named_layer(browser: object, world: psycopg.Conn
     finally:
         page.context.close()
         db.execute("DELETE FROM geocoded_points")
+
+
+#: Records, from the page's start, every frame the map paints and what the first idle shows.
+FRAMES = """window.__frames = []; const hook = setInterval(() => {
+    const m = window.citygrid && window.citygrid.map; if (!m) return; clearInterval(hook);
+    m.on('render', () => window.__frames.push(performance.now()));
+    m.once('idle', () => { window.__firstView = {
+        fences: m.queryRenderedFeatures({ layers: ['overlay:fences-fill'] }).length,
+        vehicles: m.getLayoutProperty('overlay:vehicles', 'visibility'),
+        components: m.queryRenderedFeatures({ layers: ['components:clusters', 'components:0'] }).length,
+        streets: m.queryRenderedFeatures({ layers: ['streets:1'] }).length }; }); }, 2);"""
+
+
+def test_first_view_painted_once_its_tiles_are_in(browser: object, world: psycopg.Connection,
+                                                   live_server: str) -> None:
+    """web/src/firstframes.js: no frame is painted while the first view's tiles load (one frame asks for
+    them, the next draws them), the default layers and overlays are all drawn at the first idle, and
+    afterwards the map repaints as usual (the hold is gone)."""
+    world.execute("INSERT INTO fences (name, kind, geom) VALUES ('首屏禁行区', 'forbidden', "
+                  "'SRID=4490;POLYGON((121.475 31.375,121.48 31.375,121.48 31.38,121.475 31.38,121.475 31.375))')")
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        page = context.new_page()
+        page.add_init_script(FRAMES)
+        page.goto(live_server + "/")
+        page.wait_for_function("window.citygrid && window.citygrid.firstIdle && window.__firstView", timeout=20_000)
+        log = page.evaluate("window.citygrid.firstFrames")
+        steps = [what for what, _ in log]
+        assert steps[:3] == ["layers added", "asking", "held"]
+        assert steps[3] in ("tiles loaded", "timeout", "moved") and len(steps) == 4
+        asking, released = log[1][1], log[3][1]
+        frames = page.evaluate("window.__frames")
+        # one frame asks for the tiles (it ends after the hold has begun); nothing else is painted while held
+        assert len([t for t in frames if asking - 1 < t < released - 1]) == 1
+        if steps[3] == "tiles loaded":
+            first_idle = page.evaluate("window.citygrid.firstIdle")
+            # the frame with the tiles, and MapLibre's second look at the symbols placed in it (cluster numbers)
+            assert len([t for t in frames if released <= t <= first_idle + 1]) <= 3
+        drawn = page.evaluate("window.__firstView")
+        # every default layer drawn at the first idle: the district's, and the fences (filled as the page starts);
+        # the vehicles' layer, whose source came back empty (no positions in this world), is hidden again
+        assert drawn["fences"] > 0 and drawn["components"] > 0 and drawn["streets"] > 0
+        assert drawn["vehicles"] == "none"
+        # the map's own repaint again: a pan is drawn and the map comes to rest
+        assert page.evaluate("Object.prototype.hasOwnProperty.call(window.citygrid.map, 'triggerRepaint')") is False
+        before = len(page.evaluate("window.__frames"))
+        page.evaluate("window.citygrid.map.panBy([200, 0], { duration: 0 })")
+        page.evaluate("window.citygrid.whenIdle()")
+        assert len(page.evaluate("window.__frames")) > before
+        context.close()
+    finally:
+        world.execute("DELETE FROM fences WHERE name = '首屏禁行区'")

@@ -3,6 +3,7 @@
 // dragging, delete.
 
 import { collection, explain, getJSON, has, pathLike, send } from './api.js';
+import { FILLED_AT_START } from './overlays.js';
 import { DrawSession } from './draw.js';
 import { lineLength, polygonArea } from './measure.js';
 import { freeName, routePanel } from './routes.js';
@@ -245,15 +246,22 @@ export function initFences({ map, labels }) {
     if (listPath) url = `${listPath}?limit=500`;
     else if (pathLike('/ogc/collections/{}/items') && collectionExists()) url = '/ogc/collections/fences/items?limit=500';
     if (!url) { status.textContent = '围栏列表服务暂不可用'; return; }
+    // the map gets the fences as soon as they come, not after the route list (the list names their routes)
+    const fencesDone = getJSON(url);
+    const routesDone = routesPanel.refresh();
+    routesDone.catch(() => {}); // its failure is reported below, or by the route list itself
+    fencesDone.catch(() => {});
     try {
-      const [doc] = await Promise.all([getJSON(url), routesPanel.refresh()]);
+      const doc = await fencesDone;
       fences = doc.features || (Array.isArray(doc) ? doc : []);
       draw(fences);
+      await routesDone;
       render();
     } catch (error) {
       status.textContent = `围栏列表加载失败：${explain(error)}`;
     }
   }
 
+  FILLED_AT_START.add(SRC); // drawn in the map's first view (overlays.js)
   refresh();
 }

@@ -88,7 +88,9 @@ export async function addDistrictLayers(map, doc, cats) {
       const layer = {
         id: layerId, type: draw.type, source: sourceId(from),
         layout: { ...(substitute(draw.layout || {}, spec)), visibility: spec.visible ? 'visible' : 'none' },
-        paint: substitute(draw.paint || {}, spec),
+        // drawn at the layer's opacity from the start: set afterwards, it would start a paint transition,
+        // and a transition keeps painting frames (0.1–0.5 s each in software GL) after everything has loaded
+        paint: { ...substitute(draw.paint || {}, spec), ...opacityPaint(draw, spec.opacity ?? 1) },
       };
       if (draw.type === 'symbol') layer.layout['text-font'] = doc.font;
       if (draw.collection ? hasTiles(from) : state[id].tiled) layer['source-layer'] = draw.collection || spec.source_layer || cid;
@@ -103,7 +105,7 @@ export async function addDistrictLayers(map, doc, cats) {
     });
     if (spec.cluster_below && state[id].tiled) {
       mapLayerIds[id].push(...addClusterLayers(map, id, spec, { source: sourceId(cid), sourceLayer: spec.source_layer || cid,
-        font: doc.font, before: beforeId(map), visible: !!spec.visible }));
+        font: doc.font, before: beforeId(map), visible: !!spec.visible, opacity: state[id].opacity }));
     }
     applyOpacity(map, id);
     if (windowed && spec.visible) loadWindow(id, state[id]);
@@ -125,16 +127,22 @@ async function loadItems(map, cid) {
   }
 }
 
+/** A draw's opacity properties at `factor` times the style's (those the style gives as a number or not at all). */
+function opacityPaint(draw, factor) {
+  const paint = {};
+  for (const prop of OPACITY_PROPS[draw.type] || []) {
+    const base = (draw.paint || {})[prop];
+    if (typeof base === 'number' || base === undefined) paint[prop] = (base ?? 1) * factor;
+  }
+  return paint;
+}
+
 export function applyOpacity(map, id) {
   const spec = styles.layers[id];
   for (const [index, draw] of spec.draw.entries()) {
     const layerId = `${id}:${draw.id || index}`;
     if (!map.getLayer(layerId)) continue;
-    for (const prop of OPACITY_PROPS[draw.type] || []) {
-      const base = (draw.paint || {})[prop];
-      const factor = state[id].opacity;
-      if (typeof base === 'number' || base === undefined) map.setPaintProperty(layerId, prop, (base ?? 1) * factor);
-    }
+    for (const [prop, value] of Object.entries(opacityPaint(draw, state[id].opacity))) map.setPaintProperty(layerId, prop, value);
   }
   fadeClusters(map, id, state[id].opacity);
 }

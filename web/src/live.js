@@ -4,7 +4,7 @@
 import { collection, explain, getJSON, has, pathLike } from './api.js';
 import { $, dateTime, el, localInput, metres, toast } from './ui.js';
 import { lineLength } from './measure.js';
-import { setOverlayVisible } from './overlays.js';
+import { FILLED_AT_START, setOverlayVisible } from './overlays.js';
 
 const POLL_MS = 3000;
 // Online = reported within this many minutes (the signal timeout of the fence engine's default).
@@ -408,6 +408,7 @@ export function initLive({ map, labels, maplibregl }) {
       el('li', {}, el('span', { class: 'swatch', style: 'background:#868e96;border-radius:50%' }), el('span', {}, '已结束'))),
     alarmNote, alarmList));
 
+  if (showVehicles.checked && vehiclesAvailable) FILLED_AT_START.add('overlay:vehicles'); // in the first view
   schedule();
   loadAlarms().then(stream);
 }

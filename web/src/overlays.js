@@ -23,6 +23,15 @@ const pending = new Map();
  */
 export const ALWAYS_SHOWN = new Set();
 
+/**
+ * Sources a panel fills as the page starts (the fences, the vehicles): their layers are left as the panel
+ * wants them until that first setData, so the map's first view asks for their tiles together with the
+ * district's and draws them in the same frame (firstframes.js) instead of one frame later. Nothing is drawn
+ * for them while they are empty, as firstframes.js holds the frames; if their data has not come by the map's
+ * first idle (a failed request), they are treated as empty from then on.
+ */
+export const FILLED_AT_START = new Set();
+
 /** True for a FeatureCollection without features (a URL or a single Feature counts as something). */
 export function isEmptyData(data) {
   return !!data && typeof data === 'object' && data.type === 'FeatureCollection' && !(data.features || []).length;
@@ -46,10 +55,21 @@ export function hideEmptyOverlays(map) {
     const layers = style.layers.filter((l) => l.source === sourceId).map((l) => l.id);
     for (const layerId of layers) wanted.set(layerId, map.getLayoutProperty(layerId, 'visibility') || 'visible');
     layersOf.set(sourceId, layers);
-    filled.set(sourceId, !isEmptyData(spec.data));
+    const expected = FILLED_AT_START.has(sourceId);
+    filled.set(sourceId, !isEmptyData(spec.data) || expected);
     const source = map.getSource(sourceId);
     const setData = source.setData.bind(source);
+    let first = expected;
+    if (expected) {
+      map.once('idle', () => {
+        if (!first) return;
+        first = false;
+        filled.set(sourceId, !isEmptyData(spec.data));
+        apply(map, sourceId);
+      });
+    }
     source.setData = (data, ...rest) => {
+      first = false;
       // emptying what is empty changes nothing drawn, but would still reload the source's tiles and paint
       // a frame (the alarm list filtered to nothing, a panel's 清除 pressed twice)
       if (!filled.get(sourceId) && isEmptyData(data)) return rest[0] === true ? Promise.resolve() : source;

@@ -28,7 +28,7 @@ function label(count) {
 }
 
 /** Adds the cluster circles and their numbers (drawn below `spec.cluster_below`); returns their layer ids. */
-export function addClusterLayers(map, id, spec, { source, sourceLayer, font, before, visible }) {
+export function addClusterLayers(map, id, spec, { source, sourceLayer, font, before, visible, opacity = 1 }) {
   const below = spec.cluster_below;
   const color = spec.cluster_color || '#3b5bdb';
   const circles = `${id}:clusters`;
@@ -37,12 +37,12 @@ export function addClusterLayers(map, id, spec, { source, sourceLayer, font, bef
   const count = clusterCount(new Set(), new Set());
   map.addLayer({ id: circles, type: 'circle', source, 'source-layer': sourceLayer, maxzoom: below,
     filter: ['>', count, 0], layout: { visibility },
-    paint: { 'circle-color': color, 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.2,
+    paint: { 'circle-color': color, 'circle-opacity': 0.8 * opacity, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.2,
       'circle-radius': RADIUS(count) } }, before);
   map.addLayer({ id: numbers, type: 'symbol', source, 'source-layer': sourceLayer, maxzoom: below,
     filter: ['>', count, 1],
     layout: { visibility, 'text-field': label(count), 'text-size': 11, 'text-font': font, 'text-allow-overlap': true },
-    paint: { 'text-color': '#fff' } }, before);
+    paint: { 'text-color': '#fff', 'text-opacity': opacity } }, before); // as fadeClusters sets them: no transition at start
   map.on('click', circles, (e) => {
     e.citygridHandled = true; // a cluster click zooms in; it does not open the identify panel
     map.easeTo({ center: e.features[0].geometry.coordinates, zoom: Math.min(map.getZoom() + 2, below) });
