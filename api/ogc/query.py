@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from api.ogc import pool as ogc_pool
 from api.ogc.collections import Collection, Prop
 from api.ogc.crs import OgcCrs
 from api.ogc.state import OgcState
@@ -138,7 +139,8 @@ async def one(st: OgcState, c: Collection, fid: str, crs: OgcCrs, props: tuple[P
     extra, extra_params = (f" AND {scoped[0]}", list(scoped[1])) if scoped else ("", [])
     sql = (f"SELECT {feature_sql(c, tuple(p.name for p in props), crs)}, {c.etag_sql} FROM {c.from_sql} "
            f"WHERE {c.base_where} AND {c.id_sql} = %s{extra}")
-    row = await st.fetchone(sql, [_id_param(c, fid), *extra_params])
+    values = [_id_param(c, fid), *extra_params]
+    row = await (st.fetchone_text if ogc_pool.plain(values) else st.fetchone)(sql, values)
     return (row[0], row[1]) if row else None
 
 

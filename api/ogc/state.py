@@ -177,6 +177,9 @@ class OgcState:
     async def fetchone(self, query: str, params: tuple | list = ()) -> tuple | None:
         return await ogc_pool.fetchone(await self.current_pool(), query, params, self.breaker)
 
+    async def fetchone_text(self, query: str, params: tuple | list = ()) -> tuple[bytes | None, ...] | None:
+        return await ogc_pool.fetchone_text(await self.current_pool(), query, params, self.breaker)
+
     async def fetchall(self, query: str, params: tuple | list = ()) -> list[tuple]:
         return await ogc_pool.fetchall(await self.current_pool(), query, params, self.breaker)
 
