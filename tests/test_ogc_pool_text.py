@@ -77,3 +77,24 @@ def test_parameters_it_cannot_send_as_text_are_refused_before_the_database(datab
     _run(database_url, work)
     with pytest.raises(ValueError, match="%s placeholders only"):
         ogc_pool._numbered("SELECT %(name)s")
+
+
+def test_a_statement_dropped_or_outdated_under_it_is_prepared_again(database_url: str) -> None:
+    """psycopg sends DEALLOCATE ALL when it clears its own statement cache, and a re-created table
+    makes an old plan's result type wrong: the read prepares again instead of failing."""
+    sql = ogc_pool._numbered("SELECT * FROM pool_text_probe WHERE %s::int > 0")
+
+    async def work(pool):
+        async with ogc_pool.connection(pool) as conn:
+            await conn.execute("DROP TABLE IF EXISTS pool_text_probe")
+            await conn.execute("CREATE TABLE pool_text_probe AS SELECT 1 AS a")
+            first = (await ogc_pool._run_prepared(conn, sql, [b"1"])).get_value(0, 0)
+            await conn.execute("DEALLOCATE ALL")
+            second = (await ogc_pool._run_prepared(conn, sql, [b"1"])).get_value(0, 0)
+            await conn.execute("DROP TABLE pool_text_probe")
+            await conn.execute("CREATE TABLE pool_text_probe AS SELECT 'two'::text AS a, 3 AS b")
+            third = await ogc_pool._run_prepared(conn, sql, [b"1"])
+            await conn.execute("DROP TABLE pool_text_probe")
+            return first, second, (third.get_value(0, 0), third.get_value(0, 1))
+
+    assert _run(database_url, work) == (b"1", b"1", (b"two", b"3"))

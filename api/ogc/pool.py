@@ -206,9 +206,24 @@ async def fetchone_text(pool: AsyncConnectionPool, query: str, params: Sequence[
         raise TypeError("fetchone_text takes str, int, float, None or lists of str; use fetchone")
     sql, values = _numbered(query), [_text(v) for v in params]
     async with connection(pool, breaker) as conn:
-        name = await _prepared(conn, sql)
-        conn.pgconn.send_query_prepared(name, values)
-        result = await _result(conn)
+        result = await _run_prepared(conn, sql, values)
         if result.ntuples == 0:
             return None
         return tuple(result.get_value(0, i) for i in range(result.nfields))
+
+
+async def _run_prepared(conn: psycopg.AsyncConnection, sql: bytes, values: list[bytes | None]) -> pq.abc.PGresult:
+    """Runs `sql` by its prepared name; prepares it again once when the statement is gone (psycopg
+    sends DEALLOCATE ALL when it clears its own statement cache) or its plan no longer fits the schema
+    ("cached plan must not change result type" after a table was re-created)."""
+    try:
+        conn.pgconn.send_query_prepared(await _prepared(conn, sql), values)
+        return await _result(conn)
+    except pg_errors.InvalidSqlStatementName:
+        setattr(conn, _PREPARED_ATTR, None)
+    except pg_errors.FeatureNotSupported:
+        known: _Statements = getattr(conn, _PREPARED_ATTR)
+        conn.pgconn.send_query(b"DEALLOCATE " + known.names.pop(sql))
+        await _result(conn)
+    conn.pgconn.send_query_prepared(await _prepared(conn, sql), values)
+    return await _result(conn)
