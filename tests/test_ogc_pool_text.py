@@ -98,3 +98,19 @@ def test_a_statement_dropped_or_outdated_under_it_is_prepared_again(database_url
             return first, second, (third.get_value(0, 0), third.get_value(0, 1))
 
     assert _run(database_url, work) == (b"1", b"1", (b"two", b"3"))
+
+
+def test_a_name_left_prepared_but_unrecorded_is_replaced(database_url: str) -> None:
+    """A prepare whose answer was never read (a cancelled request) leaves its name on the server."""
+    async def work(pool):
+        async with ogc_pool.connection(pool) as conn:
+            first = await ogc_pool._prepared(conn, ogc_pool._numbered("SELECT 'old' WHERE %s::int > 0"))
+            known = getattr(conn, ogc_pool._PREPARED_ATTR)
+            known.names.clear()
+            known.made = 0  # as if that prepare had never been recorded
+            sql = ogc_pool._numbered("SELECT 'new' WHERE %s::int > 0")
+            second = (first, await ogc_pool._prepared(conn, sql))
+            return second, (await ogc_pool._run_prepared(conn, sql, [b"1"])).get_value(0, 0)
+
+    (first, second), value = _run(database_url, work)
+    assert first == second == b"cg_0" and value == b"new"

@@ -189,9 +189,15 @@ async def _prepared(conn: psycopg.AsyncConnection, sql: bytes) -> bytes:
         conn.pgconn.send_query(b"DEALLOCATE " + oldest)
         await _result(conn)
     name = b"cg_%d" % known.made
+    known.made += 1  # never reused on this connection, even after its names were forgotten
     conn.pgconn.send_prepare(name, sql)
-    await _result(conn)
-    known.made += 1
+    try:
+        await _result(conn)
+    except pg_errors.DuplicatePreparedStatement:  # left by a prepare whose answer was never read
+        conn.pgconn.send_query(b"DEALLOCATE " + name)
+        await _result(conn)
+        conn.pgconn.send_prepare(name, sql)
+        await _result(conn)
     known.names[sql] = name
     return name
 
@@ -220,7 +226,7 @@ async def _run_prepared(conn: psycopg.AsyncConnection, sql: bytes, values: list[
         conn.pgconn.send_query_prepared(await _prepared(conn, sql), values)
         return await _result(conn)
     except pg_errors.InvalidSqlStatementName:
-        setattr(conn, _PREPARED_ATTR, None)
+        getattr(conn, _PREPARED_ATTR).names.clear()
     except pg_errors.FeatureNotSupported:
         known: _Statements = getattr(conn, _PREPARED_ATTR)
         conn.pgconn.send_query(b"DEALLOCATE " + known.names.pop(sql))
