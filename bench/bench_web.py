@@ -25,14 +25,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import socket
 import statistics
+import subprocess
 import sys
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import load_average, server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,22 +44,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 READY = "window.citygrid && (window.citygrid.ready || window.citygrid.failed)"
 
 
-def start_server() -> tuple[str, object]:
-    import uvicorn
+@contextmanager
+def own_server() -> Iterator[str]:
+    """A server on the main database in its own process, as deployed: run inside this script, it shared the
+    interpreter (and its GIL) with Playwright's client, and every page waited on both (first render 2.15 s
+    in-process vs 1.84 s in a process of its own, same build, same quiet machine)."""
+    from gis.db.engine import database_url
 
-    from api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
+    with server(database_url()) as base:
+        yield base
 
 
 def components_cold(browser: object, base: str, width: int, height: int) -> tuple[float, int]:
@@ -305,11 +302,64 @@ def main() -> None:
     parser.add_argument("--path", default="/", help="page path of --profile (e.g. /?hide=components)")
     parser.add_argument("--only", choices=["components", "page", "panels", "frames"], action="append",
                         help="measure only these (repeatable; default all)")
+    parser.add_argument("--base", metavar="REV",
+                        help="instead of the figures: the page's first render of this checkout against commit REV, "
+                             "runs taken alternately (REV built into var/bench/base-REV)")
     args = parser.parse_args()
+    if args.base:
+        compare(args, args.base)
+        return
+    with nullcontext(args.url.rstrip("/")) if args.url else own_server() as base:
+        run(args, base)
 
+
+def built_checkout(rev: str) -> Path:
+    """A worktree of `rev` with its page built (this checkout's node_modules: the same pinned libraries)."""
+    from bench.bench_ogc_cpu import checkout
+
+    path = checkout(rev)
+    web = path / "web"
+    if not (web / "dist" / "index.html").exists():
+        if not (web / "node_modules").exists():
+            (web / "node_modules").symlink_to(ROOT / "web" / "node_modules")
+        subprocess.run(["npx", "vite", "build"], cwd=web, check=True, capture_output=True)
+    return path
+
+
+def compare(args: argparse.Namespace, rev: str) -> None:
+    """First render of this checkout's page and of REV's, one run of each in turn (`--runs` pairs), each
+    server in its own process on the main database: on a machine whose load moves, the paired runs see
+    the same machine, and the CPU Chromium spends per first view hardly depends on the load."""
     from playwright.sync_api import sync_playwright
 
-    base, server = (args.url.rstrip("/"), None) if args.url else start_server()
+    from gis.db.engine import database_url
+
+    other = built_checkout(rev)
+    figures: dict[str, list[tuple]] = {"this": [], rev: []}
+    with server(database_url()) as mine, server(database_url(), root=other) as theirs, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for base in (mine, theirs):  # warm each server's caches and the GPU process's shader cache
+            page_first_render(browser, base, args.width, args.height)
+        for _ in range(args.runs):
+            for name, base in (("this", mine), (rev, theirs)):
+                figures[name].append(page_first_render(browser, base, args.width, args.height))
+        browser.close()
+    print(f"page first render, {args.runs} alternating pairs after one warm-up each, load at the end "
+          f"{load_average()}")
+    for name, runs in figures.items():
+        cpu = statistics.median(sum(r[3].values()) for r in runs)
+        print(f"  {name:<12} median {statistics.median(r[0] for r in runs):.2f} s, "
+              f"max {max(r[0] for r in runs):.2f} s, "
+              f"Chromium CPU {cpu:.2f} s, frames {statistics.median(r[2] for r in runs):.0f}  "
+              f"({' '.join(f'{r[0]:.2f}' for r in runs)})")
+    diffs = [a[0] - b[0] for a, b in zip(figures["this"], figures[rev], strict=True)]
+    print(f"  this − {rev}: median {statistics.median(diffs):+.2f} s; faster in "
+          f"{sum(d < 0 for d in diffs)} of {len(diffs)} pairs")
+
+
+def run(args: argparse.Namespace, base: str) -> None:
+    from playwright.sync_api import sync_playwright
+
     print(f"server {base}, viewport {args.width}x{args.height}, {args.runs} runs, Chromium with SwiftShader (no GPU)")
     only = set(args.only or ["components", "page", "panels"])  # frames: only when asked
     comp, pages, panels = [], [], []
@@ -327,8 +377,6 @@ def main() -> None:
         if "panels" in only:
             panels = [panels_open(browser, base, args.width, args.height) for _ in range(args.runs)]
         browser.close()
-    if server is not None:
-        server.should_exit = True
     with open("/proc/loadavg") as f:
         print(f"load average at the end: {' '.join(f.read().split()[:3])}")
 

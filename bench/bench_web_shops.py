@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
-from bench_web import ARGS, CHROMIUM, READY, start_server
+from bench_web import ARGS, CHROMIUM, READY, own_server
 
 from gis.db.engine import database_url
 from gis.security.keys import create_key, revoke_key
@@ -56,7 +57,8 @@ def main() -> None:
             raise SystemExit("no shops: load the demo district first (citygrid demo load)")
         text, street = shop_list(conn, args.rows)
         key_id, secret = create_key(conn, "bench-web-shops", "planner")
-    base = args.url or start_server()[0]
+    servers = ExitStack()
+    base = args.url or servers.enter_context(own_server())
     csv = Path(tempfile.mkdtemp()) / "shops.csv"
     csv.write_text(text, encoding="utf-8")
     try:
@@ -100,6 +102,7 @@ def main() -> None:
             context.close()
             browser.close()
     finally:
+        servers.close()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DELETE FROM shops WHERE code LIKE 'BENCH-%%'")
             revoke_key(conn, key_id)

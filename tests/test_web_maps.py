@@ -492,7 +492,7 @@ FRAMES = """window.__frames = []; const hook = setInterval(() => {
     m.once('idle', () => { window.__firstView = {
         fences: m.queryRenderedFeatures({ layers: ['overlay:fences-fill'] }).length,
         vehicles: m.getLayoutProperty('overlay:vehicles', 'visibility'),
-        vehicleCount: (window.citygrid.vehicles || { online: 0, offline: 0 }).online + (window.citygrid.vehicles || { offline: 0 }).offline,
+        vehicleCount: ((v) => v.online + v.offline)(window.citygrid.vehicles || { online: 0, offline: 0 }),
         components: m.queryRenderedFeatures({ layers: ['components:clusters', 'components:0'] }).length,
         streets: m.queryRenderedFeatures({ layers: ['streets:1'] }).length }; }); }, 2);"""
 

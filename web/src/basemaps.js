@@ -3,6 +3,7 @@
 // key, a configured XYZ/WMTS template. Options that are not configured are listed disabled, saying why.
 // Dark repaints the base layers with the `themes.dark` paint of styles/layers.json and restores the
 // light paint on the way back; a raster basemap lies under the district layers.
+import { layerIds } from './stylequery.js';
 import { el } from './ui.js';
 
 const OWN = [{ id: 'light', title: '浅色（本地矢量）' }, { id: 'dark', title: '深色（本地矢量）' }];
@@ -48,9 +49,9 @@ export function initBasemaps({ map, doc, config, app }) {
   function setBasemap(id) {
     const known = OWN.some((o) => o.id === id) || rasters.some((r) => r.id === id);
     const next = known ? id : 'light';
-    for (const layer of map.getStyle().layers) {
-      if (layer.id.startsWith('basemap:')) {
-        map.setLayoutProperty(layer.id, 'visibility', layer.id.startsWith(`basemap:${next}:`) ? 'visible' : 'none');
+    for (const layerId of layerIds(map)) {
+      if (layerId.startsWith('basemap:')) {
+        map.setLayoutProperty(layerId, 'visibility', layerId.startsWith(`basemap:${next}:`) ? 'visible' : 'none');
       }
     }
     paintTheme(next === 'dark');

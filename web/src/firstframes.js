@@ -14,13 +14,10 @@
 // moves the map, repaints go back to normal, so a slow server still shows what has come. Nothing is drawn
 // differently, and the map's first idle is still the moment every default layer is drawn.
 
+import { sourceIds } from './stylequery.js';
+
 /** The longest the first view waits for its tiles before it is painted with what has come. */
 export const HOLD_MS = 1500;
-
-/** The style's vector sources (read once: `getStyle()` serialises the whole style, GeoJSON data and all). */
-function vectorSources(map) {
-  return Object.entries(map.getStyle().sources).filter(([, spec]) => spec.type === 'vector').map(([id]) => id);
-}
 
 /**
  * Holds the map's repaints as described above; call it as the map is created, and the function it returns
@@ -90,7 +87,7 @@ export function drawFirstViewAtOnce(map, log = []) {
     if (state !== 'adding') return;
     state = 'waiting';
     note('layers added');
-    vector = vectorSources(map);
+    vector = sourceIds(map, 'vector');
     clearTimeout(timer);
     timer = setTimeout(() => release('timeout'), HOLD_MS);
     if (vectorSourcesReady()) ask();

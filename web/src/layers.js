@@ -4,6 +4,7 @@
 import { collection, getJSON, hasTiles } from './api.js';
 import { POINTS_ONLY, addWindowedLayer, isWindowed, loadWindow, refilter, windowControl } from './caselayer.js';
 import { addClusterLayers, clusterTileQuery, fadeClusters, filterClusters } from './tileclusters.js';
+import { layerIds } from './stylequery.js';
 import { el } from './ui.js';
 
 const TILE_PATH = (id) => `/ogc/collections/${id}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
@@ -114,8 +115,7 @@ export async function addDistrictLayers(map, doc, cats) {
 
 /** Overlays (fences, heat, live vehicles …) stay above the district layers: insert below the first one. */
 function beforeId(map) {
-  const first = map.getStyle().layers.find((l) => l.id.startsWith('overlay:'));
-  return first ? first.id : undefined;
+  return layerIds(map).find((id) => id.startsWith('overlay:'));
 }
 
 async function loadItems(map, cid) {

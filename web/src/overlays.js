@@ -10,6 +10,8 @@
 // Panels keep calling `setData` as before; a panel that switches an overlay layer on or off itself
 // (live.js: the vehicles) goes through `setOverlayVisible`, so an empty source never shows it.
 
+import { layersOfSource, sourceIds } from './stylequery.js';
+
 /** Layer ids of each watched source; the visibility each layer's panel wants; sources holding features. */
 const layersOf = new Map();
 const wanted = new Map();
@@ -49,22 +51,22 @@ function apply(map, sourceId) {
 
 /** Watches every `overlay:` GeoJSON source of the map's style: its layers are drawn only while it has features. */
 export function hideEmptyOverlays(map) {
-  const style = map.getStyle();
-  for (const [sourceId, spec] of Object.entries(style.sources)) {
-    if (!sourceId.startsWith('overlay:') || spec.type !== 'geojson' || layersOf.has(sourceId) || ALWAYS_SHOWN.has(sourceId)) continue;
-    const layers = style.layers.filter((l) => l.source === sourceId).map((l) => l.id);
+  for (const sourceId of sourceIds(map, 'geojson')) {
+    if (!sourceId.startsWith('overlay:') || layersOf.has(sourceId) || ALWAYS_SHOWN.has(sourceId)) continue;
+    const layers = layersOfSource(map, sourceId);
     for (const layerId of layers) wanted.set(layerId, map.getLayoutProperty(layerId, 'visibility') || 'visible');
     layersOf.set(sourceId, layers);
-    const expected = FILLED_AT_START.has(sourceId);
-    filled.set(sourceId, !isEmptyData(spec.data) || expected);
     const source = map.getSource(sourceId);
+    const initial = source.serialize().data; // as the panel added it (a URL counts as something)
+    const expected = FILLED_AT_START.has(sourceId);
+    filled.set(sourceId, !isEmptyData(initial) || expected);
     const setData = source.setData.bind(source);
     let first = expected;
     if (expected) {
       map.once('idle', () => {
         if (!first) return;
         first = false;
-        filled.set(sourceId, !isEmptyData(spec.data));
+        filled.set(sourceId, !isEmptyData(initial));
         apply(map, sourceId);
       });
     }
