@@ -7,15 +7,19 @@ import { FILLED_AT_START } from './overlays.js';
 import { DrawSession } from './draw.js';
 import { lineLength, polygonArea } from './measure.js';
 import { freeName, routePanel } from './routes.js';
-import { $, dateTime, el, metres, squareMetres, toast } from './ui.js';
+import { $, dateTime, el, metres, onFirstOpen, squareMetres, toast } from './ui.js';
 
 const SRC = 'overlay:fences';
 const KIND_COLORS = { area: '#1c7ed6', forbidden: '#e03131', corridor: '#f08c00', stop: '#2f9e44' };
 
-// @turf/buffer (with its geometry library, ~300 kB) is fetched after the first render: until it is
-// there a corridor preview is just the line (the server draws saved corridors' zones itself)
+// @turf/buffer (with its geometry library, ~300 kB) is fetched after the map's first idle: until it is
+// there a corridor preview is just the line (the server draws saved corridors' zones itself). Imported
+// as the module was evaluated, its chunk was compiled and run in the middle of the page's start-up
+// (0.1–0.2 s of main thread before the first tile was asked for; bench/bench_web.py --profile).
 let buffer = null;
-import('@turf/buffer').then((m) => { buffer = m.default; }).catch(() => {});
+function loadBuffer() {
+  import('@turf/buffer').then((m) => { buffer = m.default; }).catch(() => {});
+}
 
 function corridor(line, widthM) {
   if (!(widthM > 0) || !buffer) return null;
@@ -66,6 +70,7 @@ function bounds(geometry) {
 }
 
 export function initFences({ map, labels }) {
+  map.once('idle', loadBuffer);
   const tab = $('#tab-fences');
   const kindName = (k) => (labels.fence_kind || {})[k] || k;
   const canSave = has('/api/fences');
@@ -241,14 +246,16 @@ export function initFences({ map, labels }) {
     }
   }
 
-  async function refresh() {
+  /** The fence list, drawn on the map and listed; with the route list (which names the fences' routes)
+   * asked for once `routesWhen` resolves, at once by default. */
+  async function refresh(routesWhen = null) {
     let url = null;
     if (listPath) url = `${listPath}?limit=500`;
     else if (pathLike('/ogc/collections/{}/items') && collectionExists()) url = '/ogc/collections/fences/items?limit=500';
     if (!url) { status.textContent = '围栏列表服务暂不可用'; return; }
     // the map gets the fences as soon as they come, not after the route list (the list names their routes)
     const fencesDone = getJSON(url);
-    const routesDone = routesPanel.refresh();
+    const routesDone = routesWhen ? routesWhen.then(() => routesPanel.refresh()) : routesPanel.refresh();
     routesDone.catch(() => {}); // its failure is reported below, or by the route list itself
     fencesDone.catch(() => {});
     try {
@@ -263,5 +270,8 @@ export function initFences({ map, labels }) {
   }
 
   FILLED_AT_START.add(SRC); // drawn in the map's first view (overlays.js)
-  refresh();
+  // the fences now, the route list (~0.5 MB with its lines and stops, in a tab closed at start) when the
+  // map's first view is drawn or the tab is opened: asked with the first view's tiles, its answer took
+  // 0.26 s of the server and its parse a share of the page's main thread while that view was being drawn
+  refresh(new Promise((resolve) => { map.once('idle', resolve); onFirstOpen('fences', resolve); }));
 }
