@@ -166,6 +166,12 @@ async def _result(conn: psycopg.AsyncConnection) -> pq.abc.PGresult:
     return result
 
 
+async def _deallocate(conn: psycopg.AsyncConnection, name: bytes) -> None:
+    """Drops the prepared statement `name` on `conn`."""
+    conn.pgconn.send_query(b"DEALLOCATE " + name)
+    await _result(conn)
+
+
 class _Statements:
     """What `fetchone_text` prepared on one connection: names by query text, oldest first."""
 
@@ -186,16 +192,14 @@ async def _prepared(conn: psycopg.AsyncConnection, sql: bytes) -> bytes:
         return name
     if len(known.names) >= PREPARED_MAX:
         _, oldest = known.names.popitem(last=False)
-        conn.pgconn.send_query(b"DEALLOCATE " + oldest)
-        await _result(conn)
+        await _deallocate(conn, oldest)
     name = b"cg_%d" % known.made
     known.made += 1  # never reused on this connection, even after its names were forgotten
     conn.pgconn.send_prepare(name, sql)
     try:
         await _result(conn)
     except pg_errors.DuplicatePreparedStatement:  # left by a prepare whose answer was never read
-        conn.pgconn.send_query(b"DEALLOCATE " + name)
-        await _result(conn)
+        await _deallocate(conn, name)
         conn.pgconn.send_prepare(name, sql)
         await _result(conn)
     known.names[sql] = name
@@ -229,7 +233,6 @@ async def _run_prepared(conn: psycopg.AsyncConnection, sql: bytes, values: list[
         getattr(conn, _PREPARED_ATTR).names.clear()
     except pg_errors.FeatureNotSupported:
         known: _Statements = getattr(conn, _PREPARED_ATTR)
-        conn.pgconn.send_query(b"DEALLOCATE " + known.names.pop(sql))
-        await _result(conn)
+        await _deallocate(conn, known.names.pop(sql))
     conn.pgconn.send_query_prepared(await _prepared(conn, sql), values)
     return await _result(conn)
