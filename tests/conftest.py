@@ -8,8 +8,8 @@ import os
 import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import grid_fixtures
 import io_helpers
@@ -17,12 +17,11 @@ import layers_world
 import psycopg
 import pytest
 from browser_kit import ARGS, CHROMIUM
+from databases import own_database
 from sqlalchemy.engine import make_url
 from tables import DATA_TABLES
 
 from gis.db import engine as db_engine
-from gis.db import migrate
-from gis.db.seed import seed_reference_data
 
 
 def _server_url() -> str:
@@ -38,28 +37,29 @@ def _server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    server = make_url(_server_url())
-    name = f"citygrid_test_{uuid.uuid4().hex[:10]}"
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
     saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    db_engine.reset_caches()
-    try:
-        migrate.upgrade(url)
-        seed_reference_data(url)
-        yield url
-    finally:
-        db_engine.get_engine(url).dispose()
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
+    with own_database(_server_url(), "citygrid_test", seeded=True) as url:
+        os.environ["DATABASE_URL"] = url
         db_engine.reset_caches()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            yield url
+        finally:
+            if saved is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = saved
+            db_engine.reset_caches()
+
+
+@pytest.fixture
+def own_db(database_url: str) -> Iterator[Callable[..., str]]:
+    """Makes databases of the test's own (the session database is shared by every other test): at a
+    migration `revision` (None: empty), with the reference data if `seeded`; dropped after the test."""
+    with ExitStack() as stack:
+        def make(revision: str | None = "head", *, seeded: bool = False) -> str:
+            return stack.enter_context(own_database(database_url, "citygrid_own", revision, seeded))
+
+        yield make
 
 
 @pytest.fixture

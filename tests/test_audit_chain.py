@@ -10,30 +10,18 @@ import asyncio
 import contextlib
 import itertools
 import threading
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from gis.security import audit, audit_loop
 
 
 @pytest.fixture
-def chain_url(database_url: str) -> Iterator[str]:
+def chain_url(own_db: Callable[..., str]) -> str:
     """A database of its own, so these chains do not mix with other tests' entries."""
-    from gis.db import migrate
-
-    name = f"citygrid_chain_{uuid.uuid4().hex[:8]}"
-    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return own_db()
 
 
 def _connector(url: str, opened: list[psycopg.Connection] | None = None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -20,14 +20,9 @@ def _with_db(database_url: str, name: str) -> str:
 
 
 @pytest.fixture
-def fresh_db(database_url: str):
-    name = f"citygrid_restore_{uuid.uuid4().hex[:8]}"
-    admin = _with_db(database_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _with_db(database_url, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def fresh_db(own_db: Callable[..., str]) -> str:
+    """An empty database to restore into."""
+    return own_db(None)
 
 
 def test_backup_restore_round_trip(clean_db: str, fresh_db: str, tmp_path: Path) -> None:

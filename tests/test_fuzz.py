@@ -8,17 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from gis.db import migrate
-from gis.db.seed import seed_reference_data
 from gis.security.keys import create_key
+from tests.databases import own_database
 from tests.servers import uvicorn_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,23 +24,13 @@ BUDGET_S = int(os.environ.get("CITYGRID_FUZZ_SECONDS", "90"))
 
 @pytest.fixture(scope="module")
 def fuzz_target(database_url: str) -> Iterator[tuple[str, str]]:
-    name = f"citygrid_fuzz_{uuid.uuid4().hex[:8]}"
-    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    seed_reference_data(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        _, key = create_key(conn, "fuzzer", "admin")
-    try:
+    with own_database(database_url, "citygrid_fuzz", seeded=True) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            _, key = create_key(conn, "fuzzer", "admin")
         # The fuzzer's made-up logins must not lock its own client address out of everything else.
         with uvicorn_subprocess(url, {"CITYGRID_RATE_LIMIT_PER_KEY": "100000",
                                       "CITYGRID_AUTH_MAX_FAILURES": "1000000000"}) as base:
             yield base, key
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 #: An internal crash of the fuzzing tool itself (CPython 3.11.7's ast.parse, called by hypothesis while it

@@ -3,14 +3,11 @@ alarms are rebuilt partitioned by start, and the downgrade gives back the 0016 l
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from gis.db import engine as db_engine
 from gis.db import migrate
 
 ROWS = {
@@ -20,21 +17,9 @@ ROWS = {
 
 
 @pytest.fixture
-def db_0016(database_url: str) -> Iterator[str]:
+def db_0016(own_db: Callable[..., str]) -> str:
     """A database of its own at revision 0016 (the session database stays at head)."""
-    server = make_url(database_url)
-    name = f"citygrid_mig_{uuid.uuid4().hex[:10]}"
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url, revision="0016")
-        yield url
-    finally:
-        db_engine.get_engine(url).dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return own_db("0016")
 
 
 def _children(conn: psycopg.Connection, table: str) -> list[str]:

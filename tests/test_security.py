@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import psycopg
@@ -141,25 +142,10 @@ def _tamper(db: psycopg.Connection, sql: str, *params: object) -> None:
 
 
 @pytest.fixture
-def chain_db(database_url: str) -> psycopg.Connection:
+def chain_db(own_db: Callable[..., str]) -> Iterator[psycopg.Connection]:
     """A database of its own, so tampering does not leak into other tests' audit chains."""
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    from gis.db import migrate
-
-    name = f"citygrid_audit_{uuid.uuid4().hex[:8]}"
-    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    conn = psycopg.connect(url, autocommit=True)
-    yield conn
-    conn.close()
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with psycopg.connect(own_db(), autocommit=True) as conn:
+        yield conn
 
 
 def test_audit_verify_passes_on_a_clean_log(chain_db: psycopg.Connection) -> None:

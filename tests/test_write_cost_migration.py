@@ -4,37 +4,21 @@ downgrade gives back 0018's indexes and trigger statement."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from gis.db import engine as db_engine
-from gis.db import migrate, seed
+from gis.db import migrate
 
 SCAN = ("SELECT dim, day, val, n FROM ({}) t")
 ROLLUP = "SELECT dim, day, val, sum(n) FROM case_stats_rollup GROUP BY 1, 2, 3 HAVING sum(n) <> 0"
 
 
 @pytest.fixture
-def db_head(database_url: str) -> Iterator[str]:
+def db_head(own_db: Callable[..., str]) -> str:
     """A database of its own at head (the session database is shared by other tests)."""
-    server = make_url(database_url)
-    name = f"citygrid_mig_{uuid.uuid4().hex[:10]}"
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url)
-        seed.seed_reference_data(url)  # the categories the cases refer to
-        yield url
-    finally:
-        db_engine.get_engine(url).dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return own_db(seeded=True)  # the categories the cases refer to
 
 
 def _btree_leads(conn: psycopg.Connection) -> list[str]:
