@@ -233,103 +233,87 @@ def test_reads_can_require_a_key(http: httpx.Client, api_keys: dict, monkeypatch
     assert http.get("/api/codes/310113", headers=auth(api_keys["viewer"])).status_code != 401
 
 
-def test_the_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(chain_db: psycopg.Connection) -> None:
-    """Entries that queue while an append waits for another one on the same head go in together,
-    chained in the order they were submitted, and each waiting caller learns its own id."""
-    import contextlib
-
-    url = chain_db.info.dsn
-    password = chain_db.info.password
-
-    @contextlib.contextmanager
-    def connect():
-        with psycopg.connect(url, password=password, autocommit=True) as conn:
-            yield conn
-
-    writer = audit.Writer(connect)
-    holder = psycopg.connect(url, password=password)
-    holder.execute("SELECT 1")  # the chain is busy: an append on its head, not committed yet
-    audit.append(holder, [audit.Entry("tester", "test.hold", "things")])
-    try:
-        futures = [writer.submit(audit.Entry("tester", "test.batch", "things", (str(i),))) for i in range(50)]
-    finally:
-        holder.rollback()
-        holder.close()
-    ids = [f.result(timeout=30) for f in futures]
-    writer.close()
-    assert ids == sorted(ids) and len(set(ids)) == 50
-    rows = chain_db.execute(
-        "SELECT ids[1], xmin::text FROM audit_log WHERE action = 'test.batch' ORDER BY id").fetchall()
-    assert [r[0] for r in rows] == [str(i) for i in range(50)]
-    assert len({r[1] for r in rows}) <= 2          # at most the first entry alone, then the rest in one commit
-    assert audit.verify(chain_db).ok
-
-
-def test_a_failed_batch_reaches_every_waiting_caller() -> None:
-    import contextlib
-
-    @contextlib.contextmanager
-    def broken():
-        raise psycopg.OperationalError("no database")
-        yield
-
-    writer = audit.Writer(broken)
-    futures = [writer.submit(audit.Entry("tester", "test.fail", "things")) for _ in range(3)]
-    for f in futures:
-        with pytest.raises(psycopg.OperationalError):
-            f.result(timeout=10)
-    writer.close()
-
-
-def test_the_loop_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(
-        chain_db: psycopg.Connection) -> None:
-    """The server's writer on its event loop (gis/security/audit_loop.py) batches as the thread writer
-    does: entries queued while an append waits go in together, in order, each caller getting its id."""
+def _through_writer(kind: str, url: str | None, password: str | None, entries: list[audit.Entry],
+                    busy: bool = False) -> list:
+    """Appends `entries` through the thread writer (CLI, imports) or the server's writer on its event loop
+    (gis/security/audit_loop.py), all submitted while, if `busy`, another append holds the chain's head;
+    what each caller got (its id or its error). No `url`: every connection fails."""
     import asyncio
+    import contextlib
 
     from gis.security.audit_loop import LoopWriter
 
-    url = chain_db.info.dsn
-    password = chain_db.info.password
-
-    async def run() -> list[int]:
-        writer = LoopWriter(lambda: psycopg.AsyncConnection.connect(url, password=password, autocommit=True))
+    def hold() -> psycopg.Connection:
         holder = psycopg.connect(url, password=password)
         holder.execute("SELECT 1")  # the chain is busy: an append on its head, not committed yet
         audit.append(holder, [audit.Entry("tester", "test.hold", "things")])
-        try:
-            tasks = [asyncio.create_task(writer.append(audit.Entry("tester", "test.loop", "things", (str(i),))))
-                     for i in range(50)]
-            await asyncio.sleep(0.5)  # the first batch is waiting on the held id; the rest queue behind it
-        finally:
+        return holder
+
+    def release(holder: psycopg.Connection | None) -> None:
+        if holder is not None:
             holder.rollback()
             holder.close()
-        ids = await asyncio.gather(*tasks)
-        await writer.aclose()
-        return ids
 
-    ids = asyncio.run(run())
+    if kind == "thread":
+        @contextlib.contextmanager
+        def connect() -> Iterator[psycopg.Connection]:
+            if url is None:
+                raise psycopg.OperationalError("no database")
+            with psycopg.connect(url, password=password, autocommit=True) as conn:
+                yield conn
+
+        writer = audit.Writer(connect)
+        holder = hold() if busy else None
+        try:
+            futures = [writer.submit(entry) for entry in entries]
+        finally:
+            release(holder)
+        got = []
+        for future in futures:
+            try:
+                got.append(future.result(timeout=30))
+            except psycopg.Error as error:
+                got.append(error)
+        writer.close()
+        return got
+
+    async def connect_async() -> psycopg.AsyncConnection:
+        if url is None:
+            raise psycopg.OperationalError("no database")
+        return await psycopg.AsyncConnection.connect(url, password=password, autocommit=True)
+
+    async def run() -> list:
+        writer = LoopWriter(connect_async)
+        holder = hold() if busy else None
+        try:
+            tasks = [asyncio.create_task(writer.append(entry)) for entry in entries]
+            await asyncio.sleep(0.5 if busy else 0)  # the first batch waits on the held id; the rest queue
+        finally:
+            release(holder)
+        got = await asyncio.gather(*tasks, return_exceptions=True)
+        await writer.aclose()
+        return got
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", ["thread", "loop"])
+def test_a_writer_stores_queued_entries_in_one_commit_and_keeps_the_chain(kind: str,
+                                                                          chain_db: psycopg.Connection) -> None:
+    """Entries that queue while an append waits for another one on the same head go in together,
+    chained in the order they were submitted, and each waiting caller learns its own id."""
+    action = f"test.{kind}"
+    entries = [audit.Entry("tester", action, "things", (str(i),)) for i in range(50)]
+    ids = _through_writer(kind, chain_db.info.dsn, chain_db.info.password, entries, busy=True)
     assert ids == sorted(ids) and len(set(ids)) == 50
     rows = chain_db.execute(
-        "SELECT ids[1], xmin::text FROM audit_log WHERE action = 'test.loop' ORDER BY id").fetchall()
+        "SELECT ids[1], xmin::text FROM audit_log WHERE action = %s ORDER BY id", (action,)).fetchall()
     assert [r[0] for r in rows] == [str(i) for i in range(50)]
     assert len({r[1] for r in rows}) <= 2          # at most the first entry alone, then the rest in one commit
     assert audit.verify(chain_db).ok
 
 
-def test_a_failed_loop_batch_reaches_every_waiting_caller() -> None:
-    import asyncio
-
-    from gis.security.audit_loop import LoopWriter
-
-    async def broken() -> psycopg.AsyncConnection:
-        raise psycopg.OperationalError("no database")
-
-    async def run() -> list:
-        writer = LoopWriter(broken)
-        got = await asyncio.gather(*(writer.append(audit.Entry("tester", "test.fail", "things")) for _ in range(3)),
-                                   return_exceptions=True)
-        await writer.aclose()
-        return got
-
-    assert all(isinstance(r, psycopg.OperationalError) for r in asyncio.run(run()))
+@pytest.mark.parametrize("kind", ["thread", "loop"])
+def test_a_failed_batch_reaches_every_waiting_caller(kind: str) -> None:
+    got = _through_writer(kind, None, None, [audit.Entry("tester", "test.fail", "things") for _ in range(3)])
+    assert len(got) == 3 and all(isinstance(r, psycopg.OperationalError) for r in got)
