@@ -280,6 +280,83 @@ def _create_text(spec: LayerSpec, nulls: tuple[bool, ...]) -> str:
             f"{returning(layer)}) SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
 
 
+def batch_key(p: Prepared) -> tuple | None:
+    """What a create must share with others to go into one statement with them (create_batch_sql), or
+    None when it must be written alone: its layer and its pattern of NULL values (one statement text),
+    provided the database numbers the layer's features (an imported id cannot be told apart from
+    another request's in the answer), the feature sets no key column (two features of one batch with
+    the same code would be judged against each other, not against the table: the import's check of a
+    file, not a write's), and no check of the statement reads other staged rows."""
+    spec = p.spec
+    if spec.layer.id_column in _staged_columns(spec) or any(p.columns.get(k) is not None for k in spec.key):
+        return None
+    nulls = tuple(v is None for v in _target_values(p))
+    return (spec, nulls) if _batch_safe(spec, nulls) else None
+
+
+@lru_cache(maxsize=1024)
+def _batch_safe(spec: LayerSpec, nulls: tuple[bool, ...]) -> bool:
+    return not any(checks.STAGE in c.where for c in _checks(spec) if _absent(spec, nulls).isdisjoint(c.needs))
+
+
+def _absent(spec: LayerSpec, nulls: tuple[bool, ...]) -> frozenset[str]:
+    staged = _staged_columns(spec)
+    return frozenset(column for (column, _), null in zip(_target_casts(spec), nulls, strict=True)
+                     if null and column in staged)
+
+
+def create_batch_sql(ps: list[Prepared]) -> tuple[str, list]:
+    """create_sql for several features of one batch_key: one statement (one round trip, one commit, one
+    run of the table's statement triggers for all of them) answering one row per feature, in order:
+    (reasons text[], id, ETag). Each feature is judged by the same checks as alone, on its own staged
+    row; only the rows without reasons are inserted, so a refused feature leaves the others' rows
+    standing. The ids are drawn from the id column's sequence before the INSERT, which is how each
+    answer row finds its feature (RETURNING cannot name a staged row)."""
+    spec = ps[0].spec
+    targets = _target_casts(spec)
+    staged = _staged_columns(spec)
+    params: list[Any] = []
+    for p in ps:
+        _, row = _stage(p, None)
+        params += row
+        params += [v for (column, _), v in zip(targets, _target_values(p), strict=True)
+                   if v is not None and column not in staged]
+    return _batch_text(spec, tuple(v is None for v in _target_values(ps[0])), len(ps)), params
+
+
+@lru_cache(maxsize=256)
+def _batch_text(spec: LayerSpec, nulls: tuple[bool, ...], n: int) -> str:
+    staged = _staged_columns(spec)
+    layer = spec.layer
+    names = [f.column for f in spec.fields] + (["geom"] if spec.geometry else []) + [SELF]
+    casts = [PG_TYPES[f.type] for f in spec.fields] + (["geometry"] if spec.geometry else []) + \
+        [layer.key_sql_type]
+    cols, exprs = [layer.id_column], ["s._id"]
+    for i, ((column, cast), null) in enumerate(zip(_target_casts(spec), nulls, strict=True)):
+        if null:
+            continue
+        cols.append(column)
+        if column in staged:
+            exprs.append(f"s.{column}")
+        else:  # a value not staged (a fixed column, the H3 cell): an extra column of the VALUES row
+            names.append(f"_t{i}")
+            casts.append(cast)
+            exprs.append(f"s._t{i}")
+    row = ", ".join(f"%s::{cast}" for cast in casts)
+    values = ", ".join(f"({k}, {row})" for k in range(1, n + 1))
+    reasons = _stage_sql(spec, _absent(spec, nulls)).split(", _reasons AS (", 1)[1]
+    return (f"WITH {checks.STAGE} AS (SELECT * FROM (VALUES {values}) AS v(row_no, {', '.join(names)})), "
+            f"_reasons AS ({reasons.replace(' AS reasons FROM', ' AS reasons, s.row_no FROM', 1)}, "
+            f"_ok AS MATERIALIZED (SELECT s.*, nextval(pg_get_serial_sequence('{layer.table}', "
+            f"'{layer.id_column}')) AS _id FROM {checks.STAGE} s JOIN _reasons r ON r.row_no = s.row_no "
+            f"WHERE cardinality(r.reasons) = 0 ORDER BY s.row_no), "
+            f"_ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM _ok s "
+            f"ORDER BY s.row_no RETURNING t.{layer.id_column} AS _key, t.{layer.id_column}::text AS _fid, "
+            f"{layer.etag_sql} AS _etag) "
+            f"SELECT r.reasons, i._fid, i._etag FROM _reasons r LEFT JOIN _ok o ON o.row_no = r.row_no "
+            f"LEFT JOIN _ins i ON i._key = o._id ORDER BY r.row_no")
+
+
 @lru_cache(maxsize=64)
 def _target_casts(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
     """(column, SQL cast) of every stored column a write sets, in `_targets` order."""
