@@ -43,6 +43,7 @@ from gis.io import write
 from gis.io.write_batch import CreateBatcher
 from gis.security import scope
 from gis.security.scope import Area
+from gis.settings import get_settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
 
@@ -130,7 +131,7 @@ def _creates(request: Request) -> CreateBatcher:
     """The app's batcher of concurrent creates (gis/io/write_batch.py), on the OGC state's pool."""
     st = ogc(request)
     if st.creates is None:
-        st.creates = CreateBatcher(lambda: _state_connection(st))
+        st.creates = CreateBatcher(lambda: _state_connection(st), in_flight=get_settings().ogc_create_statements)
     return st.creates
 
 

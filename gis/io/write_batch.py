@@ -34,15 +34,16 @@ ALONE: Result = None
 
 
 class CreateBatcher:
-    """Queues creates by `write.batch_key` and writes each queue's features together, one statement of a
-    key in flight at a time, on connections from `connect` (an async context manager factory)."""
+    """Queues creates by `write.batch_key` and writes each queue's features together, up to `in_flight`
+    statements of a key at a time, on connections from `connect` (an async context manager factory)."""
 
     def __init__(self, connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection]],
-                 max_batch: int = 64) -> None:
+                 max_batch: int = 64, in_flight: int = 1) -> None:
         self._connect = connect
         self._max_batch = max_batch
+        self._in_flight = in_flight
         self._pending: dict[tuple, list[tuple[write.Prepared, asyncio.Future[Result]]]] = {}
-        self._running: dict[tuple, asyncio.Task[None]] = {}
+        self._running: dict[tuple, set[asyncio.Task[None]]] = {}
         #: statements run and features written by them (for tests and benchmarks)
         self.statements = 0
         self.features = 0
@@ -52,23 +53,26 @@ class CreateBatcher:
         (reasons, id, ETag), or ALONE when the batch's statement failed (nothing of it was written)."""
         done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key, []).append((p, done))
-        if key not in self._running:
-            self._running[key] = asyncio.create_task(self._drain(key), name="create-batch")
+        running = self._running.setdefault(key, set())
+        if len(running) < self._in_flight:
+            running.add(asyncio.create_task(self._drain(key, running), name="create-batch"))
         return await done
 
-    async def _drain(self, key: tuple) -> None:
+    async def _drain(self, key: tuple, running: set[asyncio.Task[None]]) -> None:
+        """Writes the key's queue, a batch at a time, until it is empty (`in_flight` of these per key).
+        It leaves `running` in the same step as it finds the queue empty (no await between), so a create
+        queued after that starts a new one."""
         try:
             while True:
                 queue = self._pending.get(key)
                 if not queue:
-                    self._pending.pop(key, None)
                     return
                 batch = [(p, done) for p, done in queue[:self._max_batch] if not done.done()]  # not cancelled
                 del queue[:self._max_batch]
                 if batch:
                     await self._write(batch)
         finally:
-            self._running.pop(key, None)
+            running.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _write(self, batch: list[tuple[write.Prepared, asyncio.Future[Result]]]) -> None:
         single = len(batch) == 1
