@@ -8,6 +8,9 @@ a row of an imported file. Each write is one transaction on the OGC async pool: 
 INSERT/UPDATE/DELETE. The change counters' statement triggers bump the collection's version in the same
 transaction, so cached counts, extents and tiles are stale from the next request on. The audit
 middleware records every 2xx write; the endpoint names the feature in `request.state.audit`.
+A create without a transaction of its own to check (no area limit) goes through the app's
+`CreateBatcher`: concurrent creates of a layer are written by one statement, each answered as alone
+(gis/io/write_batch.py).
 """
 
 from __future__ import annotations
