@@ -72,21 +72,21 @@ def same_as_scan(conn: psycopg.Connection) -> None:
     assert set(rollup) == set(conn.execute(f"SELECT dim, day, val, n FROM ({builder}) t").fetchall())
 
 
-def run_batch(url: str, features: list[dict]) -> tuple[list, CreateBatcher]:
+def run_batch(url: str, features: list[dict], **options: int) -> tuple[list, CreateBatcher]:
     """The features' creates submitted together (one event loop turn): they queue behind one another."""
     async def main() -> list:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
-
         @asynccontextmanager
         async def connect():
-            yield conn
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                yield conn
 
-        batcher = CreateBatcher(connect)
-        try:
-            ps = [prepared(f) for f in features]
-            got = await asyncio.gather(*(batcher.create(p, write.batch_key(p)) for p in ps))
-        finally:
-            await conn.close()
+        batcher = CreateBatcher(connect, **options)
+        ps = [prepared(f) for f in features]
+        got = list(await asyncio.wait_for(asyncio.gather(*(batcher.create(p, write.batch_key(p)) for p in ps)), 60))
+        key = write.batch_key(ps[0])
+        assert not batcher._running.get(key) and not batcher._pending.get(key)  # nothing left running or queued
+        # a create after the queue ran dry starts a statement of its own (no drain left stranded)
+        got.append(await asyncio.wait_for(batcher.create(ps[0], key), 60))
         return got, batcher
     return asyncio.run(main())
 
@@ -98,15 +98,16 @@ def test_features_queued_together_are_one_statement_each_answered_as_alone(distr
     with psycopg.connect(district, autocommit=True) as conn:
         (before,) = conn.execute("SELECT count(*) FROM cases").fetchone()
     got, batcher = run_batch(district, features[:3])
-    assert (batcher.statements, batcher.features) == (1, 3)
+    assert (batcher.statements, batcher.features) == (2, 4)  # the three together, then the one after
     with psycopg.connect(district, autocommit=True) as conn:
-        (r1, fid1, etag1), (r2, fid2, etag2), (r3, fid3, etag3) = got
+        (r1, fid1, etag1), (r2, fid2, etag2), (r3, fid3, etag3), (r4, fid4, _) = got
+        assert r4 == [] and fid4 not in (fid1, fid2)
         assert r1 == [] and r2 == []
         assert r3 == ["no event type 99/01 in categories"] and fid3 is None and etag3 is None
         rows = {str(r[0]): r[1:] for r in conn.execute(
             "SELECT id, description, unit_grid_code, xmin::text, ST_X(geom), h3_cell IS NOT NULL FROM cases "
             "WHERE description IN ('一', '二', '坏')")}
-        assert set(rows) == {fid1, fid2}  # the refused feature: nothing written
+        assert set(rows) == {fid1, fid2, fid4}  # the refused feature: nothing written
         # each answer names its own feature: the id, the unit grid the trigger assigned, the ETag
         assert rows[fid1][:3] == ("一", "310113003001001", etag1) and rows[fid1][4]
         assert rows[fid2][:3] == ("二", "310113003001002", etag2)
@@ -114,9 +115,20 @@ def test_features_queued_together_are_one_statement_each_answered_as_alone(distr
         same_as_scan(conn)
     # a different NULL pattern (source, status set) is another queue and another statement
     got, batcher = run_batch(district, [features[0], features[3]])
-    assert batcher.statements == 2 and all(r[0] == [] for r in got)
+    assert batcher.statements == 3 and all(r[0] == [] for r in got)
     with psycopg.connect(district, autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == before + 4
+        assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == before + 6
+        same_as_scan(conn)
+
+
+def test_batches_of_a_bounded_size_in_flight_together(district: str) -> None:
+    features = [case(f"批{i}", 121.401 + 0.003 * i, 31.305) for i in range(5)]
+    got, batcher = run_batch(district, features, max_batch=2, in_flight=2)
+    assert (batcher.statements, batcher.features) == (4, 6)  # 2 + 2 + 1, then the one after
+    assert all(r[0] == [] for r in got) and len({r[1] for r in got}) == 6
+    with psycopg.connect(district, autocommit=True) as conn:
+        stored = dict(conn.execute("SELECT id::text, description FROM cases WHERE description LIKE '批%%'").fetchall())
+        assert [stored[r[1]] for r in got] == [f["properties"]["description"] for f in features] + ["批0"]
         same_as_scan(conn)
 
 
@@ -133,9 +145,12 @@ def test_a_statement_failing_as_a_whole_writes_nothing_and_sends_each_alone(dist
     with psycopg.connect(district, autocommit=True) as conn:
         (before,) = conn.execute("SELECT count(*) FROM cases").fetchone()
     got, batcher = run_batch(district, [case("好"), case("boom"), case("也好", 121.42, 31.305)])
-    assert got == [ALONE, ALONE, ALONE] and batcher.statements == 0
+    assert got[:3] == [ALONE, ALONE, ALONE] and batcher.statements == 1  # (the last: "好" alone, written)
     with psycopg.connect(district, autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == before
+        assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == before + 1
+    # alone, the failing feature's own error reaches its request (the endpoint maps it to a 400)
+    with pytest.raises(psycopg.errors.CheckViolation, match="boom refused"):
+        run_batch(district, [case("boom")])
 
 
 def test_concurrent_posts_through_http(district: str, http, api_keys: dict, boom: None) -> None:
