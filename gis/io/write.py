@@ -123,7 +123,7 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     if not isinstance(props, dict):
         raise InvalidInput("properties: must be a JSON object")
     props = dict(props)
-    id_field = next((f for f in spec.fields if f.column == layer.id_column), None)
+    id_field = _id_field(spec)
     if id_field is not None:  # the id is a stored, imported value (a component's 16-digit code)
         given = props.get(layer.id_column, feature.get("id"))
         if fid is not None and given is not None and str(given) != fid:
@@ -136,8 +136,8 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     if unknown and not spec.extra_json:
         raise InvalidInput(f"properties: unknown {', '.join(map(repr, unknown))}; collection {layer.id} takes "
                            f"{', '.join(f.name for f in spec.fields)}")
-    for f in spec.fields:  # a second geometry published as GeoJSON comes back as GeoJSON
-        if f.type == "wkt" and isinstance(props.get(f.name), dict):
+    for f in _wkt_fields(spec):  # a second geometry published as GeoJSON comes back as GeoJSON
+        if isinstance(props.get(f.name), dict):
             props[f.name] = _shape(props[f.name], f.name).wkt
     geometry = None
     point = None
@@ -168,14 +168,14 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         geoms = ggeom.fit_type(np.array([geometry], dtype=object), spec.geometry, errors)
         geoms = ggeom.check_valid(ggeom.to_storage(geoms, ref, errors), errors)
         geom_hex = _ewkb(geoms[0])
-    for f in spec.fields:
-        if f.type == "wkt" and f.column in columns:
+    for f in _wkt_fields(spec):
+        if f.column in columns:
             columns[f.column] = _second_geometry(columns[f.column], ref, f.column, errors)
     derive(spec, columns, 1)
     if errors:
         reasons = list(dict.fromkeys(errors[0]))
         raise InvalidInput("; ".join(reasons), code="invalid_feature", extra={"reasons": reasons})
-    values = {f.column: (columns[f.column][0] if f.column in columns else None) for f in spec.fields}
+    values = {column: (columns[column][0] if column in columns else None) for column, _ in _columns(spec)}
     if current is not None and geom_hex is not None and "unit_grid_code" in values:
         moved = geom_hex.lower() != str(current.get("geom") or "").lower()
         if moved and values["unit_grid_code"] == current.get("unit_grid_code"):
@@ -188,10 +188,21 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     return Prepared(spec, values, geom_hex, None if h3 is None else int(h3))
 
 
-def _param(value: Any, type_: str) -> Any:
-    if type_ == "json" and value is not None:
-        return Jsonb(value)
-    return value
+@lru_cache(maxsize=64)
+def _columns(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
+    """(column, type) of the layer's imported fields, in order: read for every write, so built once
+    (`Field.column` is a property, and a create read it ~100 times)."""
+    return tuple((f.column, f.type) for f in spec.fields)
+
+
+@lru_cache(maxsize=64)
+def _id_field(spec: LayerSpec) -> Any:
+    return next((f for f in spec.fields if f.column == spec.layer.id_column), None)
+
+
+@lru_cache(maxsize=64)
+def _wkt_fields(spec: LayerSpec) -> tuple[Any, ...]:
+    return tuple(f for f in spec.fields if f.type == "wkt")
 
 
 @lru_cache(maxsize=64)
@@ -223,7 +234,9 @@ def _stage_sql(spec: LayerSpec, absent: frozenset[str] = frozenset()) -> str:
 def _stage(p: Prepared, self_id: object | None) -> tuple[str, list]:
     """The staging CTEs and their parameters: the feature's values, its geometry, `self_id`."""
     spec = p.spec
-    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    values = p.columns
+    params: list[Any] = [Jsonb(values[c]) if t == "json" and values[c] is not None else values[c]
+                         for c, t in _columns(spec)]
     if spec.geometry:
         params.append(p.geom)
     params.append(self_id)
@@ -311,7 +324,11 @@ def create_batch_sql(ps: list[Prepared]) -> tuple[str, list]:
     (reasons text[], id, ETag). Each feature is judged by the same checks as alone, on its own staged
     row; only the rows without reasons are inserted, so a refused feature leaves the others' rows
     standing. The ids are drawn from the id column's sequence before the INSERT, which is how each
-    answer row finds its feature (RETURNING cannot name a staged row)."""
+    answer row finds its feature (RETURNING cannot name a staged row).
+
+    The placeholders are PostgreSQL's own ($1, $2 …: run it with a RawCursor): a batch's text is
+    longer than psycopg caches its %s parsing for (4 KiB, 50 parameters), and parsing it again for
+    every batch cost the server more than the batching saved it."""
     spec = ps[0].spec
     targets = _target_casts(spec)
     staged = _staged_columns(spec)
@@ -342,9 +359,11 @@ def _batch_text(spec: LayerSpec, nulls: tuple[bool, ...], n: int) -> str:
             names.append(f"_t{i}")
             casts.append(cast)
             exprs.append(f"s._t{i}")
-    row = ", ".join(f"%s::{cast}" for cast in casts)
-    values = ", ".join(f"({k}, {row})" for k in range(1, n + 1))
-    reasons = _stage_sql(spec, _absent(spec, nulls)).split(", _reasons AS (", 1)[1]
+    width = len(casts)
+    values = ", ".join(f"({k + 1}, " + ", ".join(f"${k * width + i + 1}::{cast}" for i, cast in enumerate(casts)) + ")"
+                       for k in range(n))
+    # the checks' text without the %% a client-side %s query needs
+    reasons = _stage_sql(spec, _absent(spec, nulls)).split(", _reasons AS (", 1)[1].replace("%%", "%")
     return (f"WITH {checks.STAGE} AS (SELECT * FROM (VALUES {values}) AS v(row_no, {', '.join(names)})), "
             f"_reasons AS ({reasons.replace(' AS reasons FROM', ' AS reasons, s.row_no FROM', 1)}, "
             f"_ok AS MATERIALIZED (SELECT s.*, nextval(pg_get_serial_sequence('{layer.table}', "
@@ -372,7 +391,8 @@ def _target_casts(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
 def _target_values(p: Prepared) -> list[Any]:
     """The values of `_target_casts`' columns (None: NULL, the column's DEFAULT applies)."""
     spec = p.spec
-    out = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    values = p.columns
+    out = [Jsonb(values[c]) if t == "json" and values[c] is not None else values[c] for c, t in _columns(spec)]
     out += list(spec.fixed.values())
     if spec.keeps_h3:
         out.append(p.h3)

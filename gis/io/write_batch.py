@@ -79,7 +79,8 @@ class CreateBatcher:
         sql, params = write.create_sql(batch[0][0]) if single else write.create_batch_sql([p for p, _ in batch])
         try:
             async with self._connect() as conn:
-                rows = await (await conn.execute(sql, params)).fetchall()
+                cur = conn.cursor() if single else psycopg.AsyncRawCursor(conn)  # a batch has $n placeholders
+                rows = await (await cur.execute(sql, params)).fetchall()
         except psycopg.Error as exc:
             # A refusal by the server (sqlstate set) rolled the whole statement back: each request of a
             # batch writes alone and meets its own error; anything else reaches every request as is.
