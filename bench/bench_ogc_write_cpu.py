@@ -63,6 +63,7 @@ def wrk(base: str, seconds: int, key: str, box: tuple) -> tuple[float, float]:
 def one_run(base: str, conn: psycopg.Connection, seconds: int, key: str, box: tuple) -> dict[str, float]:
     """ms CPU per created case by process (server, PostgreSQL, wrk), and req/s."""
     n0 = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    c0 = conn.execute("SELECT coalesce(max(id), 0) FROM cases").fetchone()[0]
     a0 = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
     s0, p0 = server_cpu_s(base), postgres_cpu_s(conn)
     rps, wrk_s = wrk(base, seconds, key, box)
@@ -71,8 +72,11 @@ def one_run(base: str, conn: psycopg.Connection, seconds: int, key: str, box: tu
     pg = sum(v - p0.get(pid, 0.0) for pid, v in p1.items())
     entries, commits = conn.execute("SELECT count(*), count(DISTINCT xmin::text) FROM audit_log WHERE id > %s",
                                     (a0,)).fetchone()
+    # cases per create transaction: > 1 when concurrent POSTs were written together (gis/io/write_batch.py)
+    cases, txns = conn.execute("SELECT count(*), count(DISTINCT xmin::text) FROM cases WHERE id > %s",
+                               (c0,)).fetchone()
     return {"server": 1000 * (s1 - s0) / n, "postgres": 1000 * pg / n, "wrk": 1000 * wrk_s / n, "req/s": rps,
-            "audit batch": entries / max(commits, 1)}
+            "audit batch": entries / max(commits, 1), "create batch": cases / max(txns, 1)}
 
 
 def main() -> None:
@@ -110,7 +114,8 @@ def main() -> None:
                     figures[who].append(got)
                     print(f"round {rnd + 1} {who:>14}: server {got['server']:.3f}  PostgreSQL {got['postgres']:.3f}  "
                           f"wrk {got['wrk']:.3f} ms CPU per POST; {got['req/s']:,.0f} req/s; audit entries per commit "
-                          f"{got['audit batch']:.1f}; load {load_average()}",
+                          f"{got['audit batch']:.1f}; cases per create statement {got['create batch']:.1f}; "
+                          f"load {load_average()}",
                           flush=True)
         print("medians (ms CPU per POST):")
         old_runs, new_runs = figures[args.base], figures["this checkout"]

@@ -210,6 +210,10 @@ class Settings(BaseSettings):
     ogc_max_limit: int = 10_000
     ogc_tile_cache_mb: int = 128
     ogc_pool_size: int = 8
+    #: Part 4 creates of one layer written together (gis/io/write_batch.py): statements in flight at once.
+    #: One gives the biggest batches (the least CPU per POST, and the most POSTs/s measured on 2 cores:
+    #: docs/benchmarks.md); more overlap one statement's WAL flush with the next one's work.
+    ogc_create_statements: int = Field(default=1, ge=1, le=16)
     #: Access log: share of fast successful requests logged (errors and slow requests always are).
     access_log_sample: float = Field(default=1.0, ge=0.0, le=1.0)
     access_log_slow_ms: float = 500.0

@@ -20,6 +20,7 @@ from starlette.requests import Request
 
 from api.ogc import pool as ogc_pool
 from gis.db.breaker import Breaker, get_breaker
+from gis.io.write_batch import CreateBatcher
 from gis.settings import get_settings
 
 
@@ -148,6 +149,8 @@ class OgcState:
     _retiring: set[asyncio.Task] = field(default_factory=set)
     #: Running OGC API – Processes jobs (api/ogc/processes.py): referenced so they are not collected.
     tasks: set = field(default_factory=set)
+    #: Concurrent Part 4 creates written together (gis/io/write_batch.py), made by the first create.
+    creates: CreateBatcher | None = None
 
     @classmethod
     async def open(cls, breaker: Breaker | None = None) -> OgcState:

@@ -8,12 +8,15 @@ a row of an imported file. Each write is one transaction on the OGC async pool: 
 INSERT/UPDATE/DELETE. The change counters' statement triggers bump the collection's version in the same
 transaction, so cached counts, extents and tiles are stale from the next request on. The audit
 middleware records every 2xx write; the endpoint names the feature in `request.state.audit`.
+A create without a transaction of its own to check (no area limit) goes through the app's
+`CreateBatcher`: concurrent creates of a layer are written by one statement, each answered as alone
+(gis/io/write_batch.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -28,7 +31,7 @@ from api.ogc import openapi, query
 from api.ogc import pool as ogc_pool
 from api.ogc.collections import Collection, get_collection
 from api.ogc.features import base
-from api.ogc.state import ogc
+from api.ogc.state import OgcState, ogc
 from gis import crs as gcrs
 from gis.errors import (
     Conflict,
@@ -40,8 +43,10 @@ from gis.errors import (
     UnsupportedMediaType,
 )
 from gis.io import write
+from gis.io.write_batch import CreateBatcher
 from gis.security import scope
 from gis.security.scope import Area
+from gis.settings import get_settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
 
@@ -114,12 +119,23 @@ def _audit(request: Request, c: Collection, action: str, fid: str, **detail: obj
 
 
 @asynccontextmanager
-async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+async def _state_connection(st: OgcState) -> AsyncIterator[psycopg.AsyncConnection]:
     """A connection of the OGC state's current pool (the one that replaced the old after an outage)
     behind its breaker (not the default breaker, whose look-up parses the database URL every time)."""
-    st = ogc(request)
     async with ogc_pool.connection(await st.current_pool(), st.breaker) as conn:
         yield conn
+
+
+def _connection(request: Request) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
+    return _state_connection(ogc(request))
+
+
+def _creates(request: Request) -> CreateBatcher:
+    """The app's batcher of concurrent creates (gis/io/write_batch.py), on the OGC state's pool."""
+    st = ogc(request)
+    if st.creates is None:
+        st.creates = CreateBatcher(lambda: _state_connection(st), in_flight=get_settings().ogc_create_statements)
+    return st.creates
 
 
 async def _run(conn: psycopg.AsyncConnection, sql_params: tuple[str, list]) -> tuple | None:
@@ -183,7 +199,12 @@ async def create(request: Request, collection_id: str) -> Response:
     p = write.prepare(c, doc, in_crs.ref, flip=in_crs.flip)
     area = read_scope(request, c)
     try:
-        if area is None:  # checks and INSERT in one autocommit statement: one round trip, no BEGIN/COMMIT
+        key = write.batch_key(p) if area is None else None
+        done = None if key is None else await _creates(request).create(p, key)
+        if done is not None:  # written with the creates that queued meanwhile, in one statement
+            reasons, *row = done
+            _refuse(reasons)
+        elif area is None:  # checks and INSERT in one autocommit statement: one round trip, no BEGIN/COMMIT
             async with _connection(request) as conn:
                 reasons, *row = await _run(conn, write.create_sql(p))
             _refuse(reasons)

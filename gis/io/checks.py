@@ -194,7 +194,7 @@ def _component_id(f: Field, spec: LayerSpec) -> list[Check]:
               "format('district segment %s of %s: district %s does not exist', left(s.id, 6), s.id, "
               "left(s.id, 6))"),
         Check("s.id ~ '^[0-9]{16}$' AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component' "
-              "AND c.major = substr(s.id, 7, 2) AND c.minor = substr(s.id, 9, 2))",
+              "AND c.major = substr(s.id, 7, 2)::bpchar AND c.minor = substr(s.id, 9, 2)::bpchar)",
               """CASE WHEN NOT EXISTS (SELECT 1 FROM categories c WHERE c.kind = 'component'
                                        AND c.major = substr(s.id, 7, 2))
                  THEN format('大类 segment %s of %s: no component class %s', substr(s.id, 7, 2), s.id,
@@ -212,8 +212,11 @@ def _case_type(f: Field, spec: LayerSpec) -> list[Check]:
     return [
         Check("s.major !~ '^[0-9]{2}$' OR s.minor !~ '^[0-9]{2}$'",
               "format('大类/小类 %s/%s must be two digits each', s.major, s.minor)"),
+        # The codes compared as character(2), the columns' type: a probe of the primary key instead of a
+        # scan of every category (as text, the columns would be cast for each row); equal for two digits.
         Check("s.major ~ '^[0-9]{2}$' AND s.minor ~ '^[0-9]{2}$' AND NOT EXISTS (SELECT 1 FROM categories c "
-              "WHERE c.kind = coalesce(s.kind, 'event') AND c.major = s.major AND c.minor = s.minor)",
+              "WHERE c.kind = coalesce(s.kind, 'event') AND c.major = s.major::bpchar "
+              "AND c.minor = s.minor::bpchar)",
               "format('no %s type %s/%s in categories', coalesce(s.kind, 'event'), s.major, s.minor)"),
     ]
 

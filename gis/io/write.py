@@ -123,7 +123,7 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     if not isinstance(props, dict):
         raise InvalidInput("properties: must be a JSON object")
     props = dict(props)
-    id_field = next((f for f in spec.fields if f.column == layer.id_column), None)
+    id_field = _id_field(spec)
     if id_field is not None:  # the id is a stored, imported value (a component's 16-digit code)
         given = props.get(layer.id_column, feature.get("id"))
         if fid is not None and given is not None and str(given) != fid:
@@ -136,8 +136,8 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     if unknown and not spec.extra_json:
         raise InvalidInput(f"properties: unknown {', '.join(map(repr, unknown))}; collection {layer.id} takes "
                            f"{', '.join(f.name for f in spec.fields)}")
-    for f in spec.fields:  # a second geometry published as GeoJSON comes back as GeoJSON
-        if f.type == "wkt" and isinstance(props.get(f.name), dict):
+    for f in _wkt_fields(spec):  # a second geometry published as GeoJSON comes back as GeoJSON
+        if isinstance(props.get(f.name), dict):
             props[f.name] = _shape(props[f.name], f.name).wkt
     geometry = None
     point = None
@@ -168,14 +168,14 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
         geoms = ggeom.fit_type(np.array([geometry], dtype=object), spec.geometry, errors)
         geoms = ggeom.check_valid(ggeom.to_storage(geoms, ref, errors), errors)
         geom_hex = _ewkb(geoms[0])
-    for f in spec.fields:
-        if f.type == "wkt" and f.column in columns:
+    for f in _wkt_fields(spec):
+        if f.column in columns:
             columns[f.column] = _second_geometry(columns[f.column], ref, f.column, errors)
     derive(spec, columns, 1)
     if errors:
         reasons = list(dict.fromkeys(errors[0]))
         raise InvalidInput("; ".join(reasons), code="invalid_feature", extra={"reasons": reasons})
-    values = {f.column: (columns[f.column][0] if f.column in columns else None) for f in spec.fields}
+    values = {column: (columns[column][0] if column in columns else None) for column, _ in _columns(spec)}
     if current is not None and geom_hex is not None and "unit_grid_code" in values:
         moved = geom_hex.lower() != str(current.get("geom") or "").lower()
         if moved and values["unit_grid_code"] == current.get("unit_grid_code"):
@@ -188,10 +188,21 @@ def prepare(layer: Layer, feature: Any, ref: gcrs.CrsRef, *, flip: bool = False,
     return Prepared(spec, values, geom_hex, None if h3 is None else int(h3))
 
 
-def _param(value: Any, type_: str) -> Any:
-    if type_ == "json" and value is not None:
-        return Jsonb(value)
-    return value
+@lru_cache(maxsize=64)
+def _columns(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
+    """(column, type) of the layer's imported fields, in order: read for every write, so built once
+    (`Field.column` is a property, and a create read it ~100 times)."""
+    return tuple((f.column, f.type) for f in spec.fields)
+
+
+@lru_cache(maxsize=64)
+def _id_field(spec: LayerSpec) -> Any:
+    return next((f for f in spec.fields if f.column == spec.layer.id_column), None)
+
+
+@lru_cache(maxsize=64)
+def _wkt_fields(spec: LayerSpec) -> tuple[Any, ...]:
+    return tuple(f for f in spec.fields if f.type == "wkt")
 
 
 @lru_cache(maxsize=64)
@@ -223,7 +234,9 @@ def _stage_sql(spec: LayerSpec, absent: frozenset[str] = frozenset()) -> str:
 def _stage(p: Prepared, self_id: object | None) -> tuple[str, list]:
     """The staging CTEs and their parameters: the feature's values, its geometry, `self_id`."""
     spec = p.spec
-    params: list[Any] = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    values = p.columns
+    params: list[Any] = [Jsonb(values[c]) if t == "json" and values[c] is not None else values[c]
+                         for c, t in _columns(spec)]
     if spec.geometry:
         params.append(p.geom)
     params.append(self_id)
@@ -280,6 +293,89 @@ def _create_text(spec: LayerSpec, nulls: tuple[bool, ...]) -> str:
             f"{returning(layer)}) SELECT r.reasons, _ins.* FROM _reasons r LEFT JOIN _ins ON true")
 
 
+def batch_key(p: Prepared) -> tuple | None:
+    """What a create must share with others to go into one statement with them (create_batch_sql), or
+    None when it must be written alone: its layer and its pattern of NULL values (one statement text),
+    provided the database numbers the layer's features (an imported id cannot be told apart from
+    another request's in the answer), the feature sets no key column (two features of one batch with
+    the same code would be judged against each other, not against the table: the import's check of a
+    file, not a write's), and no check of the statement reads other staged rows."""
+    spec = p.spec
+    if spec.layer.id_column in _staged_columns(spec) or any(p.columns.get(k) is not None for k in spec.key):
+        return None
+    nulls = tuple(v is None for v in _target_values(p))
+    return (spec, nulls) if _batch_safe(spec, nulls) else None
+
+
+@lru_cache(maxsize=1024)
+def _batch_safe(spec: LayerSpec, nulls: tuple[bool, ...]) -> bool:
+    return not any(checks.STAGE in c.where for c in _checks(spec) if _absent(spec, nulls).isdisjoint(c.needs))
+
+
+def _absent(spec: LayerSpec, nulls: tuple[bool, ...]) -> frozenset[str]:
+    staged = _staged_columns(spec)
+    return frozenset(column for (column, _), null in zip(_target_casts(spec), nulls, strict=True)
+                     if null and column in staged)
+
+
+def create_batch_sql(ps: list[Prepared]) -> tuple[str, list]:
+    """create_sql for several features of one batch_key: one statement (one round trip, one commit, one
+    run of the table's statement triggers for all of them) answering one row per feature, in order:
+    (reasons text[], id, ETag). Each feature is judged by the same checks as alone, on its own staged
+    row; only the rows without reasons are inserted, so a refused feature leaves the others' rows
+    standing. The ids are drawn from the id column's sequence before the INSERT, which is how each
+    answer row finds its feature (RETURNING cannot name a staged row).
+
+    The placeholders are PostgreSQL's own ($1, $2 …: run it with a RawCursor): a batch's text is
+    longer than psycopg caches its %s parsing for (4 KiB, 50 parameters), and parsing it again for
+    every batch cost the server more than the batching saved it."""
+    spec = ps[0].spec
+    targets = _target_casts(spec)
+    staged = _staged_columns(spec)
+    params: list[Any] = []
+    for p in ps:
+        _, row = _stage(p, None)
+        params += row
+        params += [v for (column, _), v in zip(targets, _target_values(p), strict=True)
+                   if v is not None and column not in staged]
+    return _batch_text(spec, tuple(v is None for v in _target_values(ps[0])), len(ps)), params
+
+
+@lru_cache(maxsize=256)
+def _batch_text(spec: LayerSpec, nulls: tuple[bool, ...], n: int) -> str:
+    staged = _staged_columns(spec)
+    layer = spec.layer
+    names = [f.column for f in spec.fields] + (["geom"] if spec.geometry else []) + [SELF]
+    casts = [PG_TYPES[f.type] for f in spec.fields] + (["geometry"] if spec.geometry else []) + \
+        [layer.key_sql_type]
+    cols, exprs = [layer.id_column], ["s._id"]
+    for i, ((column, cast), null) in enumerate(zip(_target_casts(spec), nulls, strict=True)):
+        if null:
+            continue
+        cols.append(column)
+        if column in staged:
+            exprs.append(f"s.{column}")
+        else:  # a value not staged (a fixed column, the H3 cell): an extra column of the VALUES row
+            names.append(f"_t{i}")
+            casts.append(cast)
+            exprs.append(f"s._t{i}")
+    width = len(casts)
+    values = ", ".join(f"({k + 1}, " + ", ".join(f"${k * width + i + 1}::{cast}" for i, cast in enumerate(casts)) + ")"
+                       for k in range(n))
+    # the checks' text without the %% a client-side %s query needs
+    reasons = _stage_sql(spec, _absent(spec, nulls)).split(", _reasons AS (", 1)[1].replace("%%", "%")
+    return (f"WITH {checks.STAGE} AS (SELECT * FROM (VALUES {values}) AS v(row_no, {', '.join(names)})), "
+            f"_reasons AS ({reasons.replace(' AS reasons FROM', ' AS reasons, s.row_no FROM', 1)}, "
+            f"_ok AS MATERIALIZED (SELECT s.*, nextval(pg_get_serial_sequence('{layer.table}', "
+            f"'{layer.id_column}')) AS _id FROM {checks.STAGE} s JOIN _reasons r ON r.row_no = s.row_no "
+            f"WHERE cardinality(r.reasons) = 0 ORDER BY s.row_no), "
+            f"_ins AS (INSERT INTO {layer.table} AS t ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM _ok s "
+            f"ORDER BY s.row_no RETURNING t.{layer.id_column} AS _key, t.{layer.id_column}::text AS _fid, "
+            f"{layer.etag_sql} AS _etag) "
+            f"SELECT r.reasons, i._fid, i._etag FROM _reasons r LEFT JOIN _ok o ON o.row_no = r.row_no "
+            f"LEFT JOIN _ins i ON i._key = o._id ORDER BY r.row_no")
+
+
 @lru_cache(maxsize=64)
 def _target_casts(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
     """(column, SQL cast) of every stored column a write sets, in `_targets` order."""
@@ -295,7 +391,8 @@ def _target_casts(spec: LayerSpec) -> tuple[tuple[str, str], ...]:
 def _target_values(p: Prepared) -> list[Any]:
     """The values of `_target_casts`' columns (None: NULL, the column's DEFAULT applies)."""
     spec = p.spec
-    out = [_param(p.columns[f.column], f.type) for f in spec.fields]
+    values = p.columns
+    out = [Jsonb(values[c]) if t == "json" and values[c] is not None else values[c] for c, t in _columns(spec)]
     out += list(spec.fixed.values())
     if spec.keeps_h3:
         out.append(p.h3)
