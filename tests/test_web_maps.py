@@ -489,6 +489,9 @@ def test_batch_result_kept_as_a_named_layer(browser: object, world: psycopg.Conn
 FRAMES = """window.__frames = []; const hook = setInterval(() => {
     const m = window.citygrid && window.citygrid.map; if (!m) return; clearInterval(hook);
     m.on('render', () => window.__frames.push(performance.now()));
+    window.__overlayData = 0; // when the fences' or vehicles' data last came (their panels' setData)
+    m.on('sourcedata', (e) => { if (!e.tile && e.sourceDataType === 'content'
+        && ['overlay:fences', 'overlay:vehicles'].includes(e.sourceId)) window.__overlayData = performance.now(); });
     m.once('idle', () => { window.__firstView = {
         fences: m.queryRenderedFeatures({ layers: ['overlay:fences-fill'] }).length,
         vehicles: m.getLayoutProperty('overlay:vehicles', 'visibility'),
@@ -519,9 +522,11 @@ def test_first_view_painted_once_its_tiles_are_in(browser: object, world: psycop
         # one frame asks for the tiles (it ends after the hold has begun); nothing else is painted while held
         assert len([t for t in frames if asking - 1 < t < released - 1]) == 1
         if steps[3] == "tiles loaded":
-            first_idle = page.evaluate("window.citygrid.firstIdle")
-            # the frame with the tiles, and MapLibre's second look at the symbols placed in it (cluster numbers)
-            assert len([t for t in frames if released <= t <= first_idle + 1]) <= 3
+            first_idle, overlay_data = page.evaluate("[window.citygrid.firstIdle, window.__overlayData]")
+            # the frame with the tiles, and MapLibre's second look at the symbols placed in it (cluster numbers);
+            # one more when the fences' or vehicles' data came after the tiles (a slow answer is not waited for)
+            late = 1 if overlay_data > released else 0
+            assert len([t for t in frames if released <= t <= first_idle + 1]) <= 3 + late
         drawn = page.evaluate("window.__firstView")
         # every default layer drawn at the first idle: the district's, and the fences (filled as the page starts);
         # the vehicles' layer is drawn when its source came back with vehicles, hidden again when empty (a world

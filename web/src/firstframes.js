@@ -5,7 +5,8 @@
 // frame: 6–8 frames before the map was idle, most of them of a half-drawn map (bench/bench_web.py --profile).
 //
 // So, from the map's creation:
-//   1. no frame until the district layers are in the style and every vector source has its metadata (a
+//   1. no frame until the district layers are in the style and every source a shown layer draws from —
+//      the district's vector tiles and the panels' GeoJSON overlays shown at start — is loaded (a
 //      frame before that asks for no tile: it only paints the bare background);
 //   2. the next frame is painted — MapLibre asks for the visible tiles while it renders;
 //   3. then repaints are held until every visible source has its tiles (`map.areTilesLoaded()`), and done
@@ -14,7 +15,7 @@
 // moves the map, repaints go back to normal, so a slow server still shows what has come. Nothing is drawn
 // differently, and the map's first idle is still the moment every default layer is drawn.
 
-import { sourceIds } from './stylequery.js';
+import { drawnSourceIds } from './stylequery.js';
 
 /** The longest the first view waits for its tiles before it is painted with what has come. */
 export const HOLD_MS = 1500;
@@ -30,8 +31,10 @@ export function drawFirstViewAtOnce(map, log = []) {
   let state = 'adding';
   let wanted = false;
   let painting = false;
-  let vector = [];
-  const vectorSourcesReady = () => vector.every((id) => map.getSource(id)?.loaded());
+  // a GeoJSON source whose data the worker has not yet indexed asks for no tile in the frame that asks
+  // for the district's: its tiles would come one frame later (the earlier the asking frame, the likelier)
+  let drawn = [];
+  const sourcesReady = () => drawn.every((id) => map.getSource(id)?.loaded());
   let timer = setTimeout(() => release('timeout'), HOLD_MS);
   const note = (what) => log.push([what, Math.round(performance.now())]);
 
@@ -71,7 +74,7 @@ export function drawFirstViewAtOnce(map, log = []) {
     note('held');
   }
   function onData(e) {
-    if (state === 'waiting' && e.sourceDataType === 'metadata' && vectorSourcesReady()) ask();
+    if (state === 'waiting' && e.sourceDataType === 'metadata' && sourcesReady()) ask();
     else if (state === 'held' && map.areTilesLoaded()) release('tiles loaded');
   }
   map.triggerRepaint = () => {
@@ -87,9 +90,9 @@ export function drawFirstViewAtOnce(map, log = []) {
     if (state !== 'adding') return;
     state = 'waiting';
     note('layers added');
-    vector = sourceIds(map, 'vector');
+    drawn = drawnSourceIds(map);
     clearTimeout(timer);
     timer = setTimeout(() => release('timeout'), HOLD_MS);
-    if (vectorSourcesReady()) ask();
+    if (sourcesReady()) ask();
   };
 }

@@ -22,3 +22,14 @@ export function sourceIds(map, type) {
 export function layersOfSource(map, sourceId) {
   return map.getLayersOrder().filter((id) => map.getLayer(id)?.source === sourceId);
 }
+
+/** Ids of the vector and GeoJSON sources that a shown layer draws from (the ones a frame asks tiles of). */
+export function drawnSourceIds(map) {
+  const ids = new Set();
+  for (const id of map.getLayersOrder()) {
+    const source = map.getLayer(id)?.source;
+    if (!source || ids.has(source) || map.getLayoutProperty(id, 'visibility') === 'none') continue;
+    if (['vector', 'geojson'].includes(map.getSource(source)?.type)) ids.add(source);
+  }
+  return [...ids];
+}
