@@ -149,8 +149,14 @@ export function applyOpacity(map, id) {
 
 export function setVisible(map, id, visible) {
   state[id].visible = visible;
-  if (visible && isWindowed(styles.layers[id])) loadWindow(id, state[id]);
-  for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', visible ? 'visible' : 'none');
+  const apply = () => {
+    const shown = state[id].visible ? 'visible' : 'none';
+    for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', shown);
+  };
+  // a windowed layer (案件) is shown once its window's data is set, not before: shown empty it cost a frame
+  // (0.2–0.5 s in software GL) that held up the handling of the data's answer
+  if (visible && isWindowed(styles.layers[id])) loadWindow(id, state[id]).finally(apply);
+  else apply();
 }
 
 function applyFilter(map, id) {
