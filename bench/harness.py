@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy.engine import make_url
+
+from gis.db.databases import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,25 +88,10 @@ def server_cpu_s(base: str) -> float:
     return total
 
 
-def create_database(server_url: str, template: str | None = None, prefix: str = "citygrid_bench") -> tuple[str, str]:
-    """A fresh database on the same server (optionally a copy of `template`): (admin URL, its URL)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        clause = f' TEMPLATE "{template}"' if template else ""
-        conn.execute(f'CREATE DATABASE "{name}"{clause}')
-    return admin, make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin: str, url: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
 @contextmanager
 def throwaway_database(server_url: str, template: str | None = None) -> Iterator[str]:
     """A fresh database on the same server (optionally a copy of `template`), dropped afterwards."""
-    admin, url = create_database(server_url, template)
+    admin, url = create_database(server_url, template, prefix="citygrid_bench")
     try:
         yield url
     finally:

@@ -26,7 +26,6 @@ import random
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import server  # noqa: E402
 from gis import crs as gcrs  # noqa: E402
 from gis.db import migrate  # noqa: E402
+from gis.db.databases import create_database, drop_database  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.db.seed import seed_reference_data  # noqa: E402
 from gis.fences.geometry import metric_crs  # noqa: E402
@@ -57,12 +57,7 @@ INJECTED = ["off_route", "overspeed", "forbidden", "illegal_stay", "missed_stop"
 
 
 def make_db(main_url: str) -> str:
-    server = make_url(main_url)
-    name = f"citygrid_sim_{uuid.uuid4().hex[:8]}"
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
+    _, url = create_database(main_url, prefix="citygrid_sim")
     migrate.upgrade(url)
     seed_reference_data(url)
     with psycopg.connect(main_url) as src, psycopg.connect(url, autocommit=True) as dst:
@@ -156,7 +151,6 @@ def main() -> None:
     main_url = database_url()
     print("copying vehicles and routes from", make_url(main_url).database, "into a throwaway database …")
     url, vehicles, routes = make_db(main_url)
-    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             from gis.security.keys import create_key
@@ -165,8 +159,7 @@ def main() -> None:
             run(base, key, vehicles, routes, rnd, args)
     finally:
         if not args.keep_db:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            drop_database(make_url(main_url).set(database="postgres").render_as_string(hide_password=False), url)
 
 
 def run(base: str, key: str, vehicles, routes, rnd: random.Random, args) -> None:

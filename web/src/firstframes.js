@@ -15,7 +15,7 @@
 // moves the map, repaints go back to normal, so a slow server still shows what has come. Nothing is drawn
 // differently, and the map's first idle is still the moment every default layer is drawn.
 
-import { drawnSourceIds } from './stylequery.js';
+import { sourceIds } from './stylequery.js';
 
 /** The longest the first view waits for its tiles before it is painted with what has come. */
 export const HOLD_MS = 1500;
@@ -90,7 +90,7 @@ export function drawFirstViewAtOnce(map, log = []) {
     if (state !== 'adding') return;
     state = 'waiting';
     note('layers added');
-    drawn = drawnSourceIds(map);
+    drawn = sourceIds(map, ['vector', 'geojson'], { shown: true });
     clearTimeout(timer);
     timer = setTimeout(() => release('timeout'), HOLD_MS);
     if (sourcesReady()) ask();

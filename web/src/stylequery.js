@@ -8,12 +8,17 @@ export function layerIds(map) {
   return map.getLayersOrder();
 }
 
-/** Ids of the sources of the given type (`vector`, `geojson` …) that at least one layer draws from. */
-export function sourceIds(map, type) {
+/**
+ * Ids of the sources of the given type(s) (`vector`, `geojson` …) that at least one layer draws from —
+ * with `shown`, one layer not switched off (the sources a frame asks tiles of).
+ */
+export function sourceIds(map, types, { shown = false } = {}) {
+  const wanted = [].concat(types);
   const ids = new Set();
   for (const id of map.getLayersOrder()) {
     const source = map.getLayer(id)?.source;
-    if (source && !ids.has(source) && map.getSource(source)?.type === type) ids.add(source);
+    if (!source || ids.has(source) || (shown && map.getLayoutProperty(id, 'visibility') === 'none')) continue;
+    if (wanted.includes(map.getSource(source)?.type)) ids.add(source);
   }
   return [...ids];
 }
@@ -23,13 +28,3 @@ export function layersOfSource(map, sourceId) {
   return map.getLayersOrder().filter((id) => map.getLayer(id)?.source === sourceId);
 }
 
-/** Ids of the vector and GeoJSON sources that a shown layer draws from (the ones a frame asks tiles of). */
-export function drawnSourceIds(map) {
-  const ids = new Set();
-  for (const id of map.getLayersOrder()) {
-    const source = map.getLayer(id)?.source;
-    if (!source || ids.has(source) || map.getLayoutProperty(id, 'visibility') === 'none') continue;
-    if (['vector', 'geojson'].includes(map.getSource(source)?.type)) ids.add(source);
-  }
-  return [...ids];
-}
