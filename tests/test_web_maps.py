@@ -101,6 +101,40 @@ def test_case_layer_shows_a_recent_window_clustered(browser: object, world: psyc
     page.context.close()
 
 
+def test_case_layer_loads_its_window_in_the_background_and_takes_no_clicks_when_off(
+        browser: object, world: psycopg.Connection, live_server: str) -> None:
+    """The default window is loaded after the first view, with the layer off: switching it on asks the
+    server nothing more and draws every case of the window; switched off again, its clusters (kept at
+    opacity 0) neither zoom the map on a click nor show up in the identify panel."""
+    watched = open_map(browser, live_server)
+    page = watched.page
+    page.wait_for_function("window.citygrid.caseWindow && window.citygrid.caseWindow.cases", timeout=20_000)
+    assert page.evaluate("window.citygrid.caseWindow.cases.loaded") == _count(
+        world, "2026-10-22T00:00+08", "2026-11-21T00:00+08") == 40
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/collections/cases/items" in r.url else None)
+    page.locator("#layer-tree input[data-layer=cases]").check()
+    page.evaluate("window.citygrid.whenIdle()")
+    drawn = _drawn_cases(page)
+    assert drawn["clusters"] > 0 and drawn["total"] == 40
+    assert asked == []
+    x, y = page.evaluate(
+        "() => { const m = window.citygrid.map; const f = m.queryRenderedFeatures({ layers: ['cases:clusters'] })"
+        ".sort((a, b) => b.properties.point_count - a.properties.point_count)[0];"
+        " const p = m.project(f.geometry.coordinates); const r = m.getCanvas().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; }")
+    page.locator("#layer-tree input[data-layer=cases]").uncheck()
+    page.evaluate("window.citygrid.whenIdle()")
+    zoom = page.evaluate("window.citygrid.map.getZoom()")
+    page.mouse.click(x, y)
+    page.locator("#infopanel").wait_for(state="visible", timeout=10_000)
+    page.wait_for_timeout(400)  # a cluster click would have started its zoom by now
+    assert page.evaluate("window.citygrid.map.getZoom()") == zoom
+    assert "案件" not in page.locator("#infopanel .feature strong").all_inner_texts()
+    assert watched.errors == []
+    page.context.close()
+
+
 #: Three stops along 淞滨路 (west → east) and a fourth added when editing.
 STOPS = [(121.474, 31.3800), (121.479, 31.3800), (121.483, 31.3800)]
 FOURTH = (121.490, 31.3800)

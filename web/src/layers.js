@@ -2,7 +2,7 @@
 // collections (vector tiles where the collection offers them, GeoJSON items otherwise), and the layer
 // tree with toggles, opacity, per-class (大类/小类, kind) filters and legends.
 import { collection, getJSON, hasTiles } from './api.js';
-import { POINTS_ONLY, addWindowedLayer, isWindowed, loadWindow, refilter, windowControl } from './caselayer.js';
+import { POINTS_ONLY, addWindowedLayer, isWindowed, loadWindow, prefetchWindow, refilter, windowControl } from './caselayer.js';
 import { addClusterLayers, clusterTileQuery, fadeClusters, filterClusters } from './tileclusters.js';
 import { layerIds } from './stylequery.js';
 import { el } from './ui.js';
@@ -110,6 +110,7 @@ export async function addDistrictLayers(map, doc, cats) {
     }
     applyOpacity(map, id);
     if (windowed && spec.visible) loadWindow(id, state[id]);
+    else if (windowed) map.once('idle', () => prefetchWindow(id, state[id]).then(() => showLayers(map, id, true)));
   }
 }
 
@@ -137,26 +138,36 @@ function opacityPaint(draw, factor) {
   return paint;
 }
 
+/** Sets a layer's paint to its opacity; a windowed layer switched off is drawn at opacity 0 (see setVisible). */
 export function applyOpacity(map, id) {
   const spec = styles.layers[id];
+  const factor = isWindowed(spec) && !state[id].visible ? 0 : state[id].opacity;
   for (const [index, draw] of spec.draw.entries()) {
     const layerId = `${id}:${draw.id || index}`;
     if (!map.getLayer(layerId)) continue;
-    for (const [prop, value] of Object.entries(opacityPaint(draw, state[id].opacity))) map.setPaintProperty(layerId, prop, value);
+    for (const [prop, value] of Object.entries(opacityPaint(draw, factor))) map.setPaintProperty(layerId, prop, value);
   }
-  fadeClusters(map, id, state[id].opacity);
+  fadeClusters(map, id, factor);
 }
 
+function showLayers(map, id, shown) {
+  for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', shown ? 'visible' : 'none');
+}
+
+/** Switches a layer. A windowed layer (案件) is shown once its window's data is set, not before (shown empty
+ * it cost a frame that held up the handling of the answer). Once loaded it is switched by opacity, not by
+ * visibility: MapLibre skips drawing a layer at opacity 0, while a visibility change re-lays out every tile
+ * of the source — four frames (0.15–0.4 s each in software GL) against one. Off, its features are not
+ * identified (`visibleLayerIds`) and its clusters take no clicks (caselayer.js). */
 export function setVisible(map, id, visible) {
   state[id].visible = visible;
-  const apply = () => {
-    const shown = state[id].visible ? 'visible' : 'none';
-    for (const layerId of mapLayerIds[id] || []) map.setLayoutProperty(layerId, 'visibility', shown);
-  };
-  // a windowed layer (案件) is shown once its window's data is set, not before: shown empty it cost a frame
-  // (0.2–0.5 s in software GL) that held up the handling of the data's answer
-  if (visible && isWindowed(styles.layers[id])) loadWindow(id, state[id]).finally(apply);
-  else apply();
+  if (!isWindowed(styles.layers[id])) { showLayers(map, id, visible); return; }
+  if (!visible) { applyOpacity(map, id); return; }
+  loadWindow(id, state[id]).finally(() => {
+    if (!state[id].visible) return;
+    showLayers(map, id, true);
+    applyOpacity(map, id);
+  });
 }
 
 function applyFilter(map, id) {

@@ -68,5 +68,6 @@ export function filterClusters(map, id, off, offSub) {
 export function fadeClusters(map, id, factor) {
   if (!map.getLayer(`${id}:clusters`)) return;
   map.setPaintProperty(`${id}:clusters`, 'circle-opacity', 0.8 * factor);
+  map.setPaintProperty(`${id}:clusters`, 'circle-stroke-opacity', factor);
   map.setPaintProperty(`${id}:cluster-count`, 'text-opacity', factor);
 }
