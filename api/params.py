@@ -55,6 +55,11 @@ def instant(text: str | None, name: str) -> datetime | None:
     return rules.parse_optional_instant(text, name)
 
 
+def route_ids_param(ids: str | None = Query(None, description="route ids, comma-separated (at most 1000); "
+                                             "default: every route with a vehicle")) -> list[int] | None:
+    return rules.parse_ids(ids, "ids", 1000)
+
+
 def crs_param(crs: str | None = Query(None, description=CRS_HELP)) -> str | None:
     """The `crs` of coordinates in or out: checked up front (an unknown CRS is a 400 before any work)."""
     gcrs.resolve(crs)
@@ -80,6 +85,7 @@ Crs = Annotated[str | None, Depends(crs_param)]
 OptionalBBox = Annotated[BBox | None, Depends(bbox_param)]
 Window = Annotated[TimeRange, Depends(time_range)]
 RequiredWindow = Annotated[TimeRange, Depends(required_time_range)]
+RouteIds = Annotated[list[int] | None, Depends(route_ids_param)]
 
 
 def limit_query(default: int, high: int) -> object:

@@ -17,7 +17,8 @@ Figures:
     shared machine these say more than the wall clock.
   * panels (issue 19): from the click to the panel showing its data — 案件统计 (the ECharts chunk loads
     on first use), a bar's cases on the map, 普查成果 and its 部件密度 map, 违规反查, 跨网格/脱岗, and the
-    案件 layer switched on (its 30-day window loaded and clustered; and until drawn).
+    案件 layer switched on (its 30-day window loaded and clustered; and until drawn); then 车辆统计, 计划与实际
+    (every route of the day), 批量地址 (100 rows), 报警统计, 轨迹回放 and a 场景, each until drawn.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -183,8 +184,52 @@ def panels_open(browser: object, base: str, width: int, height: int) -> dict[str
     out["案件 layer on (30 days loaded, clustered)"] = time.perf_counter() - t
     page.evaluate("window.citygrid.whenIdle()")  # and drawn on the map
     out["案件 layer on, drawn"] = time.perf_counter() - t
+
+    def timed(name: str, act: Callable[[], None], done: str) -> None:
+        page.evaluate("window.citygrid.whenIdle()")
+        start = time.perf_counter()
+        act()
+        page.wait_for_function(done, timeout=60_000)
+        page.evaluate("window.citygrid.whenIdle()")  # drawn on the map, not only fetched
+        out[name] = time.perf_counter() - start
+
+    page.locator(".tabs button[data-tab=work]").click()
+    timed("车辆统计 (first vehicle, last day: stops + track)", lambda: page.locator("#vstats-run").click(),
+          "window.citygrid.work.vehicleStats")
+    timed(f"计划与实际 当日全部路线 ({page.evaluate('window.citygrid.routes?.length ?? 0')} routes)",
+          lambda: page.locator("#plan-all").click(), "window.citygrid.work.progress")
+    page.set_input_files("#batch-file", files=[{"name": "addresses.csv", "mimeType": "text/csv",
+                                                "buffer": batch_csv(100)}])
+    timed("批量地址 (100 rows: placed + unmatched listed)", lambda: page.locator("#batch-run").click(),
+          "window.citygrid.work.batch")
+    page.locator(".tabs button[data-tab=stats]").click()
+    timed("报警统计 (30 days by kind)", lambda: page.locator("#alarm-stats-run").click(),
+          "document.querySelectorAll('#alarm-stats-table tr').length > 0")
+    page.locator(".tabs button[data-tab=live]").click()
+    vehicle = page.evaluate("document.querySelector('#vehicle-ids option')?.value || ''")
+    page.locator("#track-vehicle").fill(vehicle)
+    page.locator("#track-vehicle").dispatch_event("change")  # as a pick from the list: the window goes to its last data
+    timed("轨迹回放 (one vehicle, default window)", lambda: page.locator("#track-load").click(),
+          "window.citygrid.track")
+    page.locator(".tabs button[data-tab=scenes]").click()
+    page.wait_for_function("window.citygrid.scenesReady", timeout=60_000)
+    first = page.locator("#scene-list li.clickable").first
+    if first.count():
+        timed(f"场景 ({first.locator('.title').inner_text()})", first.click, "window.citygrid.scene")
     context.close()
     return out
+
+
+def batch_csv(rows: int) -> bytes:
+    """A CSV of the district's own addresses (every tenth one written without its road number's 号, as
+    typed), plus one that cannot be found: what an inspector uploads."""
+    from gis.db.engine import connect
+
+    with connect() as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT add_name FROM doorplates ORDER BY add_id LIMIT %s", (rows - 1,))]
+    names = [n.removesuffix("号") if i % 10 == 0 else n for i, n in enumerate(names)]
+    return ("address\n" + "\n".join([*names, "火星大道999号"]) + "\n").encode()
 
 
 FRAME_JS = """async (hide) => {
@@ -206,15 +251,20 @@ FRAME_JS = """async (hide) => {
 }"""
 
 
-def frame_costs(browser: object, base: str, width: int, height: int, path: str = "/") -> None:
+def frame_costs(browser: object, base: str, width: int, height: int, path: str = "/",
+                zoom: float | None = None) -> None:
     """What one frame of the first view costs (median of 5 repaints, nothing else changing) as the page draws
     it, with each drawn district layer hidden in turn, with every overlay hidden, and with the background
-    alone: in software GL the first render is nearly all frames, so this says which layers it pays for."""
+    alone: in software GL the first render is nearly all frames, so this says which layers it pays for.
+    With `zoom`, the same at that zoom about the first view's centre (where panels move the map to)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(f"{base}{path}")
     page.wait_for_function("window.citygrid && window.citygrid.ready", timeout=120_000)
     page.evaluate("window.citygrid.whenIdle()")
+    if zoom is not None:
+        page.evaluate(f"window.citygrid.map.jumpTo({{ zoom: {zoom} }})")
+        page.evaluate("window.citygrid.whenIdle()")
     drawn = page.evaluate("""() => { const m = window.citygrid.map, z = m.getZoom();
         return m.getStyle().layers.filter((l) => (l.layout || {}).visibility !== 'none'
             && !(l.minzoom > z) && !(l.maxzoom <= z)).map((l) => l.id); }""")
@@ -301,6 +351,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: where the first render's time goes (requests, CPU, long tasks)")
+    parser.add_argument("--zoom", type=float, help="--only frames: measure at this zoom (about the first view's centre)")
     parser.add_argument("--path", default="/", help="page path of --profile (e.g. /?hide=components)")
     parser.add_argument("--only", choices=["components", "page", "panels", "frames"], action="append",
                         help="measure only these (repeatable; default all)")
@@ -371,7 +422,7 @@ def run(args: argparse.Namespace, base: str) -> None:
             profile(browser, base, args.width, args.height, args.path)
             only = set()
         if "frames" in only:
-            frame_costs(browser, base, args.width, args.height, args.path)
+            frame_costs(browser, base, args.width, args.height, args.path, args.zoom)
         if "components" in only:
             comp = [components_cold(browser, base, args.width, args.height) for _ in range(args.runs)]
         if "page" in only:

@@ -165,6 +165,19 @@ def parse_list(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
+def parse_ids(text: str | None, name: str, most: int) -> list[int] | None:
+    """Comma-separated positive integer ids (None when absent), at most `most` of them."""
+    parts = parse_list(text)
+    if not parts:
+        return None
+    if len(parts) > most:
+        raise InvalidInput(f"{name}: {len(parts)} ids, at most {most} in one request")
+    bad = [p for p in parts if not p.isdigit() or int(p) == 0]
+    if bad:
+        raise InvalidInput(f"{name}: {bad[0]!r} is not an id (a positive integer)")
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
 def parse_int(raw: str | None, name: str, default: int, low: int, high: int | None = None) -> int:
     """An integer of at least `low`, clamped to `high` (the OGC `limit` rule: too large is served as the maximum)."""
     if raw is None or raw == "":

@@ -10,6 +10,7 @@ rather than refused here.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -73,6 +74,24 @@ def _check_spec(spec: Any) -> dict[str, Any]:
 
 
 COLUMNS = "id, slug, name, department, spec, created_by, created_at, updated_at"
+
+#: The scenes a new district starts with (one per department), data rather than code.
+DEFAULTS = Path(__file__).resolve().parent / "data" / "scenes.json"
+
+
+def add_defaults(conn: psycopg.Connection, path: Path = DEFAULTS) -> int:
+    """Adds the shipped scenes whose slug is free (a planner's scene of the same name is kept, and a
+    default a planner deleted comes back only with the next demo load). Without a view, a scene keeps
+    the map where it is: the same file serves any district. Returns how many were added."""
+    scenes = [check(s) for s in orjson.loads(path.read_bytes())]
+    with conn.cursor() as cur:
+        added = 0
+        for s in scenes:
+            cur.execute("INSERT INTO scenes (slug, name, department, spec, created_by) VALUES (%s, %s, %s, %s, %s) "
+                        "ON CONFLICT (slug) DO NOTHING",
+                        (s["slug"], s["name"], s.get("department"), orjson.dumps(s["spec"]).decode(), "citygrid"))
+            added += cur.rowcount
+    return added
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:

@@ -334,3 +334,22 @@ def test_managed_layers_and_the_planted_muck_violations(q):
     assert {r[0] for r in q("SELECT kind FROM cw_sites")} == {"construction_site", "disposal_site", "wharf",
                                                               "transfer_yard", "parking"}
     assert q("SELECT count(DISTINCT kind) FROM eval_sample_points")[0][0] == 14
+
+
+def test_default_scenes_are_added_and_name_layers_the_map_has(loaded: str, q):
+    """The district starts with one scene per department (场景 menu not empty); every layer a default
+    scene names is a layer of the map's style, so a renamed layer breaks this test, not the menu."""
+    from gis import scenes
+
+    shipped = json.loads(scenes.DEFAULTS.read_text(encoding="utf-8"))
+    stored = {slug: (name, spec) for slug, name, spec in q("SELECT slug, name, spec FROM scenes")}
+    assert {s["slug"] for s in shipped} <= set(stored)
+    style = json.loads((ROOT / "styles" / "layers.json").read_text(encoding="utf-8"))
+    for s in shipped:
+        assert stored[s["slug"]] == (s["name"], s["spec"])
+        assert s["spec"]["layers"] and set(s["spec"]["layers"]) <= set(style["layers"]), s["slug"]
+    # a scene whose slug is taken is left as it is: adding the defaults again adds nothing
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("UPDATE scenes SET name = '环卫（本街道）' WHERE slug = 'sanitation'")
+        assert scenes.add_defaults(conn) == 0
+    assert q("SELECT name FROM scenes WHERE slug = 'sanitation'") == [("环卫（本街道）",)]

@@ -256,6 +256,17 @@ def test_route_from_stops_follows_the_streets_and_creates_fences(clean_db, db, h
     cmp = http.get(f"/api/routes/{route['id']}/compare",
                    params={"from": t0.isoformat(), "to": (t0 + timedelta(hours=1)).isoformat()}).json()
     assert 0.45 <= cmp["covered_share"] <= 0.56 and cmp["stops_missed"] == [1]
+    # every route of the day at once (计划与实际 of the whole fleet): the same answer per route; a route
+    # without a vehicle is left out; bad and unknown ids are named
+    assert http.post("/api/routes", json={"name": "无车线", "stops": body["stops"]}, headers=h).status_code == 201
+    window = {"from": t0.isoformat(), "to": (t0 + timedelta(hours=1)).isoformat()}
+    many = http.get("/api/routes/compare", params=window).json()["routes"]
+    assert many == [cmp]
+    assert http.get("/api/routes/compare", params={**window, "ids": str(route["id"])}).json()["routes"] == [cmp]
+    bad = http.get("/api/routes/compare", params={**window, "ids": "1,x"})
+    assert bad.status_code == 400 and "'x'" in bad.json()["detail"]
+    unknown = http.get("/api/routes/compare", params={**window, "ids": f"{route['id']},987654"})
+    assert unknown.status_code == 404 and "987654" in unknown.json()["detail"]
     assert http.post("/api/routes", json={**body, "colour": "red"}, headers=h).status_code == 422
 
 

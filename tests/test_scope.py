@@ -275,6 +275,21 @@ def check_route_compare(http: httpx.Client, db: psycopg.Connection, keys: dict[s
         assert get(http, keys["all"], f"/api/routes/{fid}/compare", **window).status_code == 200
 
 
+def check_routes_compare(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
+    """All routes at once: a scoped key gets the routes inside its area (with a vehicle), and naming one
+    outside it is a 404 as for one route."""
+    layer = catalog.get("routes")
+    window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+    with_vehicle = {str(r[0]) for r in db.execute("SELECT id FROM routes WHERE vehicle_id IS NOT NULL")}
+    inside = expected_ids(db, layer) & with_vehicle
+    got = {str(r["route_id"]) for r in get(http, keys["street"], "/api/routes/compare", **window).json()["routes"]}
+    assert got == inside and inside
+    assert {str(r["route_id"]) for r in get(http, keys["all"], "/api/routes/compare", **window).json()["routes"]} \
+        == all_ids(db, layer) & with_vehicle != inside
+    for fid in all_ids(db, layer) - expected_ids(db, layer):
+        assert get(http, keys["street"], "/api/routes/compare", ids=fid, **window).status_code == 404
+
+
 def check_device_alarms(http: httpx.Client, db: psycopg.Connection, keys: dict[str, str]) -> None:
     inside = expected_ids(db, catalog.get("devices"))
     got = {a["device_id"] for a in get(http, keys["street"], "/api/devices/alarms").json()["alarms"]}
@@ -567,6 +582,7 @@ SCOPED: dict[str, Callable[[httpx.Client, psycopg.Connection, dict[str, str]], N
     "/api/routes": check_routes,
     "/api/routes/{route_id}": check_route,
     "/api/routes/{route_id}/compare": check_route_compare,
+    "/api/routes/compare": check_routes_compare,
     MF: check_mf_items,
     MF + "/{feature_id}": _mf_path(""),
     MF + "/{feature_id}/tgsequence": _mf_path("/tgsequence"),

@@ -337,3 +337,35 @@ def test_online_vehicles_and_alarm_filter(browser: object, stats_world: psycopg.
     finally:
         db.execute("DELETE FROM alarms WHERE vehicle_id = 'dev-2'")
         db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-2' AND ts >= %s", (now - timedelta(minutes=10),))
+
+
+def test_playback_of_a_typed_vehicle_defaults_to_its_last_data(browser: object, stats_world: psycopg.Connection,
+                                                               live_server: str, http: object,
+                                                               api_keys: dict[str, str]) -> None:
+    """轨迹回放 of a vehicle picked in the panel (not from its popup) plays its last data: a vehicle that last
+    reported two days ago has nothing in the two hours before now."""
+    db = stats_world
+    last = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=2)).replace(microsecond=0)
+    fixes = [{"vehicle_id": "dev-2", "ts": (last - timedelta(seconds=30 * (11 - i))).isoformat(),
+              "lon": 121.474 + 0.0003 * i, "lat": 31.3750, "speed_kmh": 12} for i in range(12)]
+    r = http.post("/api/positions", json=fixes, headers=auth(api_keys["device"]))
+    assert r.status_code == 200, r.text
+    try:
+        watched = open_map(browser, live_server)
+        page = watched.page
+        page.locator(".tabs button[data-tab=live]").click()
+        page.wait_for_function("document.querySelector('#vehicle-ids option[value=\"dev-2\"]')", timeout=20_000)
+        page.locator("#track-vehicle").fill("dev-2")
+        page.locator("#track-vehicle").dispatch_event("change")
+        # the inputs hold the browser's local time (datetime-local): compare as instants
+        start, end = page.evaluate("[Date.parse(document.querySelector('#track-from').value),"
+                                   " Date.parse(document.querySelector('#track-to').value)]")
+        assert start <= (last - timedelta(minutes=6)).timestamp() * 1000 and end >= last.timestamp() * 1000
+        page.locator("#track-load").click()
+        page.wait_for_function("window.citygrid.track", timeout=20_000)
+        assert page.evaluate("window.citygrid.track.points") == len(fixes)
+        assert watched.errors == []
+        page.context.close()
+    finally:
+        db.execute("DELETE FROM positions WHERE vehicle_id = 'dev-2' AND ts >= %s AND ts <= %s",
+                   (last - timedelta(minutes=10), last))

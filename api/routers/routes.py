@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from api.auth import area_of, optional_principal, require_role
 from api.deps import db
-from api.params import RequiredWindow
+from api.params import RequiredWindow, RouteIds
 from gis import catalog
 from gis.errors import NotFound
 from gis.fences import routes as route_engine
@@ -54,6 +54,21 @@ def _own_route(request: Request, conn: psycopg.Connection, route_id: int) -> Non
     area = area_of(request)
     if area is not None and scope.inside(conn, ROUTES, area, route_id) is False:
         raise NotFound(f"no route {route_id} in the area {area.label}")
+
+
+@router.get("/api/routes/compare", summary="Planned vs actual of many routes at once (计划与实际 of a day)")
+def compare_routes(window: RequiredWindow, request: Request, ids: RouteIds,
+                   tolerance_m: float = Query(30.0, gt=0, le=500),
+                   conn: psycopg.Connection = Depends(db), principal: Any = Depends(optional_principal)
+                   ) -> dict[str, Any]:
+    """`routes`: what `/api/routes/{id}/compare` answers, for every route with a vehicle (or the `ids`
+    given; 404 naming any that does not exist or lies outside a scoped caller's area), each against its own
+    vehicle, in one answer. Declared before `/api/routes/{route_id}`, which would take `compare` for an id."""
+    found = route_engine.route_ids(conn, area=area_of(request), among=ids)
+    if ids is not None and len(found) < len(ids):
+        missing = sorted(set(ids) - set(found))
+        raise NotFound(f"no route {', '.join(map(str, missing))}")
+    return {"routes": queries.compare_many(conn, found, window.start, window.stop, tolerance_m)}
 
 
 @router.get("/api/routes/{route_id}", summary="One route")

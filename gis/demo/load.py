@@ -19,7 +19,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from gis import catalog
+from gis import catalog, scenes
 from gis.demo.generate import TABLE_ORDER, Dataset
 from gis.demo.managed import load_managed
 from gis.demo.table import Table
@@ -94,6 +94,7 @@ def load(conn: psycopg.Connection, ds: Dataset, progress: Callable[[str], None] 
         f"sample points: {managed['eval_sample_points']:,}")
     timings["managed_seconds"] = round(time.perf_counter() - start, 2)
     say(f"  fleet areas: {seed_fleet_areas(conn)} (fleet, area) pairs")
+    say(f"  scenes: {scenes.add_defaults(conn)} default scenes added")
     start = time.perf_counter()
     conn.execute("ANALYZE")
     conn.commit()

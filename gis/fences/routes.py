@@ -273,7 +273,14 @@ def delete_fence(conn: psycopg.Connection, fence_id: int) -> int | None:
 
 def list_all(conn: psycopg.Connection, limit: int = 1000, area: Area | None = None) -> list[dict[str, Any]]:
     """Routes by id (`area`: only those inside it, the catalog's scope of routes)."""
+    return [get(conn, i) for i in route_ids(conn, limit, area)]
+
+
+def route_ids(conn: psycopg.Connection, limit: int = 1000, area: Area | None = None,
+              among: list[int] | None = None) -> list[int]:
+    """Ids of the routes (inside `area`; of `among` only), ascending."""
     cond, params = ("TRUE", ()) if area is None else scope.condition(catalog.get("routes"), area, "t")
-    ids = [r[0] for r in conn.execute(f"SELECT t.id FROM routes t WHERE {cond} ORDER BY t.id LIMIT %s",
-                                      (*params, limit)).fetchall()]
-    return [get(conn, i) for i in ids]
+    if among is not None:
+        cond, params = f"{cond} AND t.id = ANY(%s)", (*params, among)
+    return [r[0] for r in conn.execute(f"SELECT t.id FROM routes t WHERE {cond} ORDER BY t.id LIMIT %s",
+                                       (*params, limit)).fetchall()]

@@ -221,46 +221,75 @@ def compare(conn: psycopg.Connection, route_id: int, vehicle_id: str | None, sta
             tolerance_m: float = 30.0) -> dict[str, Any]:
     """Planned vs actual: the share of the route driven (within `tolerance_m` of the track) and the stops
     visited or missed in [start, end]."""
-    route = conn.execute("SELECT vehicle_id, stops, ST_Length(geom::geography) FROM routes WHERE id = %s",
-                         (route_id,)).fetchone()
+    route = conn.execute("SELECT vehicle_id FROM routes WHERE id = %s", (route_id,)).fetchone()
     if route is None:
         raise NotFound(f"no route {route_id}")
-    vehicle_id = vehicle_id or route[0]
-    if vehicle_id is None:
+    if (vehicle_id or route[0]) is None:
         raise InvalidInput("vehicle_id: the route has no vehicle; say which one to compare")
-    _vehicle_exists(conn, vehicle_id)
-    # covered: the planned line within `tolerance_m` of the track; off route (偏离): the track farther than
-    # `tolerance_m` from the planned line — both lengths in geodesic metres
-    covered = conn.execute(
-        """WITH t AS (SELECT ST_MakeLine(geom ORDER BY ts) AS line, count(*) AS n FROM positions
-                      WHERE vehicle_id = %(v)s AND ts >= %(a)s AND ts <= %(b)s)
-           SELECT t.n, CASE WHEN t.n < 2 THEN 0 ELSE
-               ST_Length(ST_Intersection(
-                   r.geom, ST_SetSRID(ST_Buffer(t.line::geography, %(tol)s)::geometry, 4490))::geography) END,
-               CASE WHEN t.n < 2 THEN 0 ELSE ST_Length(t.line::geography) END,
-               CASE WHEN t.n < 2 THEN 0 ELSE ST_Length(ST_Difference(
-                   t.line, ST_SetSRID(ST_Buffer(r.geom::geography, %(tol)s)::geometry, 4490))::geography) END
-           FROM routes r, t WHERE r.id = %(r)s""",
-        {"v": vehicle_id, "a": start, "b": end, "tol": tolerance_m, "r": route_id},
-    ).fetchone()
-    stops_out = []
-    for i, s in enumerate(route[1] or []):
-        radius = float(s.get("radius_m") or tolerance_m)
-        hit = conn.execute(
-            """SELECT min(ts), max(ts), count(*) FROM positions
-               WHERE vehicle_id = %s AND ts >= %s AND ts <= %s
-                 AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4490)::geography, %s)""",
-            (vehicle_id, start, end, s["lon"], s["lat"], radius),
-        ).fetchone()
-        stops_out.append({"index": i, "name": s.get("name"), "lon": s["lon"], "lat": s["lat"], "visited": bool(hit[2]),
-                          "first": hit[0].isoformat() if hit[0] else None,
-                          "dwell_s": round((hit[1] - hit[0]).total_seconds(), 1) if hit[0] else 0.0})
-    length = float(route[2] or 0.0)
-    return {
-        "route_id": route_id, "vehicle_id": vehicle_id, "fixes": covered[0],
-        "route_length_m": round(length, 1), "covered_m": round(float(covered[1] or 0.0), 1),
-        "covered_share": round(float(covered[1] or 0.0) / length, 4) if length else 0.0,
-        "track_m": round(float(covered[2] or 0.0), 1), "off_route_m": round(float(covered[3] or 0.0), 1),
-        "off_route_share": round(float(covered[3] or 0.0) / float(covered[2]), 4) if covered[2] else 0.0,
-        "stops": stops_out, "stops_missed": [s["index"] for s in stops_out if not s["visited"]],
-    }
+    _vehicle_exists(conn, vehicle_id or route[0])
+    return compare_many(conn, [route_id], start, end, tolerance_m, vehicle_id=vehicle_id)[0]
+
+
+#: Planned line, driven track and their overlap per route — one statement for any number of routes.
+#: The track is simplified by a sixth of the tolerance (≤ 5 m at 30 m) before it is buffered or clipped:
+#: a day's track runs over itself many times and GEOS spent ~30 ms a route noding its buffer; simplified,
+#: half that, and the lengths move by a few metres of a route's tens of kilometres (bench_routes.py).
+_COVERED = """
+    WITH r AS (SELECT id, coalesce(%(v)s, vehicle_id) AS vehicle_id, geom, ST_Length(geom::geography) AS len
+               FROM routes WHERE id = ANY(%(ids)s) AND coalesce(%(v)s, vehicle_id) IS NOT NULL),
+         t AS (SELECT r.id, ST_MakeLine(p.geom ORDER BY p.ts) AS line, count(*) AS n
+               FROM r JOIN positions p ON p.vehicle_id = r.vehicle_id AND p.ts >= %(a)s AND p.ts <= %(b)s
+               GROUP BY r.id),
+         s AS (SELECT id, line, n, ST_Simplify(line, %(tol)s / 6 / 111320.0) AS lean FROM t)
+    SELECT r.id, r.vehicle_id, r.len, coalesce(s.n, 0),
+           CASE WHEN coalesce(s.n, 0) < 2 THEN 0 ELSE ST_Length(ST_Intersection(
+               r.geom, ST_SetSRID(ST_Buffer(s.lean::geography, %(tol)s)::geometry, 4490))::geography) END,
+           CASE WHEN coalesce(s.n, 0) < 2 THEN 0 ELSE ST_Length(s.line::geography) END,
+           CASE WHEN coalesce(s.n, 0) < 2 THEN 0 ELSE ST_Length(ST_Difference(
+               s.lean, ST_SetSRID(ST_Buffer(r.geom::geography, %(tol)s)::geometry, 4490))::geography) END
+    FROM r LEFT JOIN s USING (id)"""
+
+#: Every stop of the routes with the fixes within its radius (first, last, how many). The box test
+#: (radius / 50,000 degrees: at least twice the radius at these latitudes) keeps the geodesic distance to
+#: the few fixes near the stop.
+_STOPS = """
+    WITH r AS (SELECT id, coalesce(%(v)s, vehicle_id) AS vehicle_id, stops FROM routes
+               WHERE id = ANY(%(ids)s) AND coalesce(%(v)s, vehicle_id) IS NOT NULL),
+         s AS (SELECT r.id, r.vehicle_id, (e.ord - 1)::int AS idx, e.value->>'name' AS name,
+                      (e.value->>'lon')::float8 AS lon, (e.value->>'lat')::float8 AS lat,
+                      coalesce(nullif((e.value->>'radius_m')::float8, 0), %(tol)s) AS radius
+               FROM r, jsonb_array_elements(r.stops) WITH ORDINALITY AS e(value, ord))
+    SELECT s.id, s.idx, s.name, s.lon, s.lat, h.first, h.last, h.n
+    FROM s CROSS JOIN LATERAL (
+        SELECT min(p.ts) AS first, max(p.ts) AS last, count(*) AS n FROM positions p
+        WHERE p.vehicle_id = s.vehicle_id AND p.ts >= %(a)s AND p.ts <= %(b)s
+          AND p.geom && ST_Expand(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4490), s.radius / 50000.0)
+          AND ST_DWithin(p.geom::geography, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4490)::geography, s.radius)) h
+    ORDER BY s.id, s.idx"""
+
+
+def compare_many(conn: psycopg.Connection, route_ids: list[int], start: datetime, end: datetime,
+                 tolerance_m: float = 30.0, vehicle_id: str | None = None) -> list[dict[str, Any]]:
+    """`compare` for several routes at once (计划与实际 of a whole day), each against its own vehicle (or
+    `vehicle_id` for all); routes without a vehicle are left out. Two statements whatever the number of
+    routes and stops: per route and stop a round trip cost the page ~50 ms a route."""
+    params = {"ids": list(route_ids), "v": vehicle_id, "a": start, "b": end, "tol": tolerance_m}
+    stops: dict[int, list[dict[str, Any]]] = {}
+    for rid, idx, name, lon, lat, first, last, n in conn.execute(_STOPS, params):
+        stops.setdefault(rid, []).append({
+            "index": idx, "name": name, "lon": lon, "lat": lat, "visited": bool(n),
+            "first": first.isoformat() if first else None,
+            "dwell_s": round((last - first).total_seconds(), 1) if first else 0.0})
+    out = []
+    for rid, vid, length, fixes, covered, track, off in conn.execute(_COVERED + " ORDER BY r.id", params):
+        length, covered, track, off = (float(x or 0.0) for x in (length, covered, track, off))
+        mine = stops.get(rid, [])
+        out.append({
+            "route_id": rid, "vehicle_id": vid, "fixes": fixes,
+            "route_length_m": round(length, 1), "covered_m": round(covered, 1),
+            "covered_share": round(covered / length, 4) if length else 0.0,
+            "track_m": round(track, 1), "off_route_m": round(off, 1),
+            "off_route_share": round(off / track, 4) if track else 0.0,
+            "stops": mine, "stops_missed": [s["index"] for s in mine if not s["visited"]],
+        })
+    return out

@@ -144,7 +144,9 @@ export function initCameras({ map }) {
   }
   window.citygrid.reloadCameras = loadCameras;
   // Cameras and devices are drawn from zoom 12 on: below it their GeoJSON (and the sectors computed here)
-  // would only cost the first render a parse and repaints of nothing. They load when the map first gets there.
+  // would only cost the first render a parse and repaints of nothing. They load once the first view is
+  // drawn, or when the map first gets to zoom 12 if that comes sooner: loaded only then, their late arrival
+  // cost the panels that zoom in to their result (a track, a batch of addresses) two more frames.
   let loaded = null;
   const load = () => loaded || (loaded = Promise.all([loadCameras(), loadDevices()]));
   window.addEventListener('citygrid:device-alarm', () => { if (loaded) loadDevices(); });
@@ -156,6 +158,7 @@ export function initCameras({ map }) {
     };
     map.on('zoomend', check);
     check();
+    map.once('idle', () => load().then(resolve, reject));
   });
   window.citygrid.camerasReady = ready;
 

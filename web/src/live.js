@@ -78,6 +78,7 @@ export function initLive({ map, labels, maplibregl }) {
   const vehiclesAvailable = !!collection('vehicles');
   let timer = null;
   let lastSignature = null;
+  const lastReport = new Map(); // vehicle id → its last fix (ms): playback defaults to the vehicle's last data
   async function poll() {
     try {
       const doc = await getJSON('/ogc/collections/vehicles/items?limit=2000');
@@ -94,6 +95,7 @@ export function initLive({ map, labels, maplibregl }) {
         datalist.replaceChildren(...(doc.features || []).map((f) => el('option', { value: f.id ?? f.properties?.id }, f.properties?.plate || '')));
         lastSignature = signature;
       }
+      for (const f of features) lastReport.set(String(f.properties.id), Date.parse(f.properties.last_ts ?? f.properties.ts ?? ''));
       const online = features.filter((f) => !f.properties._stale).length;
       const latest = Math.max(...features.map((f) => Date.parse(f.properties.last_ts ?? f.properties.ts ?? '') || 0), 0);
       vehicleNote.textContent = `在线车辆 ${online} 辆（${ONLINE_MINUTES} 分钟内有定位），离线 ${features.length - online} 辆（灰色）`
@@ -121,12 +123,7 @@ export function initLive({ map, labels, maplibregl }) {
         document.body.classList.remove('side-hidden');
         document.querySelector('.tabs button[data-tab=live]')?.click();
         vehicle.value = p.id;
-        // the vehicle's last data, not "now": a vehicle that reported yesterday still plays back
-        const last = Date.parse(p.last_ts || p.ts || '');
-        if (Number.isFinite(last)) {
-          to.value = localInput(new Date(last + 60000));
-          from.value = localInput(new Date(last - 4 * 3600000));
-        }
+        windowToLast(Date.parse(p.last_ts || p.ts || ''));
         loadTrack();
         vehicle.scrollIntoView({ block: 'center' });
       } }, '轨迹回放'))).addTo(map);
@@ -297,6 +294,13 @@ export function initLive({ map, labels, maplibregl }) {
   const now = new Date();
   const from = el('input', { type: 'datetime-local', id: 'track-from', value: localInput(new Date(now - 2 * 3600 * 1000)) });
   const to = el('input', { type: 'datetime-local', id: 'track-to', value: localInput(now) });
+  /** The four hours up to a vehicle's last fix, not up to "now": a vehicle that reported yesterday still plays back. */
+  function windowToLast(last) {
+    if (!Number.isFinite(last)) return;
+    to.value = localInput(new Date(last + 60000));
+    from.value = localInput(new Date(last - 4 * 3600000));
+  }
+  vehicle.addEventListener('change', () => windowToLast(lastReport.get(vehicle.value.trim())));
   const speedSel = el('select', { id: 'track-speed' }, ...[1, 10, 30, 60, 300].map((s) => el('option', { value: s, selected: s === 30 }, `${s}×`)));
   const slider = el('input', { type: 'range', min: 0, max: 1000, value: 0, id: 'track-slider', disabled: true });
   const play = el('button', { type: 'button', id: 'track-play', disabled: true }, '播放');
@@ -372,7 +376,7 @@ export function initLive({ map, labels, maplibregl }) {
     slider.disabled = play.disabled = false;
     const xs = points.map((p) => p.lon);
     const ys = points.map((p) => p.lat);
-    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 80, maxZoom: 17 });
+    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 80, maxZoom: 17, duration: 0 });
     show(t0);
     window.citygrid.track = { points: points.length };
   }

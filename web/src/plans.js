@@ -27,7 +27,8 @@ export function initPlans({ map, app, tab, vehicleName, vehicleIds, lastDay, off
     paint: { 'line-color': '#7048e8', 'line-width': 2.5, 'line-dasharray': [2, 1] } });
   map.addLayer({ id: 'overlay:plan-points', type: 'circle', source: 'overlay:plan', filter: ['==', ['geometry-type'], 'Point'],
     paint: { 'circle-color': ['get', 'color'], 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
-  map.addLayer({ id: 'overlay:plan-labels', type: 'symbol', source: 'overlay:plan', filter: ['==', ['geometry-type'], 'Point'],
+  // stop names from street zoom on: a whole fleet's stops at district zoom are hundreds of overlapping labels
+  map.addLayer({ id: 'overlay:plan-labels', type: 'symbol', source: 'overlay:plan', filter: ['==', ['geometry-type'], 'Point'], minzoom: 13,
     layout: { 'text-field': ['get', 'label'], 'text-size': 12, 'text-offset': [0, 1.3], 'text-font': ['sans-serif'] },
     paint: { 'text-color': ['get', 'color'], 'text-halo-color': '#fff', 'text-halo-width': 1.5 } });
   map.on('click', 'overlay:plan-points', (e) => {
@@ -106,8 +107,16 @@ export function initPlans({ map, app, tab, vehicleName, vehicleIds, lastDay, off
     const from = at(day.value, '00:00', offset(day.value));
     const to = at(nextDay(day.value), '00:00', offset(day.value));
     note.textContent = `正在对比 ${mine.length} 条路线…`;
-    const answers = await Promise.all(mine.map((r) => getJSON(`/api/routes/${r.id}/compare?${new URLSearchParams({ from, to })}`)
-      .then((c) => ({ r, c })).catch((error) => ({ r, error }))));
+    // one request for the whole fleet (the server compares every route in two statements)
+    let answers;
+    try {
+      const doc = await getJSON(`/api/routes/compare?${new URLSearchParams({ from, to, ids: mine.map((r) => r.id).join(',') })}`);
+      const byId = new Map((doc.routes || []).map((c) => [c.route_id, c]));
+      answers = mine.map((r) => (byId.has(r.id) ? { r, c: byId.get(r.id) } : { r, error: new Error('无对比结果') }));
+    } catch (error) {
+      note.textContent = `对比失败：${explain(error)}`;
+      return;
+    }
     const features = [];
     progress.replaceChildren(...answers.map(({ r, c, error }) => {
       if (error) return el('li', { dataset: { route: r.id } }, el('div', { class: 'title' }, r.name), el('div', { class: 'meta warn' }, explain(error)));
