@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from gis.db import engine as db_engine
 from gis.db import migrate
+from gis.db.databases import create_database, drop_database
 from gis.db.seed import seed_reference_data
 from gis.demo.generate import TABLE_ORDER, generate
 from gis.demo.load import load
@@ -35,16 +35,12 @@ def main() -> None:
     ap.add_argument("--main", action="store_true", help="load into the configured database")
     args = ap.parse_args()
 
-    base = make_url(db_engine.database_url())
-    admin = base.set(database="postgres").render_as_string(hide_password=False)
     name = None
     if args.main:
-        url = base.render_as_string(hide_password=False)
+        url = db_engine.database_url()
     else:
-        name = f"citygrid_bench_demo_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = base.set(database=name).render_as_string(hide_password=False)
+        admin, url = create_database(db_engine.database_url(), prefix="citygrid_bench_demo")
+        name = make_url(url).database
         os.environ["DATABASE_URL"] = url
         db_engine.reset_caches()
         migrate.upgrade(url)
@@ -70,8 +66,7 @@ def main() -> None:
     finally:
         if name:
             db_engine.get_engine(url).dispose()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(admin, url)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from harness import load_cases  # noqa: E402
 
 from gis.db import migrate  # noqa: E402
+from gis.db.databases import create_database, drop_database, urls  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.db.seed import seed_reference_data  # noqa: E402
 from gis.h3cells import latlng_cells  # noqa: E402
@@ -160,16 +160,11 @@ def main() -> None:
     ap.add_argument("--db", help="reuse a database kept by an earlier --keep run (migrated to head, not reloaded)")
     args = ap.parse_args()
 
-    server = make_url(database_url())
-    name = args.db or f"citygrid_bench_layers_{uuid.uuid4().hex[:8]}"
-    if args.db and not name.startswith("citygrid_bench_layers_"):
+    if args.db and not args.db.startswith("citygrid_bench_layers_"):
         raise SystemExit("--db takes only a database made by this bench (citygrid_bench_layers_…)")
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    url = server.set(database=name).render_as_string(hide_password=False)
-    if not args.db:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    print(f"database {name}")
+    admin, url = urls(database_url(), args.db) if args.db else create_database(database_url(),
+                                                                               prefix="citygrid_bench_layers")
+    print(f"database {make_url(url).database}")
     proc = None
     try:
         migrate.upgrade(url)
@@ -255,8 +250,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=20)
         if not args.keep and not args.db:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(admin, url)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from harness import load_cases, server  # noqa: E402
 
 from gis.db import migrate  # noqa: E402
+from gis.db.databases import create_database, drop_database, urls  # noqa: E402
 from gis.db.engine import database_url  # noqa: E402
 from gis.db.seed import seed_reference_data  # noqa: E402
 
@@ -79,16 +79,11 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--db", help="reuse a database kept by an earlier --keep run")
     args = ap.parse_args()
-    base = make_url(database_url())
-    name = args.db or f"citygrid_bench_stats_{uuid.uuid4().hex[:8]}"
-    if not name.startswith("citygrid_bench_stats_"):
+    if args.db and not args.db.startswith("citygrid_bench_stats_"):
         raise SystemExit("--db takes only a database made by this bench")
-    admin = base.set(database="postgres").render_as_string(hide_password=False)
-    url = base.set(database=name).render_as_string(hide_password=False)
-    if not args.db:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    print(f"database {name}")
+    admin, url = urls(database_url(), args.db) if args.db else create_database(database_url(),
+                                                                               prefix="citygrid_bench_stats")
+    print(f"database {make_url(url).database}")
     try:
         migrate.upgrade(url)
         if not args.db:
@@ -134,8 +129,7 @@ def main() -> None:
             report("cases by source, month, 同比, cold", cold, 200)
     finally:
         if not args.keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(admin, url)
 
 
 if __name__ == "__main__":

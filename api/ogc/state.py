@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
@@ -149,8 +152,11 @@ class OgcState:
     _retiring: set[asyncio.Task] = field(default_factory=set)
     #: Running OGC API – Processes jobs (api/ogc/processes.py): referenced so they are not collected.
     tasks: set = field(default_factory=set)
-    #: Concurrent Part 4 creates written together (gis/io/write_batch.py), made by the first create.
-    creates: CreateBatcher | None = None
+    #: Concurrent Part 4 creates written together (gis/io/write_batch.py), on this state's connections.
+    creates: CreateBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.creates = CreateBatcher(self.connection, in_flight=get_settings().ogc_create_statements)
 
     @classmethod
     async def open(cls, breaker: Breaker | None = None) -> OgcState:
@@ -158,6 +164,13 @@ class OgcState:
         breaker = breaker or get_breaker()
         return cls(pool=await ogc_pool.open_pool(breaker.url), breaker=breaker, generation=breaker.generation,
                    tiles=TileCache(settings.ogc_tile_cache_mb * 1024 * 1024))
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection of the current pool (the one that replaced the old after an outage) behind this
+        state's breaker (not the default breaker, whose look-up parses the database URL every time)."""
+        async with ogc_pool.connection(await self.current_pool(), self.breaker) as conn:
+            yield conn
 
     async def close(self) -> None:
         await self.pool.close()

@@ -15,8 +15,7 @@ A create without a transaction of its own to check (no area limit) goes through 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
@@ -28,10 +27,9 @@ from starlette.requests import ClientDisconnect
 from api.auth import check_role, principal_async, read_scope
 from api.ogc import crs as ocrs
 from api.ogc import openapi, query
-from api.ogc import pool as ogc_pool
 from api.ogc.collections import Collection, get_collection
 from api.ogc.features import base
-from api.ogc.state import OgcState, ogc
+from api.ogc.state import ogc
 from gis import crs as gcrs
 from gis.errors import (
     Conflict,
@@ -43,10 +41,8 @@ from gis.errors import (
     UnsupportedMediaType,
 )
 from gis.io import write
-from gis.io.write_batch import CreateBatcher
 from gis.security import scope
 from gis.security.scope import Area
-from gis.settings import get_settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
 
@@ -118,24 +114,8 @@ def _audit(request: Request, c: Collection, action: str, fid: str, **detail: obj
                            "detail": {"collection": c.id, **detail}}
 
 
-@asynccontextmanager
-async def _state_connection(st: OgcState) -> AsyncIterator[psycopg.AsyncConnection]:
-    """A connection of the OGC state's current pool (the one that replaced the old after an outage)
-    behind its breaker (not the default breaker, whose look-up parses the database URL every time)."""
-    async with ogc_pool.connection(await st.current_pool(), st.breaker) as conn:
-        yield conn
-
-
 def _connection(request: Request) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
-    return _state_connection(ogc(request))
-
-
-def _creates(request: Request) -> CreateBatcher:
-    """The app's batcher of concurrent creates (gis/io/write_batch.py), on the OGC state's pool."""
-    st = ogc(request)
-    if st.creates is None:
-        st.creates = CreateBatcher(lambda: _state_connection(st), in_flight=get_settings().ogc_create_statements)
-    return st.creates
+    return ogc(request).connection()
 
 
 async def _run(conn: psycopg.AsyncConnection, sql_params: tuple[str, list]) -> tuple | None:
@@ -200,7 +180,7 @@ async def create(request: Request, collection_id: str) -> Response:
     area = read_scope(request, c)
     try:
         key = write.batch_key(p) if area is None else None
-        done = None if key is None else await _creates(request).create(p, key)
+        done = None if key is None else await ogc(request).creates.create(p, key)
         if done is not None:  # written with the creates that queued meanwhile, in one statement
             reasons, *row = done
             _refuse(reasons)

@@ -9,15 +9,21 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 
+def urls(server_url: str, name: str) -> tuple[str, str]:
+    """(the admin URL of the server of `server_url`, the URL of its database `name`)."""
+    url = make_url(server_url)
+    return (url.set(database="postgres").render_as_string(hide_password=False),
+            url.set(database=name).render_as_string(hide_password=False))
+
+
 def create_database(server_url: str, template: str | None = None, prefix: str = "citygrid_tmp") -> tuple[str, str]:
     """A new database named `prefix`_<random> on the server of `server_url` (a copy of `template` if given):
     (the server's admin URL, the new database's URL)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+    admin, url = urls(server_url, f"{prefix}_{uuid.uuid4().hex[:10]}")
     with psycopg.connect(admin, autocommit=True) as conn:
         clause = f' TEMPLATE "{template}"' if template else ""
-        conn.execute(f'CREATE DATABASE "{name}"{clause}')
-    return admin, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        conn.execute(f'CREATE DATABASE "{make_url(url).database}"{clause}')
+    return admin, url
 
 
 def drop_database(admin: str, url: str) -> None:
